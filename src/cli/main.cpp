@@ -1,0 +1,24 @@
+// tlslab — the command table and main. Each subcommand lives in its own file and registers
+// itself through a {name, setup} entry; main only dispatches and maps failures to exit codes.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "base/failure.hpp"
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace tlslab;
+  CLI::App app{"tlslab — see, serve, issue and intercept TLS", "tlslab"};
+  app.set_version_flag("--version", std::string("tlslab ") + TLSLAB_VERSION);
+  app.require_subcommand(1);
+  app.footer(cli::exit_codes_help());
+  for (const auto& command : cli::commands()) command.setup(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : exit_code(Kind::Usage);
+  }
+  return cli::run_selected();
+}

@@ -1,0 +1,91 @@
+// ossl::Ptr<T> — OpenSSL objects owned by unique_ptr with the right *_free.
+//
+// Feature code never calls *_free directly: it holds a Ptr, and hands ownership to OpenSSL with
+// .release() right after the call that takes it. up_ref() makes a second owner of a
+// reference-counted object.
+#pragma once
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+
+namespace tlslab::ossl {
+
+template <class T>
+struct Deleter;
+
+#define TLSLAB_OSSL_DELETER(type, fn)                  \
+  template <>                                          \
+  struct Deleter<type> {                               \
+    void operator()(type* p) const noexcept { fn(p); } \
+  }
+
+TLSLAB_OSSL_DELETER(X509, X509_free);
+TLSLAB_OSSL_DELETER(X509_REQ, X509_REQ_free);
+TLSLAB_OSSL_DELETER(X509_NAME, X509_NAME_free);
+TLSLAB_OSSL_DELETER(X509_STORE, X509_STORE_free);
+TLSLAB_OSSL_DELETER(X509_STORE_CTX, X509_STORE_CTX_free);
+TLSLAB_OSSL_DELETER(X509_EXTENSION, X509_EXTENSION_free);
+TLSLAB_OSSL_DELETER(X509_CRL, X509_CRL_free);
+TLSLAB_OSSL_DELETER(EVP_PKEY, EVP_PKEY_free);
+TLSLAB_OSSL_DELETER(EVP_PKEY_CTX, EVP_PKEY_CTX_free);
+TLSLAB_OSSL_DELETER(EVP_MD_CTX, EVP_MD_CTX_free);
+TLSLAB_OSSL_DELETER(BIO, BIO_free_all);
+TLSLAB_OSSL_DELETER(BIGNUM, BN_free);
+// ASN1_INTEGER, ASN1_TIME, ASN1_OCTET_STRING... are all ASN1_STRING underneath.
+TLSLAB_OSSL_DELETER(ASN1_STRING, ASN1_STRING_free);
+TLSLAB_OSSL_DELETER(ASN1_OBJECT, ASN1_OBJECT_free);
+TLSLAB_OSSL_DELETER(GENERAL_NAME, GENERAL_NAME_free);
+TLSLAB_OSSL_DELETER(BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free);
+TLSLAB_OSSL_DELETER(EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free);
+TLSLAB_OSSL_DELETER(AUTHORITY_KEYID, AUTHORITY_KEYID_free);
+TLSLAB_OSSL_DELETER(NAME_CONSTRAINTS, NAME_CONSTRAINTS_free);
+TLSLAB_OSSL_DELETER(SSL_CTX, SSL_CTX_free);
+TLSLAB_OSSL_DELETER(SSL, SSL_free);
+TLSLAB_OSSL_DELETER(SSL_SESSION, SSL_SESSION_free);
+TLSLAB_OSSL_DELETER(X509_VERIFY_PARAM, X509_VERIFY_PARAM_free);
+
+#undef TLSLAB_OSSL_DELETER
+
+// Stacks free their elements too.
+template <>
+struct Deleter<STACK_OF(X509)> {
+  void operator()(STACK_OF(X509) * p) const noexcept { sk_X509_pop_free(p, X509_free); }
+};
+template <>
+struct Deleter<GENERAL_NAMES> {
+  void operator()(GENERAL_NAMES* p) const noexcept { GENERAL_NAMES_free(p); }
+};
+
+template <class T>
+using Ptr = std::unique_ptr<T, Deleter<T>>;
+
+// up_ref returns a new owner of a reference-counted object (X509, EVP_PKEY, SSL_SESSION, SSL_CTX).
+inline Ptr<X509> up_ref(X509* p) {
+  if (p) X509_up_ref(p);
+  return Ptr<X509>(p);
+}
+inline Ptr<EVP_PKEY> up_ref(EVP_PKEY* p) {
+  if (p) EVP_PKEY_up_ref(p);
+  return Ptr<EVP_PKEY>(p);
+}
+inline Ptr<SSL_SESSION> up_ref(SSL_SESSION* p) {
+  if (p) SSL_SESSION_up_ref(p);
+  return Ptr<SSL_SESSION>(p);
+}
+inline Ptr<SSL_CTX> up_ref(SSL_CTX* p) {
+  if (p) SSL_CTX_up_ref(p);
+  return Ptr<SSL_CTX>(p);
+}
+inline Ptr<X509_STORE> up_ref(X509_STORE* p) {
+  if (p) X509_STORE_up_ref(p);
+  return Ptr<X509_STORE>(p);
+}
+
+}  // namespace tlslab::ossl
