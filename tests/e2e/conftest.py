@@ -1,0 +1,184 @@
+"""Shared fixtures for end-to-end tests: the tlslab binary, certificates made with the openssl CLI,
+and real peers (openssl s_server) on loopback ports."""
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def tlslab_path():
+    path = os.environ.get("TLSLAB_BIN") or str(ROOT / "build" / "dev" / "tlslab")
+    if not os.access(path, os.X_OK):
+        pytest.exit(f"tlslab binary not found at {path}; build it or set TLSLAB_BIN", returncode=2)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tlslab():
+    """Returns a function that runs tlslab with arguments and returns the CompletedProcess."""
+    path = tlslab_path()
+
+    def run(*args, input=None, timeout=30, env=None, check=None):
+        full_env = dict(os.environ)
+        full_env["NO_COLOR"] = "1"
+        if env:
+            full_env.update(env)
+        proc = subprocess.run([path, *map(str, args)], input=input, capture_output=True, timeout=timeout,
+                              env=full_env)
+        proc.out = proc.stdout.decode(errors="replace")
+        proc.err = proc.stderr.decode(errors="replace")
+        if check is not None:
+            assert proc.returncode == check, f"exit {proc.returncode}, wanted {check}\n{proc.out}\n{proc.err}"
+        return proc
+
+    run.path = path
+    return run
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
+
+
+class Pki:
+    """Certificates made with the openssl command line, independent of tlslab's own CA code."""
+
+    def __init__(self, directory):
+        self.dir = pathlib.Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _run(self, *args):
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, cwd=self.dir)
+
+    def key(self, name, kind="ec"):
+        path = self.dir / f"{name}.key"
+        if kind == "ec":
+            self._run("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path)
+        else:
+            self._run("genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{kind.split('-')[-1]}",
+                      "-out", path)
+        return path
+
+    def cert(self, name, cn, issuer=None, ca=False, sans=(), days=30, start_days=-1, eku="serverAuth",
+             key_kind="ec", digest="sha256"):
+        """Makes NAME.key and NAME.pem. issuer is the name of an earlier cert (None: self-signed).
+        Dates are relative to now (negative start for back-dating, negative days for expired)."""
+        key = self.key(name, key_kind)
+        ext = self.dir / f"{name}.ext"
+        lines = ["subjectKeyIdentifier=hash"]
+        if ca:
+            lines += ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"]
+        else:
+            lines += ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment"]
+            if eku:
+                lines.append(f"extendedKeyUsage={eku}")
+        if issuer:
+            lines.append("authorityKeyIdentifier=keyid:always")
+        if sans:
+            lines.append("subjectAltName=" + ",".join(
+                s if ":" in s and s.split(":")[0] in ("DNS", "IP", "email") else f"DNS:{s}" for s in sans))
+        ext.write_text("\n".join(lines) + "\n")
+        csr = self.dir / f"{name}.csr"
+        self._run("req", "-new", "-key", key, "-subj", f"/O=tlslab tests/CN={cn}", "-out", csr)
+        start = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + start_days * 86400))
+        end = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + (start_days + days if days < 0 else days)
+                                                             * 86400))
+        pem = self.dir / f"{name}.pem"
+        # openssl x509 has no -not_before; `openssl ca` does, with a throwaway database.
+        db = self.dir / f"{name}.db"
+        db.write_text("")
+        signer_cert = self.dir / f"{issuer}.pem" if issuer else None
+        signer_key = self.dir / f"{issuer}.key" if issuer else key
+        conf = self.dir / f"{name}.cnf"
+        conf.write_text(f"""[ca]
+default_ca = d
+[d]
+database = {db}
+new_certs_dir = {self.dir}
+serial = {self.dir / (name + '.srl')}
+default_md = {digest}
+policy = p
+unique_subject = no
+email_in_dn = no
+copy_extensions = none
+[p]
+commonName = supplied
+organizationName = optional
+""")
+        (self.dir / f"{name}.srl").write_text(os.urandom(8).hex().upper() + "\n")
+        args = ["ca", "-batch", "-config", conf, "-in", csr, "-out", pem, "-startdate", start, "-enddate", end,
+                "-extfile", ext, "-notext", "-keyfile", signer_key]
+        if issuer:
+            args += ["-cert", signer_cert]
+        else:
+            args += ["-selfsign"]
+        self._run(*args)
+        return pem
+
+    def chain(self, name, *names):
+        path = self.dir / f"{name}.pem"
+        path.write_bytes(b"".join((self.dir / f"{n}.pem").read_bytes() for n in names))
+        return path
+
+
+@pytest.fixture
+def pki(tmp_path):
+    return Pki(tmp_path / "pki")
+
+
+class Server:
+    def __init__(self, proc, port, log):
+        self.proc, self.port, self.log = proc, port, log
+
+    def output(self):
+        return pathlib.Path(self.log).read_text(errors="replace")
+
+
+@pytest.fixture
+def s_server(tmp_path):
+    """Starts `openssl s_server` with the given arguments on a free loopback port; stopped at teardown."""
+    started = []
+
+    def start(*args, cwd=None, www=True):
+        port = free_port()
+        log = tmp_path / f"s_server-{port}.log"
+        cmd = ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-naccept", "1000", *map(str, args)]
+        if www and "-WWW" not in args and "-HTTP" not in args and "-www" not in args:
+            cmd.append("-www")
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                                cwd=cwd or tmp_path)
+        started.append(proc)
+        wait_port(port, proc=proc)
+        return Server(proc, port, log)
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def have(program):
+    return shutil.which(program) is not None
