@@ -90,7 +90,9 @@ std::string Text::str() const {
           break;
         case Entry::Row: {
           auto pad = width - display_width(e.label) - 2 * static_cast<size_t>(e.level);
-          out += fmt::format("{}{}:{} {}\n", indent, e.label, std::string(pad, ' '), paint(e.value, e.tone));
+          // An empty label continues the row above: the value lines up under the previous one.
+          out += fmt::format("{}{}{}{} {}\n", indent, e.label, e.label.empty() ? " " : ":", std::string(pad, ' '),
+                             paint(e.value, e.tone));
           break;
         }
         case Entry::Line:
