@@ -108,15 +108,27 @@ int run(const ConnectArgs& a) {
       std::fwrite(data.data(), 1, data.size(), stdout);
     };
   }
+  // The report goes to standard output unless the body does. Its handshake part is printed as
+  // soon as the handshake is verified, so it comes before a streamed body.
+  bool body_on_stdout = options.request && options.output_file.empty();
+  std::FILE* stream = body_on_stdout ? stderr : stdout;
+  bool color = report::use_color(fileno(stream));
+  bool head_printed = false;
+  if (!a.json && !a.quiet) {
+    options.on_handshake = [&](const net::ConnectReport& r) {
+      fmt::print(stream, "{}\n", report::connect_text(r, color, report::Part::Handshake));
+      std::fflush(stream);
+      head_printed = true;
+    };
+  }
   auto report = net::run_connect(options);
   if (a.json) {
     fmt::print("{}\n", report::connect_json(report).dump(2));
   } else if (!a.quiet) {
-    // The report goes to standard output unless the body does.
-    bool body_on_stdout = options.request && options.output_file.empty();
-    std::FILE* stream = body_on_stdout ? stderr : stdout;
     std::fflush(stdout);
-    fmt::print(stream, "{}", report::connect_text(report, report::use_color(fileno(stream))));
+    if (body_on_stdout && report.response && report.response->body_bytes) fmt::print(stream, "\n");
+    fmt::print(stream, "{}",
+               report::connect_text(report, color, head_printed ? report::Part::Rest : report::Part::All));
   }
   if (binary_refused) fmt::print(stderr, "tlslab: the body is binary; not printed to the terminal (use -o FILE)\n");
   if (report.failure) {

@@ -93,6 +93,7 @@ class Session {
       fail(Kind::Verify, verify_message());
       co_return;
     }
+    if (o_.on_handshake) o_.on_handshake(r_);
     if (o_.pause) o_.pause("tls", "TLS handshake done");
     if (o_.request) co_await exchange();
     close();

@@ -33,6 +33,9 @@ struct ConnectOptions {
   // pause is called after the TCP connect and after the handshake ("tcp", "tls") and blocks
   // until the user is ready; null for no pauses.
   std::function<void(const std::string& stage, const std::string& detail)> pause;
+  // on_handshake is called once the handshake is verified (or accepted with --insecure), before
+  // any request is sent, so a caller can show the handshake before a streamed body.
+  std::function<void(const struct ConnectReport&)> on_handshake;
   std::optional<http::RequestSpec> request;  // send it after a verified handshake
   bool head_request = false;
   std::string output_file;                          // body destination; "" = body_sink

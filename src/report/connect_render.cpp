@@ -190,18 +190,21 @@ void add_response(Text& t, const net::ConnectReport& r) {
 
 }  // namespace
 
-std::string connect_text(const net::ConnectReport& r, bool color) {
+std::string connect_text(const net::ConnectReport& r, bool color, Part part) {
   Text t(color);
   auto now = pki::now_epoch();
-  add_connection(t, r);
-  if (!r.trace.empty()) add_trace(t, r);
-  if (r.handshake_done) {
-    add_tls(t, r);
-    add_chain(t, r, now);
-    add_verdict(t, r);
-    add_python_view(t, r, now);
+  if (part != Part::Rest) {
+    add_connection(t, r);
+    if (!r.trace.empty()) add_trace(t, r);
+    if (r.handshake_done) {
+      add_tls(t, r);
+      add_chain(t, r, now);
+      add_python_view(t, r, now);
+      add_verdict(t, r);
+    }
+    if (!r.anchors.empty()) add_anchors(t, r, now);
+    if (part == Part::Handshake) return t.str();
   }
-  if (!r.anchors.empty()) add_anchors(t, r, now);
   if (r.response) add_response(t, r);
   t.heading("Timings");
   t.row("Total", fmt::format("{} (resolve {}, TCP {}, TLS {})", ms(r.timings.total_ms), ms(r.timings.resolve_ms),

@@ -9,8 +9,11 @@
 
 namespace tlslab::report {
 
-// connect_text renders the report (without the response body).
-[[nodiscard]] std::string connect_text(const net::ConnectReport& report, bool color);
+enum class Part { All, Handshake, Rest };
+
+// connect_text renders the report (never the response body): all of it, or only the part up to
+// the verification verdict (Handshake), or only what follows it (Rest: response, timings).
+[[nodiscard]] std::string connect_text(const net::ConnectReport& report, bool color, Part part = Part::All);
 
 // connect_json renders the report; field names are documented in docs/json.md.
 [[nodiscard]] nlohmann::json connect_json(const net::ConnectReport& report);
