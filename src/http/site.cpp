@@ -1,11 +1,20 @@
 #include "http/site.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <boost/beast/http/status.hpp>
 #include <ctime>
+
+#include "base/failure.hpp"
 
 namespace tlslab::http {
 namespace fs = std::filesystem;
@@ -294,41 +303,64 @@ Reply echo_reply(const Request& req) {
   return r;
 }
 
-Reply static_reply(const Request& req, const fs::path& root) {
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+namespace {
+// open_beneath opens path (relative) under dir without ever leaving it; -1 and errno on failure
+// (EXDEV when the path or a symlink would escape).
+int open_beneath(int dir, const std::string& path, int flags) {
+  struct open_how how {};
+  how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(::syscall(SYS_openat2, dir, path.empty() ? "." : path.c_str(), &how, sizeof how));
+}
+}  // namespace
+
+StaticRoot::StaticRoot(const fs::path& dir) : path_(dir) {
+  dir_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_.get() < 0) throw Failure(Kind::Input, fmt::format("--root {}: {}", dir.string(), std::strerror(errno)));
+}
+
+Reply StaticRoot::reply(const Request& req) const {
   auto raw = path_of(std::string(req.target()));
   auto decoded = url_decode(raw, false);
   if (!decoded || decoded->empty() || decoded->front() != '/') return error_reply(400, "malformed path");
-  std::error_code ec;
-  auto base = fs::canonical(root, ec);
-  if (ec) return error_reply(500, "the root directory is gone");
-  auto wanted = fs::weakly_canonical(base / fs::path(decoded->substr(1)), ec);
-  if (ec) return error_reply(404);
-  auto rel = wanted.lexically_relative(base);
-  if (rel.empty() || *rel.begin() == "..") return error_reply(403, "outside the served directory");
+  std::string rel = decoded->substr(1);
+  UniqueFd fd(open_beneath(dir_.get(), rel, O_RDONLY));
+  if (fd.get() < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return error_reply(404);
+    if (errno == EXDEV || errno == ELOOP) return error_reply(403, "outside the served directory");
+    return error_reply(403);
+  }
   struct stat st {};
-  if (::stat(wanted.c_str(), &st) != 0) return error_reply(404);
+  if (::fstat(fd.get(), &st) != 0) return error_reply(500);
   if (S_ISDIR(st.st_mode)) {
     if (raw.back() != '/') {
       Reply r = error_reply(301);
       r.headers.emplace_back("Location", raw + "/");
       return r;
     }
-    auto index = wanted / "index.html";
-    if (::stat(index.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      wanted = index;
+    UniqueFd index(open_beneath(dir_.get(), rel + "index.html", O_RDONLY));
+    struct stat ist {};
+    if (index.get() >= 0 && ::fstat(index.get(), &ist) == 0 && S_ISREG(ist.st_mode)) {
+      fd = std::move(index);
+      st = ist;
+      rel += "index.html";
     } else {
       Reply r;
       r.content_type = "text/html; charset=utf-8";
-      r.body = listing(wanted, *decoded);
+      r.body = listing(path_ / rel, *decoded);
       return r;
     }
   }
   if (!S_ISREG(st.st_mode)) return error_reply(403);
-  if (::access(wanted.c_str(), R_OK) != 0) return error_reply(403);
   auto size = static_cast<std::uint64_t>(st.st_size);
   auto mtime = static_cast<std::int64_t>(st.st_mtime);
   Reply r;
-  r.content_type = content_type_for(wanted);
+  r.content_type = content_type_for(rel);
   r.headers.emplace_back("Last-Modified", http_date(mtime));
   r.headers.emplace_back("Accept-Ranges", "bytes");
   if (auto ims = header(req, bhttp::field::if_modified_since); !ims.empty()) {
@@ -337,7 +369,7 @@ Reply static_reply(const Request& req, const fs::path& root) {
       return r;
     }
   }
-  r.file = FileReply{wanted, 0, size};
+  r.file = FileReply{std::move(fd), 0, size};
   if (auto range = header(req, bhttp::field::range); !range.empty()) {
     bool valid = true;
     auto span = parse_range(range, size, valid);

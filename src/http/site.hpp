@@ -18,8 +18,26 @@ namespace tlslab::http {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
+// UniqueFd owns a file descriptor.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    reset(std::exchange(o.fd_, -1));
+    return *this;
+  }
+  ~UniqueFd() { reset(); }
+  void reset(int fd = -1);
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
 struct FileReply {
-  std::filesystem::path path;
+  UniqueFd fd;  // open on the file, read with pread
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
 };
@@ -38,10 +56,20 @@ struct Reply {
 // logged in — the lab's interception target), anything else 404. facts describe the connection.
 [[nodiscard]] Reply builtin_reply(const Request& request, const nlohmann::json& facts);
 
-// static_reply serves files under root: content types by extension, HEAD, a single byte Range
-// (206/416), If-Modified-Since (304), directory index (index.html, else a listing), and never a
-// path outside root (403), symlinks included.
-[[nodiscard]] Reply static_reply(const Request& request, const std::filesystem::path& root);
+// StaticRoot serves files under a directory opened once: content types by extension, HEAD, a
+// single byte Range (206/416), If-Modified-Since (304), directory index (index.html, else a
+// listing), and never a file outside the directory (403), symlinks included — the kernel enforces
+// it (openat2 with RESOLVE_BENEATH), in one system call per file.
+class StaticRoot {
+ public:
+  // Failure{Input} if dir is not a readable directory.
+  explicit StaticRoot(const std::filesystem::path& dir);
+  [[nodiscard]] Reply reply(const Request& request) const;
+
+ private:
+  UniqueFd dir_;
+  std::filesystem::path path_;
+};
 
 // echo_reply answers with the request as received (request line, headers, body).
 [[nodiscard]] Reply echo_reply(const Request& request);

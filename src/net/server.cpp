@@ -95,7 +95,10 @@ struct Shared {
   std::atomic<std::shared_ptr<Certs>> certs;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
-  Shared(const ServeOptions& o, std::shared_ptr<Certs> c) : options(o), certs(std::move(c)) {}
+  std::optional<http::StaticRoot> root;
+  Shared(const ServeOptions& o, std::shared_ptr<Certs> c) : options(o), certs(std::move(c)) {
+    if (!o.root.empty()) root.emplace(o.root);
+  }
 
   void log_error(const std::string& peer, const std::string& what) const {
     if (options.log_json)
@@ -387,8 +390,8 @@ asio::awaitable<bool> Session::serve_one() {
   http::Reply reply;
   if (shared_.options.echo)
     reply = http::echo_reply(req);
-  else if (!shared_.options.root.empty())
-    reply = http::static_reply(req, shared_.options.root);
+  else if (shared_.root)
+    reply = shared_.root->reply(req);
   else
     reply = http::builtin_reply(req, facts(req));
   bool keep = req.keep_alive() && !shared_.stopping;
@@ -423,8 +426,7 @@ asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply
   }
   std::uint64_t sent = stream_file ? 0 : (head ? 0 : length);
   if (stream_file) {
-    int fd = ::open(reply.file->path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) co_return false;
+    int fd = reply.file->fd.get();
     std::unique_ptr<char[]> chunk(new char[256 * 1024]);
     std::uint64_t offset = reply.file->offset, left = length;
     bool ok = true;
@@ -446,7 +448,6 @@ asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply
       left -= static_cast<std::uint64_t>(got);
       sent += static_cast<std::uint64_t>(got);
     }
-    ::close(fd);
     access_log(req, reply.status, sent);
     co_return ok;
   }
