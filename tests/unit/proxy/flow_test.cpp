@@ -113,3 +113,42 @@ TEST(HttpObserver, BodiesCappedButCounted) {
 
 }  // namespace
 }  // namespace tlslab::proxy
+
+#include "proxy/har.hpp"
+
+namespace tlslab::proxy {
+namespace {
+
+TEST(Har, EntryHasTheFieldsDevtoolsNeed) {
+  Flow f;
+  f.host = "www.bank32.com";
+  f.method = "POST";
+  f.target = "/login?next=%2F";
+  f.request_headers = {{"Host", "www.bank32.com"}, {"Content-Type", "application/x-www-form-urlencoded"}};
+  f.request_body = "password=x";
+  f.request_body_bytes = 10;
+  f.status = 302;
+  f.reason = "Found";
+  f.response_headers = {{"Location", "/"}, {"Content-Type", "image/png"}};
+  f.response_body = std::string("\x89PNG", 4);
+  f.response_body_bytes = 4;
+  f.started_ms = 1700000000123.0;
+  f.request_done_ms = f.started_ms + 1;
+  f.response_start_ms = f.started_ms + 3;
+  f.response_done_ms = f.started_ms + 4;
+  f.complete = true;
+  auto doc = har_document({har_entry(f)}, "1.0");
+  const auto& e = doc["log"]["entries"][0];
+  EXPECT_EQ(doc["log"]["version"], "1.2");
+  EXPECT_EQ(e["request"]["url"], "https://www.bank32.com/login?next=%2F");
+  EXPECT_EQ(e["request"]["queryString"][0]["name"], "next");
+  EXPECT_EQ(e["request"]["postData"]["text"], "password=x");
+  EXPECT_EQ(e["response"]["redirectURL"], "/");
+  EXPECT_EQ(e["response"]["content"]["encoding"], "base64");
+  EXPECT_EQ(e["response"]["content"]["text"], "iVBORw==");
+  EXPECT_EQ(e["startedDateTime"], "2023-11-14T22:13:20.123Z");
+  EXPECT_DOUBLE_EQ(e["time"].get<double>(), 4.0);
+}
+
+}  // namespace
+}  // namespace tlslab::proxy
