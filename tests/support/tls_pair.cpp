@@ -97,6 +97,15 @@ bool TlsPair::handshake() {
   return false;
 }
 
+bool TlsPair::shutdown() {
+  SSL_shutdown(client_.get());                   // sends the client's close_notify
+  SSL_shutdown(server_.get());                   // reads it, sends the server's
+  bool done = SSL_shutdown(client_.get()) == 1;  // reads the server's
+  done = SSL_shutdown(server_.get()) == 1 && done;
+  ERR_clear_error();
+  return done;
+}
+
 bool TlsPair::pump() {
   auto before = client_log_.size() + server_log_.size();
   for (SSL* ssl : {client_.get(), server_.get()}) {

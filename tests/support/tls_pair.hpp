@@ -55,6 +55,10 @@ class TlsPair {
   // reading application data; returns whether anything moved.
   bool pump();
 
+  // shutdown exchanges close_notify both ways; returns whether both sides completed it. A session
+  // of a connection freed without it is not resumable (OpenSSL drops it as possibly bad).
+  bool shutdown();
+
   [[nodiscard]] SSL* client() const noexcept { return client_.get(); }
   [[nodiscard]] SSL* server() const noexcept { return server_.get(); }
   [[nodiscard]] const std::vector<RecordedMessage>& client_messages() const noexcept { return client_log_; }

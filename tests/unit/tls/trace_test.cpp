@@ -176,6 +176,26 @@ std::string client_hello(std::string_view extensions) {
   return handshake_message(1, hello_body() + vec(2, extensions));
 }
 
+// browser_hello is a ClientHello shaped like a current browser's: GREASE everywhere, a hybrid
+// post-quantum key share, certificate compression, ECH, padding and a PSK.
+std::string browser_hello() {
+  std::string suites = be(0x0A0A, 2) + be(0x1301, 2) + be(0x1302, 2) + be(0x1303, 2) + be(0xC02B, 2);
+  std::string extensions =
+      extension(0x0A0A, "") + sni("www.bank32.com") + extension(23, "") + extension(0xFF01, vec(1, "")) +
+      extension(10, vec(2, be(0x1A1A, 2) + be(0x11EC, 2) + be(29, 2) + be(23, 2))) + extension(11, vec(1, be(0, 1))) +
+      extension(35, "") + extension(16, vec(2, vec(1, "h2") + vec(1, "http/1.1"))) +
+      extension(5, be(1, 1) + vec(2, "") + vec(2, "")) + extension(13, vec(2, be(0x0403, 2) + be(0x0804, 2))) +
+      extension(18, "") +
+      extension(51, vec(2, be(0x2A2A, 2) + vec(2, std::string(1, '\0')) + be(0x11EC, 2) +
+                               vec(2, std::string(1216, 'k')) + be(29, 2) + vec(2, std::string(32, 'k')))) +
+      extension(45, vec(1, be(1, 1))) + extension(43, vec(1, be(0x3A3A, 2) + be(0x0304, 2) + be(0x0303, 2))) +
+      extension(27, vec(1, be(2, 2))) + extension(0x44CD, vec(2, vec(1, "h2"))) + extension(0xFE0D, "ech") +
+      extension(28, be(16385, 2)) + extension(42, "") + extension(0x4A4A, std::string(1, '\0')) +
+      extension(21, std::string(100, '\0')) +
+      extension(41, vec(2, vec(2, "ticket") + be(1234, 4)) + vec(2, vec(1, std::string(32, 'b'))));
+  return handshake_message(1, hello_body(suites) + vec(2, extensions));
+}
+
 TraceMessage decode(std::string_view bytes, int content_type = SSL3_RT_HANDSHAKE) {
   return decode_message(Direction::Received, content_type, bytes);
 }
@@ -380,6 +400,58 @@ TEST(TraceHandshake, GuessedFormatsMatchTheTracer) {
       }
     }
   }
+}
+
+TEST(TraceHandshake, BrowserLikeClientHello) {
+  auto hello = decode(browser_hello());
+  EXPECT_THAT(errors(hello), IsEmpty());
+  EXPECT_EQ(field(hello, "cipher_suites"),
+            "GREASE, TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, "
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+  EXPECT_EQ(field(hello, "extensions"),
+            "GREASE, server_name, extended_master_secret, renegotiation_info, supported_groups, ec_point_formats, "
+            "session_ticket, application_layer_protocol_negotiation, status_request, signature_algorithms, "
+            "signed_certificate_timestamp, key_share, psk_key_exchange_modes, supported_versions, "
+            "compress_certificate, application_settings, encrypted_client_hello, record_size_limit, early_data, "
+            "GREASE, padding, pre_shared_key");
+  EXPECT_EQ(field(hello, "supported_groups"), "GREASE, X25519MLKEM768, x25519, secp256r1");
+  EXPECT_EQ(field(hello, "key_share"), "GREASE, X25519MLKEM768, x25519");
+  EXPECT_EQ(field(hello, "supported_versions"), "GREASE, TLS 1.3, TLS 1.2");
+  EXPECT_EQ(field(hello, "signature_algorithms"), "ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256");
+  EXPECT_EQ(field(hello, "status_request"), "ocsp");
+  EXPECT_EQ(field(hello, "compress_certificate"), "brotli");
+  EXPECT_EQ(field(hello, "record_size_limit"), "16385");
+  EXPECT_EQ(field(hello, "renegotiation_info"), "0 bytes");
+  EXPECT_EQ(field(hello, "padding"), "100 bytes");
+  EXPECT_EQ(field(hello, "pre_shared_key"), "1 identity");
+  EXPECT_EQ(field(hello, "psk_key_exchange_modes"), "psk_dhe_ke");
+}
+
+TEST(TraceHandshake, Tls13Resumption) {
+  // Both servers encrypt tickets with the same keys, so the second accepts the first's ticket.
+  auto same_ticket_keys = [](SSL_CTX* ctx) {
+    unsigned char keys[80] = {1, 2, 3};
+    SSL_CTX_set_tlsext_ticket_keys(ctx, keys, sizeof keys);
+  };
+  ossl::Ptr<SSL_SESSION> session;
+  {
+    TlsPair first(client_setup(TLS1_3_VERSION), server_setup(same_ticket_keys));
+    ASSERT_TRUE(first.handshake()) << first.error();
+    session.reset(SSL_get1_session(first.client()));
+    EXPECT_TRUE(first.shutdown());
+    EXPECT_EQ(field(trace(first.client_messages()).back(), "description"), "close_notify");
+  }
+  PeerSetup client = client_setup(TLS1_3_VERSION);
+  client.ssl = [base = client.ssl, &session](SSL* ssl) {
+    base(ssl);
+    SSL_set_session(ssl, session.get());
+  };
+  auto messages = trace(client_log(client, server_setup(same_ticket_keys)));
+  EXPECT_THAT(handshake_types(messages), ElementsAre("> ClientHello", "< ServerHello", "< EncryptedExtensions",
+                                                     "< Finished", "> Finished", "< NewSessionTicket"));
+  EXPECT_EQ(field(find(messages, "ClientHello"), "pre_shared_key"), "1 identity");
+  EXPECT_EQ(field(find(messages, "ServerHello"), "pre_shared_key"), "selected identity 0");
+  for (const auto& m : messages) EXPECT_THAT(errors(m), IsEmpty()) << m.type;
 }
 
 // ---- hostile input --------------------------------------------------------------------------
@@ -709,6 +781,8 @@ TEST(TraceCorpus, WriteSeeds) {
     }
     write(name + "_sequence", sequence);
   }
+  write("browser_ClientHello",
+        static_cast<char>(fuzz::selector(Direction::Received, SSL3_RT_HANDSHAKE)) + browser_hello());
 }
 
 }  // namespace
