@@ -53,6 +53,12 @@ bool read_names(WireReader r, std::size_t width, NameOf name, std::string& out) 
   return r.empty();
 }
 
+bool count_vectors(WireReader r, std::size_t width, std::size_t& count) {
+  count = 0;
+  for (WireReader item; r.vector(width, item);) ++count;
+  return r.empty();
+}
+
 }  // namespace detail
 
 namespace {
@@ -96,7 +102,7 @@ void alert(std::string_view bytes, detail::Fields& out) {
   WireReader r(bytes);
   std::uint8_t level = 0, description = 0;
   if (!r.u8(level) || !r.u8(description)) return detail::error(out, "truncated alert");
-  detail::add(out, "level", level == 1 ? "warning" : level == 2 ? "fatal" : detail::unknown_name(level, 2));
+  detail::add(out, "level", detail::alert_level_name(level));
   detail::add(out, "description", alert_description(description));
   detail::expect_end(r, out, "the alert");
 }
@@ -116,10 +122,7 @@ void heartbeat(std::string_view bytes, detail::Fields& out) {
   std::uint8_t type = 0;
   std::uint16_t payload = 0;
   if (!r.u8(type) || !r.u16(payload)) return detail::error(out, "truncated heartbeat");
-  detail::add(out, "heartbeat_type",
-              type == 1   ? "heartbeat_request"
-              : type == 2 ? "heartbeat_response"
-                          : detail::unknown_name(type, 2));
+  detail::add(out, "heartbeat_type", detail::heartbeat_message_type_name(type));
   detail::add(out, "payload_length", std::to_string(payload));
   if (payload > r.remaining())
     detail::error(out, fmt::format("payload_length {} exceeds the {} present", payload, r.remaining()));

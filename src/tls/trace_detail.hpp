@@ -39,9 +39,28 @@ void expect_end(const WireReader& r, Fields& out, std::string_view what);
 // NameOf names one registry value ("x25519", "GREASE").
 using NameOf = std::string (*)(std::uint16_t);
 
+// The smaller registries the decoders name (trace_names.cpp); "unknown (0x..)" when unknown.
+[[nodiscard]] std::string handshake_type_name(std::uint16_t type);                // "ClientHello"
+[[nodiscard]] std::string compression_method_name(std::uint16_t method);          // "null"
+[[nodiscard]] std::string point_format_name(std::uint16_t format);                // "uncompressed"
+[[nodiscard]] std::string psk_mode_name(std::uint16_t mode);                      // "psk_dhe_ke", "GREASE"
+[[nodiscard]] std::string certificate_compression_name(std::uint16_t algorithm);  // "brotli", "GREASE"
+[[nodiscard]] std::string certificate_status_type_name(std::uint16_t type);       // "ocsp"
+[[nodiscard]] std::string client_certificate_type_name(std::uint16_t type);       // "ecdsa_sign"
+[[nodiscard]] std::string ec_curve_type_name(std::uint16_t type);                 // "named_curve"
+[[nodiscard]] std::string alert_level_name(std::uint16_t level);                  // "fatal"
+[[nodiscard]] std::string heartbeat_message_type_name(std::uint16_t type);        // "heartbeat_request"
+[[nodiscard]] std::string heartbeat_mode_name(std::uint16_t mode);                // "peer_allowed_to_send"
+[[nodiscard]] std::string key_update_request_name(std::uint16_t request);         // "update_requested"
+[[nodiscard]] std::string max_fragment_length_name(std::uint16_t code);           // "512" .. "4096"
+
 // read_names reads items of width bytes (1 or 2) until r is empty and returns their names joined
 // by ", ". Returns false when a partial item is left (the names before it are kept in out).
 [[nodiscard]] bool read_names(WireReader r, std::size_t width, NameOf name, std::string& out);
+
+// count_vectors counts the vectors (length prefix of width bytes) filling r; returns false when a
+// partial one is left.
+[[nodiscard]] bool count_vectors(WireReader r, std::size_t width, std::size_t& count);
 
 // Where an extension block sits: an extension's format depends on the message that carries it.
 enum class Where {

@@ -49,37 +49,6 @@ struct Extension {
   void add(std::string value) const { detail::add(out, extension_name(type), std::move(value)); }
 };
 
-std::string psk_mode_name(std::uint16_t mode) {
-  if (mode == 0) return "psk_ke";
-  if (mode == 1) return "psk_dhe_ke";
-  if (mode % 0x1F == 0x0B) return "GREASE";  // RFC 8701 §2: 0x0B, 0x2A, ..., 0xFA
-  return unknown_name(mode, 2);
-}
-
-std::string point_format_name(std::uint16_t format) {
-  switch (format) {
-    case 0:
-      return "uncompressed";
-    case 1:
-      return "ansiX962_compressed_prime";
-    case 2:
-      return "ansiX962_compressed_char2";
-  }
-  return unknown_name(format, 2);
-}
-
-std::string certificate_compression_name(std::uint16_t algorithm) {
-  switch (algorithm) {
-    case 1:
-      return "zlib";
-    case 2:
-      return "brotli";
-    case 3:
-      return "zstd";
-  }
-  return is_grease(algorithm) ? "GREASE" : unknown_name(algorithm, 4);
-}
-
 // names reads a vector (length prefix of prefix bytes) of items of width bytes and adds their
 // names.
 bool names(WireReader& body, const Extension& ext, std::size_t prefix, std::size_t width, NameOf name) {
@@ -185,7 +154,7 @@ bool status_request(WireReader& body, const Extension& ext) {
   if (body.empty()) return true;  // the server's "I will staple" in a TLS 1.2 ServerHello
   std::uint8_t type = 0;
   if (!body.u8(type)) return false;
-  std::string kind = type == 1 ? "ocsp" : type == 2 ? "ocsp_multi" : unknown_name(type, 2);
+  std::string kind = certificate_status_type_name(type);
   WireReader part;
   if (ext.where == Where::Certificate) {  // a stapled CertificateStatus (RFC 8446 §4.4.2.1)
     if (!body.vector(3, part)) return false;
@@ -210,10 +179,9 @@ bool certificate_authorities(WireReader& body, const Extension& ext) {
   WireReader list;
   if (!body.vector(2, list)) return false;
   std::size_t count = 0;
-  for (WireReader name; !list.empty(); ++count)
-    if (!list.vector(2, name)) return false;
+  bool whole = count_vectors(list, 2, count);
   ext.add(fmt::format("{} {}", count, count == 1 ? "name" : "names"));
-  return true;
+  return whole;
 }
 
 // opaque reports the size of a vector (prefix bytes of length, 0 for "the whole body").
@@ -227,47 +195,53 @@ bool opaque(WireReader& body, const Extension& ext, std::size_t prefix) {
   return true;
 }
 
-bool number(WireReader& body, const Extension& ext, std::size_t width) {
+// number reads a number of width bytes, shown by name when name is given.
+bool number(WireReader& body, const Extension& ext, std::size_t width, NameOf name = nullptr) {
   std::uint32_t value = 0;
   if (!body.number(width, value)) return false;
-  if (ext.type == kMaxFragmentLength)  // 1..4 mean 2^9..2^12 (RFC 6066 §4)
-    ext.add(value >= 1 && value <= 4 ? std::to_string(256u << value) : unknown_name(value, 2));
-  else if (ext.type == kHeartbeat)  // RFC 6520 §2
-    ext.add(value == 1 ? "peer_allowed_to_send" : value == 2 ? "peer_not_allowed_to_send" : unknown_name(value, 2));
-  else
-    ext.add(std::to_string(value));
+  ext.add(name ? name(static_cast<std::uint16_t>(value)) : std::to_string(value));
   return true;
 }
 
+// Extensions that are one vector of registry values: the vector's length prefix, each value's
+// width, and how values are named.
+struct NameList {
+  std::uint16_t type;
+  std::size_t prefix;
+  std::size_t width;
+  NameOf name;
+};
+
+constexpr NameList kNameLists[] = {
+    {kSupportedGroups, 2, 2, group_name},
+    {kEcPointFormats, 1, 1, point_format_name},
+    {kSignatureAlgorithms, 2, 2, signature_scheme_name},
+    {kSignatureAlgorithmsCert, 2, 2, signature_scheme_name},
+    {kCompressCertificate, 1, 2, certificate_compression_name},
+    {kPskKeyExchangeModes, 1, 1, psk_mode_name},
+};
+
 // decode_body decodes one extension's body; returns false when it is too short.
 bool decode_body(WireReader& body, const Extension& ext) {
+  for (const auto& list : kNameLists)
+    if (list.type == ext.type) return names(body, ext, list.prefix, list.width, list.name);
   switch (ext.type) {
     case kServerName:
       return server_name(body, ext);
     case kMaxFragmentLength:
+      return number(body, ext, 1, max_fragment_length_name);
     case kHeartbeat:
-      return number(body, ext, 1);
+      return number(body, ext, 1, heartbeat_mode_name);
     case kRecordSizeLimit:
       return number(body, ext, 2);
     case kStatusRequest:
       return status_request(body, ext);
-    case kSupportedGroups:
-      return names(body, ext, 2, 2, group_name);
-    case kEcPointFormats:
-      return names(body, ext, 1, 1, point_format_name);
-    case kSignatureAlgorithms:
-    case kSignatureAlgorithmsCert:
-      return names(body, ext, 2, 2, signature_scheme_name);
     case kAlpn:
       return alpn(body, ext);
-    case kCompressCertificate:
-      return names(body, ext, 1, 2, certificate_compression_name);
     case kSupportedVersions:
       return supported_versions(body, ext);
     case kKeyShare:
       return key_share(body, ext);
-    case kPskKeyExchangeModes:
-      return names(body, ext, 1, 1, psk_mode_name);
     case kPreSharedKey:
       return pre_shared_key(body, ext);
     case kEarlyData:

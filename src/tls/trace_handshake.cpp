@@ -52,121 +52,109 @@ std::string era_name(Era era) {
 // truncated reports a body that ended before `what`.
 void truncated(Fields& out, std::string_view what) { error(out, fmt::format("truncated {}", what)); }
 
-std::string handshake_type_name(std::uint8_t type) {
-  switch (type) {
-    case 0:
-      return "HelloRequest";
-    case 1:
-      return "ClientHello";
-    case 2:
-      return "ServerHello";
-    case 3:
-      return "HelloVerifyRequest";
-    case 4:
-      return "NewSessionTicket";
-    case 5:
-      return "EndOfEarlyData";
-    case 6:
-      return "HelloRetryRequest";  // draft TLS 1.3 only; final TLS 1.3 uses a special ServerHello
-    case 8:
-      return "EncryptedExtensions";
-    case 11:
-      return "Certificate";
-    case 12:
-      return "ServerKeyExchange";
-    case 13:
-      return "CertificateRequest";
-    case 14:
-      return "ServerHelloDone";
-    case 15:
-      return "CertificateVerify";
-    case 16:
-      return "ClientKeyExchange";
-    case 20:
-      return "Finished";
-    case 21:
-      return "CertificateURL";
-    case 22:
-      return "CertificateStatus";
-    case 23:
-      return "SupplementalData";
-    case 24:
-      return "KeyUpdate";
-    case 25:
-      return "CompressedCertificate";
-    case 67:
-      return "NextProtocol";
-    case 254:
-      return "MessageHash";
+// Body reads one message body into its fields. Each read either succeeds, adding its field, or
+// reports "truncated WHAT" and fails, as does every read after it: a decoder is a straight list
+// of reads that stops at the first short one.
+class Body {
+ public:
+  Body(WireReader r, Fields& out) : r_(r), out_(out) {}
+
+  [[nodiscard]] bool ok() const noexcept { return ok_; }
+  [[nodiscard]] bool at_end() const noexcept { return r_.empty(); }
+  [[nodiscard]] Fields& out() noexcept { return out_; }
+
+  // number reads an integer of width bytes into value (no field).
+  bool number(std::string_view what, std::size_t width, std::uint32_t& value) {
+    return check(what, r_.number(width, value));
   }
-  return unknown_name(type, 2);
-}
+  // named adds field what = name(value) for an integer of width bytes; value receives it.
+  bool named(std::string_view what, std::size_t width, NameOf name, std::uint32_t* value = nullptr) {
+    std::uint32_t v = 0;
+    if (!number(what, width, v)) return false;
+    add(out_, what, name(static_cast<std::uint16_t>(v)));
+    if (value) *value = v;
+    return true;
+  }
+  // bytes reads n bytes into out (no field).
+  bool bytes(std::string_view what, std::size_t n, std::string_view& out) { return check(what, r_.bytes(n, out)); }
+  // vector reads a vector with a length prefix of width bytes into v (no field).
+  bool vector(std::string_view what, std::size_t width, WireReader& v) { return check(what, r_.vector(width, v)); }
+  // length adds field WHAT_length: the size of a vector with a length prefix of width bytes.
+  bool length(std::string_view what, std::size_t width) {
+    WireReader v;
+    if (!vector(what, width, v)) return false;
+    add(out_, fmt::format("{}_length", what), std::to_string(v.remaining()));
+    return true;
+  }
+  // names adds field what: the names of the item_width-byte items of a vector.
+  bool names(std::string_view what, std::size_t width, std::size_t item_width, NameOf name) {
+    WireReader v;
+    if (!vector(what, width, v)) return false;
+    std::string text;
+    bool whole = read_names(v, item_width, name, text);
+    add(out_, what, std::move(text));
+    if (!whole) error(out_, fmt::format("odd length of {}", what));
+    return true;
+  }
+  // extensions decodes an extension block; false when it (or an earlier read) was cut short.
+  bool extensions(Where where, ExtensionFacts* facts = nullptr) {
+    return ok_ && (ok_ = decode_extensions(r_, where, out_, facts));
+  }
+  // end reports bytes left over after `after`, when every read succeeded.
+  void end(std::string_view after) {
+    if (ok_) expect_end(r_, out_, after);
+  }
 
-std::string compression_name(std::uint16_t method) {
-  if (method == 0) return "null";
-  if (method == 1) return "deflate";
-  return unknown_name(method, 2);
-}
+ private:
+  bool check(std::string_view what, bool read) {
+    if (ok_ && !read) truncated(out_, what);
+    ok_ = ok_ && read;
+    return ok_;
+  }
 
-// session_id reads legacy_session_id and reports its length.
-bool session_id(WireReader& r, Fields& out) {
-  WireReader id;
-  if (!r.vector(1, id)) return false;
-  add(out, "session_id_length", std::to_string(id.remaining()));
-  return true;
-}
+  WireReader r_;
+  Fields& out_;
+  bool ok_ = true;
+};
 
 void client_hello(WireReader r, Fields& out) {
-  std::uint16_t version = 0;
+  Body b(r, out);
   std::string_view random;
-  WireReader suites, compression;
-  if (!r.u16(version)) return truncated(out, "legacy_version");
-  add(out, "legacy_version", version_name(version));
-  if (!r.bytes(32, random)) return truncated(out, "random");
-  add(out, "random", hex(random));
-  if (!session_id(r, out)) return truncated(out, "session_id");
-  if (!r.vector(2, suites)) return truncated(out, "cipher_suites");
-  std::string names;
-  bool whole = read_names(suites, 2, cipher_suite_name, names);
-  add(out, "cipher_suites", std::move(names));
-  if (!whole) error(out, "odd length of cipher_suites");
-  if (!r.vector(1, compression)) return truncated(out, "compression_methods");
-  names.clear();
-  (void)read_names(compression, 1, compression_name, names);
-  add(out, "compression_methods", std::move(names));
-  if (r.empty()) return;  // SSL 3.0 and some TLS 1.0 clients send no extensions
-  if (decode_extensions(r, Where::ClientHello, out)) expect_end(r, out, "the extensions");
+  b.named("legacy_version", 2, version_name);
+  if (b.bytes("random", 32, random)) add(out, "random", hex(random));
+  b.length("session_id", 1);
+  b.names("cipher_suites", 2, 2, cipher_suite_name);
+  b.names("compression_methods", 1, 1, compression_method_name);
+  if (b.at_end()) return;  // SSL 3.0 and some TLS 1.0 clients send no extensions
+  if (b.extensions(Where::ClientHello)) b.end("the extensions");
 }
 
 // server_hello decodes a ServerHello or HelloRetryRequest and learns the negotiation from it.
 void server_hello(WireReader r, bool retry, TraceContext& context, Fields& out) {
-  std::uint16_t version = 0, suite = 0;
-  std::uint8_t compression = 0;
+  Body b(r, out);
+  std::uint32_t version = 0, suite = 0;
   std::string_view random;
-  if (!r.u16(version)) return truncated(out, "legacy_version");
-  add(out, "legacy_version", version_name(version));
-  context.version = version;
-  if (!r.bytes(32, random)) return truncated(out, "random");
-  add(out, "random", hex(random));
-  // RFC 8446 §4.1.3: a TLS 1.3 server negotiating less says so in the last 8 bytes of random.
-  if (random.ends_with("DOWNGRD\x01")) add(out, "downgrade_sentinel", "TLS 1.2");
-  if (random.ends_with(std::string_view("DOWNGRD\x00", 8))) add(out, "downgrade_sentinel", "TLS 1.1 or earlier");
-  if (!session_id(r, out)) return truncated(out, "session_id");
-  if (!r.u16(suite)) return truncated(out, "cipher_suite");
-  add(out, "cipher_suite", cipher_suite_name(suite));
-  context.cipher_suite = suite;
-  if (!r.u8(compression)) return truncated(out, "compression_method");
-  add(out, "compression_method", compression_name(compression));
+  if (!b.named("legacy_version", 2, version_name, &version)) return;
+  if (b.bytes("random", 32, random)) {
+    add(out, "random", hex(random));
+    // RFC 8446 §4.1.3: a TLS 1.3 server negotiating less says so in the last 8 bytes of random.
+    if (random.ends_with("DOWNGRD\x01")) add(out, "downgrade_sentinel", "TLS 1.2");
+    if (random.ends_with(std::string_view("DOWNGRD\x00", 8))) add(out, "downgrade_sentinel", "TLS 1.1 or earlier");
+  }
+  b.length("session_id", 1);
+  if (b.named("cipher_suite", 2, cipher_suite_name, &suite)) context.cipher_suite = static_cast<std::uint16_t>(suite);
+  b.named("compression_method", 1, compression_method_name);
   ExtensionFacts facts;
-  if (!r.empty() && decode_extensions(r, retry ? Where::HelloRetryRequest : Where::ServerHello, out, &facts))
-    expect_end(r, out, "the extensions");
+  if (b.ok() && !b.at_end() && b.extensions(retry ? Where::HelloRetryRequest : Where::ServerHello, &facts))
+    b.end("the extensions");
   // RFC 8446 §4.2.1: supported_versions, when present, overrides legacy_version.
-  if (facts.selected_version != 0) context.version = facts.selected_version;
+  context.version = facts.selected_version != 0 ? facts.selected_version : static_cast<std::uint16_t>(version);
   add(out, "negotiated_version", version_name(context.version));
 }
 
 void encrypted_extensions(WireReader r, Fields& out) {
-  if (decode_extensions(r, Where::EncryptedExtensions, out)) expect_end(r, out, "the extensions");
+  Body b(r, out);
+  if (b.extensions(Where::EncryptedExtensions)) b.end("the extensions");
 }
 
 // certificate_text returns "CN (N bytes)" for one DER certificate, or says it is not one.
@@ -192,16 +180,20 @@ bool has_error(const Fields& out) {
   return std::any_of(out.begin(), out.end(), [](const TraceField& f) { return f.name == "error"; });
 }
 
+// request_context reads TLS 1.3's certificate_request_context, reported only when not empty (a
+// server's own Certificate has an empty one).
+void request_context(Body& b) {
+  WireReader context;
+  if (b.vector("certificate_request_context", 1, context) && !context.empty())
+    add(b.out(), "certificate_request_context_length", std::to_string(context.remaining()));
+}
+
 void certificate(WireReader r, Era era, Fields& out) {
-  Fields entries;
+  Body b(r, out);
   WireReader list;
-  if (era == Era::Tls13) {
-    WireReader request_context;
-    if (!r.vector(1, request_context)) return truncated(out, "certificate_request_context");
-    if (!request_context.empty())
-      add(out, "certificate_request_context_length", std::to_string(request_context.remaining()));
-  }
-  if (!r.vector(3, list)) return truncated(out, "certificate_list");
+  if (era == Era::Tls13) request_context(b);
+  if (!b.vector("certificate_list", 3, list)) return;
+  Fields entries;
   std::size_t count = 0;
   while (!list.empty()) {
     WireReader der;
@@ -215,71 +207,37 @@ void certificate(WireReader r, Era era, Fields& out) {
   }
   add(out, "certificates", std::to_string(count));
   out.insert(out.end(), entries.begin(), entries.end());
-  expect_end(r, out, "certificate_list");
+  b.end("certificate_list");
 }
 
 void certificate_request(WireReader r, Era era, Fields& out) {
-  WireReader part;
+  Body b(r, out);
   if (era == Era::Tls13) {
-    if (!r.vector(1, part)) return truncated(out, "certificate_request_context");
-    if (!part.empty()) add(out, "certificate_request_context_length", std::to_string(part.remaining()));
-    if (decode_extensions(r, Where::CertificateRequest, out)) expect_end(r, out, "the extensions");
+    request_context(b);
+    if (b.extensions(Where::CertificateRequest)) b.end("the extensions");
     return;
   }
-  static constexpr NameOf certificate_type = [](std::uint16_t type) -> std::string {
-    switch (type) {  // ClientCertificateType (RFC 5246 §7.4.4, RFC 8422 §5.5)
-      case 1:
-        return "rsa_sign";
-      case 2:
-        return "dss_sign";
-      case 3:
-        return "rsa_fixed_dh";
-      case 4:
-        return "dss_fixed_dh";
-      case 64:
-        return "ecdsa_sign";
-      case 65:
-        return "rsa_fixed_ecdh";
-      case 66:
-        return "ecdsa_fixed_ecdh";
-    }
-    return unknown_name(type, 2);
-  };
-  std::string names;
-  if (!r.vector(1, part)) return truncated(out, "certificate_types");
-  (void)read_names(part, 1, certificate_type, names);
-  add(out, "certificate_types", std::move(names));
-  if (era != Era::Older) {  // TLS 1.2 added supported_signature_algorithms
-    names.clear();
-    if (!r.vector(2, part)) return truncated(out, "supported_signature_algorithms");
-    if (!read_names(part, 2, signature_scheme_name, names)) error(out, "odd length of signature_algorithms");
-    add(out, "signature_algorithms", std::move(names));
-  }
-  if (!r.vector(2, part)) return truncated(out, "certificate_authorities");
+  b.names("certificate_types", 1, 1, client_certificate_type_name);
+  if (era != Era::Older) b.names("signature_algorithms", 2, 2, signature_scheme_name);  // TLS 1.2 added them
+  WireReader authorities;
   std::size_t count = 0;
-  for (WireReader name; !part.empty(); ++count)
-    if (!part.vector(2, name)) {
-      truncated(out, "certificate_authorities");
-      break;
-    }
+  if (!b.vector("certificate_authorities", 2, authorities)) return;
+  bool whole = count_vectors(authorities, 2, count);
   add(out, "certificate_authorities", std::to_string(count));
-  expect_end(r, out, "certificate_authorities");
+  if (!whole) truncated(out, "certificate_authorities");
+  b.end("certificate_authorities");
 }
 
 void new_session_ticket(WireReader r, Era era, Fields& out) {
+  Body b(r, out);
+  bool tls13 = era == Era::Tls13;
   std::uint32_t lifetime = 0, age_add = 0;
-  WireReader nonce, ticket;
-  if (!r.u32(lifetime)) return truncated(out, "ticket_lifetime");
-  add(out, era == Era::Tls13 ? "ticket_lifetime" : "ticket_lifetime_hint", fmt::format("{} seconds", lifetime));
-  if (era == Era::Tls13) {
-    if (!r.u32(age_add)) return truncated(out, "ticket_age_add");
-    if (!r.vector(1, nonce)) return truncated(out, "ticket_nonce");
-    add(out, "ticket_nonce_length", std::to_string(nonce.remaining()));
-  }
-  if (!r.vector(2, ticket)) return truncated(out, "ticket");
-  add(out, "ticket_length", std::to_string(ticket.remaining()));
-  if (era == Era::Tls13 && decode_extensions(r, Where::NewSessionTicket, out)) expect_end(r, out, "the extensions");
-  if (era != Era::Tls13) expect_end(r, out, "the ticket");
+  std::string_view lifetime_name = tls13 ? "ticket_lifetime" : "ticket_lifetime_hint";
+  if (b.number(lifetime_name, 4, lifetime)) add(out, lifetime_name, fmt::format("{} seconds", lifetime));
+  if (tls13 && b.number("ticket_age_add", 4, age_add)) b.length("ticket_nonce", 1);
+  b.length("ticket", 2);
+  if (!tls13) return b.end("the ticket");
+  if (b.extensions(Where::NewSessionTicket)) b.end("the extensions");
 }
 
 // by_era decodes with the context's era, or tries the candidate eras in order and keeps the first
@@ -350,10 +308,7 @@ bool ecdh_params(WireReader& r, Fields& out) {
   WireReader point;
   if (!r.u8(curve_type)) return false;
   if (curve_type != 3) {  // explicit curves (1, 2) are deprecated and not decoded
-    add(out, "curve_type",
-        curve_type == 1   ? "explicit_prime"
-        : curve_type == 2 ? "explicit_char2"
-                          : unknown_name(curve_type, 2));
+    add(out, "curve_type", ec_curve_type_name(curve_type));
     return false;
   }
   if (!r.u16(group) || !r.vector(1, point)) return false;
@@ -416,57 +371,40 @@ void client_key_exchange(WireReader r, const TraceContext& context, Fields& out)
 }
 
 void key_update(WireReader r, Fields& out) {
-  std::uint8_t request = 0;
-  if (!r.u8(request)) return truncated(out, "request_update");
-  add(out, "request_update",
-      request == 0   ? "update_not_requested"
-      : request == 1 ? "update_requested"
-                     : unknown_name(request, 2));
-  expect_end(r, out, "request_update");
+  Body b(r, out);
+  b.named("request_update", 1, key_update_request_name);
+  b.end("request_update");
 }
 
 void certificate_status(WireReader r, Fields& out) {
-  std::uint8_t type = 0;
-  WireReader response;
-  if (!r.u8(type)) return truncated(out, "status_type");
-  add(out, "status_type", type == 1 ? "ocsp" : unknown_name(type, 2));
-  if (!r.vector(3, response)) return truncated(out, "response");
-  add(out, "response_length", std::to_string(response.remaining()));
-  expect_end(r, out, "the response");
+  Body b(r, out);
+  b.named("status_type", 1, certificate_status_type_name);
+  b.length("response", 3);
+  b.end("the response");
 }
 
 void hello_verify_request(WireReader r, Fields& out) {
-  std::uint16_t version = 0;
-  WireReader cookie;
-  if (!r.u16(version)) return truncated(out, "server_version");
-  add(out, "server_version", version_name(version));
-  if (!r.vector(1, cookie)) return truncated(out, "cookie");
-  add(out, "cookie_length", std::to_string(cookie.remaining()));
-  expect_end(r, out, "the cookie");
+  Body b(r, out);
+  b.named("server_version", 2, version_name);
+  b.length("cookie", 1);
+  b.end("the cookie");
 }
 
 void compressed_certificate(WireReader r, Fields& out) {
-  std::uint16_t algorithm = 0;
+  Body b(r, out);
   std::uint32_t uncompressed = 0;
-  WireReader data;
-  if (!r.u16(algorithm)) return truncated(out, "algorithm");
-  add(out, "algorithm",
-      algorithm == 1   ? "zlib"
-      : algorithm == 2 ? "brotli"
-      : algorithm == 3 ? "zstd"
-                       : unknown_name(algorithm, 4));
-  if (!r.u24(uncompressed) || !r.vector(3, data)) return truncated(out, "compressed_certificate_message");
-  add(out, "uncompressed_length", std::to_string(uncompressed));
-  add(out, "compressed_length", std::to_string(data.remaining()));
-  expect_end(r, out, "the compressed certificate");
+  b.named("algorithm", 2, certificate_compression_name);
+  if (b.number("uncompressed_length", 3, uncompressed)) add(out, "uncompressed_length", std::to_string(uncompressed));
+  b.length("compressed_certificate_message", 3);
+  b.end("the compressed certificate");
 }
 
 void next_protocol(WireReader r, Fields& out) {
+  Body b(r, out);
   WireReader protocol, padding;
-  if (!r.vector(1, protocol)) return truncated(out, "selected_protocol");
-  add(out, "selected_protocol", printable(protocol.rest()));
-  if (!r.vector(1, padding)) return truncated(out, "padding");
-  expect_end(r, out, "the padding");
+  if (b.vector("selected_protocol", 1, protocol)) add(out, "selected_protocol", printable(protocol.rest()));
+  b.vector("padding", 1, padding);
+  b.end("the padding");
 }
 
 }  // namespace

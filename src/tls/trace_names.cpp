@@ -1,6 +1,6 @@
-// The IANA registry names trace.hpp promises: cipher suites, groups, signature schemes, versions,
-// extensions and alerts. Tables are sorted by code point and searched with a binary search; a
-// static_assert keeps them sorted.
+// The IANA registry names trace.hpp promises (cipher suites, groups, signature schemes, versions,
+// extensions, alerts) and the smaller registries the decoders use (trace_detail.hpp). Tables are
+// sorted by code point and searched with a binary search; a static_assert keeps them sorted.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -495,6 +495,69 @@ constexpr auto kAlerts = std::to_array<Name>({
 });
 static_assert(sorted(kAlerts));
 
+// The smaller registries, each unknown value shown with 2 hex digits.
+template <std::size_t N>
+std::string small_registry_name(const std::array<Name, N>& table, std::uint16_t id) {
+  if (auto name = find(table, id); !name.empty()) return std::string(name);
+  return detail::unknown_name(id, 2);
+}
+
+constexpr auto kHandshakeTypes =
+    std::to_array<Name>(
+        {
+            {0, "HelloRequest"},           {1, "ClientHello"},       {2, "ServerHello"},
+            {3, "HelloVerifyRequest"},     {4, "NewSessionTicket"},  {5, "EndOfEarlyData"},
+            {6, "HelloRetryRequest"},  // drafts only: RFC 8446 signals it with a special ServerHello
+            {8, "EncryptedExtensions"},    {11, "Certificate"},      {12, "ServerKeyExchange"},
+            {13, "CertificateRequest"},    {14, "ServerHelloDone"},  {15, "CertificateVerify"},
+            {16, "ClientKeyExchange"},     {20, "Finished"},         {21, "CertificateURL"},
+            {22, "CertificateStatus"},     {23, "SupplementalData"}, {24, "KeyUpdate"},
+            {25, "CompressedCertificate"}, {67, "NextProtocol"},     {254, "MessageHash"},
+        });
+static_assert(sorted(kHandshakeTypes));
+
+constexpr auto kCompressionMethods = std::to_array<Name>({{0, "null"}, {1, "deflate"}, {64, "LZS"}});
+static_assert(sorted(kCompressionMethods));
+
+constexpr auto kPointFormats =
+    std::to_array<Name>({{0, "uncompressed"}, {1, "ansiX962_compressed_prime"}, {2, "ansiX962_compressed_char2"}});
+static_assert(sorted(kPointFormats));
+
+constexpr auto kStatusTypes = std::to_array<Name>({{1, "ocsp"}, {2, "ocsp_multi"}});
+static_assert(sorted(kStatusTypes));
+
+// ClientCertificateType (RFC 5246 §7.4.4, RFC 8422 §5.5).
+constexpr auto kCertificateTypes = std::to_array<Name>({{1, "rsa_sign"},
+                                                        {2, "dss_sign"},
+                                                        {3, "rsa_fixed_dh"},
+                                                        {4, "dss_fixed_dh"},
+                                                        {64, "ecdsa_sign"},
+                                                        {65, "rsa_fixed_ecdh"},
+                                                        {66, "ecdsa_fixed_ecdh"}});
+static_assert(sorted(kCertificateTypes));
+
+constexpr auto kCurveTypes = std::to_array<Name>({{1, "explicit_prime"}, {2, "explicit_char2"}, {3, "named_curve"}});
+static_assert(sorted(kCurveTypes));
+
+constexpr auto kAlertLevels = std::to_array<Name>({{1, "warning"}, {2, "fatal"}});
+static_assert(sorted(kAlertLevels));
+
+constexpr auto kHeartbeatTypes = std::to_array<Name>({{1, "heartbeat_request"}, {2, "heartbeat_response"}});
+static_assert(sorted(kHeartbeatTypes));
+
+constexpr auto kHeartbeatModes = std::to_array<Name>({{1, "peer_allowed_to_send"}, {2, "peer_not_allowed_to_send"}});
+static_assert(sorted(kHeartbeatModes));
+
+constexpr auto kKeyUpdateRequests = std::to_array<Name>({{0, "update_not_requested"}, {1, "update_requested"}});
+static_assert(sorted(kKeyUpdateRequests));
+
+// max_fragment_length codes 1..4 mean 2^9..2^12 bytes (RFC 6066 §4).
+constexpr auto kMaxFragmentLengths = std::to_array<Name>({{1, "512"}, {2, "1024"}, {3, "2048"}, {4, "4096"}});
+static_assert(sorted(kMaxFragmentLengths));
+
+constexpr auto kCertificateCompression = std::to_array<Name>({{1, "zlib"}, {2, "brotli"}, {3, "zstd"}});
+static_assert(sorted(kCertificateCompression));
+
 // legacy_signature_name names a TLS 1.2 SignatureAndHashAlgorithm pair (RFC 5246 §7.4.1.4.1)
 // that has no SignatureScheme name: "dsa_sha256", "rsa_pkcs1_md5"; "" when it is not one.
 std::string legacy_signature_name(std::uint16_t id) {
@@ -537,6 +600,29 @@ namespace detail {
 
 std::string unknown_name(std::uint32_t id, int hex_digits) {
   return fmt::format("unknown (0x{:0{}x})", id, hex_digits);
+}
+
+std::string handshake_type_name(std::uint16_t type) { return small_registry_name(kHandshakeTypes, type); }
+std::string compression_method_name(std::uint16_t method) { return small_registry_name(kCompressionMethods, method); }
+std::string point_format_name(std::uint16_t format) { return small_registry_name(kPointFormats, format); }
+std::string certificate_status_type_name(std::uint16_t type) { return small_registry_name(kStatusTypes, type); }
+std::string client_certificate_type_name(std::uint16_t type) { return small_registry_name(kCertificateTypes, type); }
+std::string ec_curve_type_name(std::uint16_t type) { return small_registry_name(kCurveTypes, type); }
+std::string alert_level_name(std::uint16_t level) { return small_registry_name(kAlertLevels, level); }
+std::string heartbeat_message_type_name(std::uint16_t type) { return small_registry_name(kHeartbeatTypes, type); }
+std::string heartbeat_mode_name(std::uint16_t mode) { return small_registry_name(kHeartbeatModes, mode); }
+std::string key_update_request_name(std::uint16_t request) { return small_registry_name(kKeyUpdateRequests, request); }
+std::string max_fragment_length_name(std::uint16_t code) { return small_registry_name(kMaxFragmentLengths, code); }
+
+std::string psk_mode_name(std::uint16_t mode) {
+  if (mode == 0) return "psk_ke";
+  if (mode == 1) return "psk_dhe_ke";
+  if (mode % 0x1F == 0x0B) return "GREASE";  // RFC 8701 §2: 0x0B, 0x2A, ..., 0xFA
+  return unknown_name(mode, 2);
+}
+
+std::string certificate_compression_name(std::uint16_t algorithm) {
+  return registry_name(kCertificateCompression, algorithm);
 }
 
 }  // namespace detail

@@ -127,6 +127,12 @@ std::vector<std::string> values(const TraceMessage& m, std::string_view name) {
 
 std::vector<std::string> errors(const TraceMessage& m) { return values(m, "error"); }
 
+// expect_fields checks the first value of each named field ("(absent)" for a field that must not be there).
+void expect_fields(const TraceMessage& m,
+                   std::initializer_list<std::pair<std::string_view, std::string_view>> expected) {
+  for (const auto& [name, value] : expected) EXPECT_EQ(field(m, name), value) << m.type << " field " << name;
+}
+
 // find returns the nth message of type (a failed test when absent).
 const TraceMessage& find(const std::vector<TraceMessage>& messages, std::string_view type, int nth = 0) {
   for (const auto& m : messages)
@@ -226,29 +232,29 @@ TEST(TraceHandshake, Tls13ClientHello) {
   EXPECT_THAT(field(hello, "extensions"),
               AllOf(StartsWith("server_name, "), HasSubstr("application_layer_protocol_negotiation"),
                     HasSubstr("supported_versions"), HasSubstr("key_share")));
-  EXPECT_EQ(field(hello, "server_name"), "www.bank32.com");
-  EXPECT_EQ(field(hello, "application_layer_protocol_negotiation"), "h2, http/1.1");
-  EXPECT_EQ(field(hello, "supported_versions"), "TLS 1.3, TLS 1.2");
-  EXPECT_EQ(field(hello, "key_share"), "x25519");
+  expect_fields(hello, {{"server_name", "www.bank32.com"},
+                        {"application_layer_protocol_negotiation", "h2, http/1.1"},
+                        {"supported_versions", "TLS 1.3, TLS 1.2"},
+                        {"key_share", "x25519"}});
   EXPECT_THAT(field(hello, "supported_groups"), StartsWith("x25519, secp256r1"));
   EXPECT_THAT(field(hello, "signature_algorithms"),
               AllOf(StartsWith("ecdsa_secp256r1_sha256"), HasSubstr("rsa_pss_rsae_sha256"), HasSubstr("ed25519")));
-  EXPECT_EQ(field(hello, "psk_key_exchange_modes"), "psk_dhe_ke");
-  EXPECT_EQ(field(hello, "ec_point_formats"), "uncompressed, ansiX962_compressed_prime, ansiX962_compressed_char2");
-  EXPECT_EQ(field(hello, "session_ticket"), "0 bytes");
+  expect_fields(hello, {{"psk_key_exchange_modes", "psk_dhe_ke"},
+                        {"ec_point_formats", "uncompressed, ansiX962_compressed_prime, ansiX962_compressed_char2"},
+                        {"session_ticket", "0 bytes"}});
 }
 
 TEST(TraceHandshake, Tls13ServerMessages) {
   auto messages = trace(tls13_log());
   const auto& hello = find(messages, "ServerHello");
   EXPECT_EQ(hello.direction, Direction::Received);
-  EXPECT_EQ(field(hello, "legacy_version"), "TLS 1.2");
-  EXPECT_EQ(field(hello, "cipher_suite"), "TLS_AES_256_GCM_SHA384");
-  EXPECT_EQ(field(hello, "extensions"), "supported_versions, key_share");
-  EXPECT_EQ(field(hello, "supported_versions"), "TLS 1.3");
-  EXPECT_EQ(field(hello, "key_share"), "x25519");
-  EXPECT_EQ(field(hello, "negotiated_version"), "TLS 1.3");
-  EXPECT_EQ(field(hello, "downgrade_sentinel"), "(absent)");
+  expect_fields(hello, {{"legacy_version", "TLS 1.2"},
+                        {"cipher_suite", "TLS_AES_256_GCM_SHA384"},
+                        {"extensions", "supported_versions, key_share"},
+                        {"supported_versions", "TLS 1.3"},
+                        {"key_share", "x25519"},
+                        {"negotiated_version", "TLS 1.3"},
+                        {"downgrade_sentinel", "(absent)"}});
 
   const auto& extensions = find(messages, "EncryptedExtensions");
   EXPECT_THAT(field(extensions, "extensions"), AllOf(HasSubstr("server_name"), HasSubstr("application_layer")));
@@ -277,23 +283,22 @@ TEST(TraceHandshake, Tls12EcdheEcdsa) {
                           "> ClientKeyExchange", "> Finished", "< NewSessionTicket", "< Finished"));
   for (const auto& m : messages) EXPECT_THAT(errors(m), IsEmpty()) << m.type;
   const auto& client_hello = find(messages, "ClientHello");
-  EXPECT_EQ(field(client_hello, "cipher_suites"),
-            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_EMPTY_RENEGOTIATION_INFO_SCSV");
-  EXPECT_EQ(field(client_hello, "supported_versions"), "(absent)");
-  EXPECT_EQ(field(client_hello, "server_name"), "www.bank32.com");
-  EXPECT_EQ(field(client_hello, "application_layer_protocol_negotiation"), "h2, http/1.1");
+  expect_fields(client_hello,
+                {{"cipher_suites", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_EMPTY_RENEGOTIATION_INFO_SCSV"},
+                 {"supported_versions", "(absent)"},
+                 {"server_name", "www.bank32.com"},
+                 {"application_layer_protocol_negotiation", "h2, http/1.1"}});
   const auto& server_hello = find(messages, "ServerHello");
-  EXPECT_EQ(field(server_hello, "cipher_suite"), "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
-  EXPECT_EQ(field(server_hello, "negotiated_version"), "TLS 1.2");
-  EXPECT_EQ(field(server_hello, "downgrade_sentinel"), "TLS 1.2");  // the server could have done 1.3
-  EXPECT_EQ(field(server_hello, "application_layer_protocol_negotiation"), "h2");
+  expect_fields(server_hello, {{"cipher_suite", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+                               {"negotiated_version", "TLS 1.2"},
+                               {"downgrade_sentinel", "TLS 1.2"},  // the server could have done 1.3
+                               {"application_layer_protocol_negotiation", "h2"}});
   EXPECT_THAT(field(server_hello, "extensions"), HasSubstr("renegotiation_info"));
   EXPECT_EQ(field(find(messages, "Certificate"), "format"), "TLS 1.2");
   EXPECT_EQ(field(find(messages, "Certificate"), "certificates"), "1");
   const auto& key_exchange = find(messages, "ServerKeyExchange");
-  EXPECT_EQ(field(key_exchange, "curve"), "x25519");
-  EXPECT_EQ(field(key_exchange, "public_key_length"), "32");
-  EXPECT_EQ(field(key_exchange, "signature_scheme"), "ecdsa_secp256r1_sha256");
+  expect_fields(key_exchange,
+                {{"curve", "x25519"}, {"public_key_length", "32"}, {"signature_scheme", "ecdsa_secp256r1_sha256"}});
   EXPECT_EQ(field(find(messages, "ClientKeyExchange"), "public_key_length"), "32");
   EXPECT_EQ(field(find(messages, "Finished"), "verify_data_length"), "12");
   const auto& ticket = find(messages, "NewSessionTicket");
@@ -405,26 +410,27 @@ TEST(TraceHandshake, GuessedFormatsMatchTheTracer) {
 TEST(TraceHandshake, BrowserLikeClientHello) {
   auto hello = decode(browser_hello());
   EXPECT_THAT(errors(hello), IsEmpty());
-  EXPECT_EQ(field(hello, "cipher_suites"),
-            "GREASE, TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, "
-            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
-  EXPECT_EQ(field(hello, "extensions"),
-            "GREASE, server_name, extended_master_secret, renegotiation_info, supported_groups, ec_point_formats, "
-            "session_ticket, application_layer_protocol_negotiation, status_request, signature_algorithms, "
-            "signed_certificate_timestamp, key_share, psk_key_exchange_modes, supported_versions, "
-            "compress_certificate, application_settings, encrypted_client_hello, record_size_limit, early_data, "
-            "GREASE, padding, pre_shared_key");
-  EXPECT_EQ(field(hello, "supported_groups"), "GREASE, X25519MLKEM768, x25519, secp256r1");
-  EXPECT_EQ(field(hello, "key_share"), "GREASE, X25519MLKEM768, x25519");
-  EXPECT_EQ(field(hello, "supported_versions"), "GREASE, TLS 1.3, TLS 1.2");
-  EXPECT_EQ(field(hello, "signature_algorithms"), "ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256");
-  EXPECT_EQ(field(hello, "status_request"), "ocsp");
-  EXPECT_EQ(field(hello, "compress_certificate"), "brotli");
-  EXPECT_EQ(field(hello, "record_size_limit"), "16385");
-  EXPECT_EQ(field(hello, "renegotiation_info"), "0 bytes");
-  EXPECT_EQ(field(hello, "padding"), "100 bytes");
-  EXPECT_EQ(field(hello, "pre_shared_key"), "1 identity");
-  EXPECT_EQ(field(hello, "psk_key_exchange_modes"), "psk_dhe_ke");
+  expect_fields(
+      hello, {{"cipher_suites",
+               "GREASE, TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, "
+               "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+              {"extensions",
+               "GREASE, server_name, extended_master_secret, renegotiation_info, supported_groups, ec_point_formats, "
+               "session_ticket, application_layer_protocol_negotiation, status_request, signature_algorithms, "
+               "signed_certificate_timestamp, key_share, psk_key_exchange_modes, supported_versions, "
+               "compress_certificate, application_settings, encrypted_client_hello, record_size_limit, early_data, "
+               "GREASE, padding, pre_shared_key"},
+              {"supported_groups", "GREASE, X25519MLKEM768, x25519, secp256r1"},
+              {"key_share", "GREASE, X25519MLKEM768, x25519"},
+              {"supported_versions", "GREASE, TLS 1.3, TLS 1.2"},
+              {"signature_algorithms", "ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256"},
+              {"status_request", "ocsp"},
+              {"compress_certificate", "brotli"},
+              {"record_size_limit", "16385"},
+              {"renegotiation_info", "0 bytes"},
+              {"padding", "100 bytes"},
+              {"pre_shared_key", "1 identity"},
+              {"psk_key_exchange_modes", "psk_dhe_ke"}});
 }
 
 TEST(TraceHandshake, Tls13Resumption) {
@@ -652,24 +658,88 @@ TEST(TraceRecords, SmallHandshakeMessages) {
 
 // ---- registry names -------------------------------------------------------------------------
 
-TEST(TraceNames, CipherSuites) {
-  EXPECT_EQ(cipher_suite_name(0x1301), "TLS_AES_128_GCM_SHA256");
-  EXPECT_EQ(cipher_suite_name(0x1302), "TLS_AES_256_GCM_SHA384");
-  EXPECT_EQ(cipher_suite_name(0x1303), "TLS_CHACHA20_POLY1305_SHA256");
-  EXPECT_EQ(cipher_suite_name(0x1304), "TLS_AES_128_CCM_SHA256");
-  EXPECT_EQ(cipher_suite_name(0x1305), "TLS_AES_128_CCM_8_SHA256");
-  EXPECT_EQ(cipher_suite_name(0xC02B), "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
-  EXPECT_EQ(cipher_suite_name(0xC030), "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
-  EXPECT_EQ(cipher_suite_name(0xCCA8), "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
-  EXPECT_EQ(cipher_suite_name(0xC013), "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA");
-  EXPECT_EQ(cipher_suite_name(0x009E), "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256");
-  EXPECT_EQ(cipher_suite_name(0x002F), "TLS_RSA_WITH_AES_128_CBC_SHA");
-  EXPECT_EQ(cipher_suite_name(0x000A), "TLS_RSA_WITH_3DES_EDE_CBC_SHA");
-  EXPECT_EQ(cipher_suite_name(0x00FF), "TLS_EMPTY_RENEGOTIATION_INFO_SCSV");
-  EXPECT_EQ(cipher_suite_name(0x5600), "TLS_FALLBACK_SCSV");
-  EXPECT_EQ(cipher_suite_name(0x0A0A), "GREASE");
-  EXPECT_EQ(cipher_suite_name(0xFAFA), "GREASE");
-  EXPECT_EQ(cipher_suite_name(0x1234), "unknown (0x1234)");
+// alert adapts alert_description (a uint8_t registry) to the table below.
+std::string alert(std::uint16_t id) { return alert_description(static_cast<std::uint8_t>(id)); }
+
+struct NameCase {
+  std::string (*name)(std::uint16_t);
+  std::uint16_t id;
+  const char* expected;
+};
+
+const NameCase kNames[] = {
+    {cipher_suite_name, 0x1301, "TLS_AES_128_GCM_SHA256"},
+    {cipher_suite_name, 0x1302, "TLS_AES_256_GCM_SHA384"},
+    {cipher_suite_name, 0x1303, "TLS_CHACHA20_POLY1305_SHA256"},
+    {cipher_suite_name, 0x1304, "TLS_AES_128_CCM_SHA256"},
+    {cipher_suite_name, 0x1305, "TLS_AES_128_CCM_8_SHA256"},
+    {cipher_suite_name, 0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+    {cipher_suite_name, 0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
+    {cipher_suite_name, 0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
+    {cipher_suite_name, 0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
+    {cipher_suite_name, 0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"},
+    {cipher_suite_name, 0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA"},
+    {cipher_suite_name, 0x000A, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"},
+    {cipher_suite_name, 0x00FF, "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"},
+    {cipher_suite_name, 0x5600, "TLS_FALLBACK_SCSV"},
+    {cipher_suite_name, 0x0A0A, "GREASE"},
+    {cipher_suite_name, 0xFAFA, "GREASE"},
+    {cipher_suite_name, 0x1234, "unknown (0x1234)"},
+    {group_name, 29, "x25519"},
+    {group_name, 30, "x448"},
+    {group_name, 23, "secp256r1"},
+    {group_name, 24, "secp384r1"},
+    {group_name, 25, "secp521r1"},
+    {group_name, 256, "ffdhe2048"},
+    {group_name, 260, "ffdhe8192"},
+    {group_name, 0x11EC, "X25519MLKEM768"},
+    {group_name, 0x11EB, "SecP256r1MLKEM768"},
+    {group_name, 0x6399, "X25519Kyber768Draft00"},
+    {group_name, 0x0201, "MLKEM768"},
+    {group_name, 0x2A2A, "GREASE"},
+    {group_name, 0x0999, "unknown (0x0999)"},
+    {signature_scheme_name, 0x0403, "ecdsa_secp256r1_sha256"},
+    {signature_scheme_name, 0x0503, "ecdsa_secp384r1_sha384"},
+    {signature_scheme_name, 0x0603, "ecdsa_secp521r1_sha512"},
+    {signature_scheme_name, 0x0401, "rsa_pkcs1_sha256"},
+    {signature_scheme_name, 0x0804, "rsa_pss_rsae_sha256"},
+    {signature_scheme_name, 0x080B, "rsa_pss_pss_sha512"},
+    {signature_scheme_name, 0x0807, "ed25519"},
+    {signature_scheme_name, 0x0808, "ed448"},
+    {signature_scheme_name, 0x0201, "rsa_pkcs1_sha1"},
+    {signature_scheme_name, 0x0203, "ecdsa_sha1"},
+    {signature_scheme_name, 0x0202, "dsa_sha1"},  // a TLS 1.2 hash/signature pair
+    {signature_scheme_name, 0x3A3A, "GREASE"},
+    {signature_scheme_name, 0x0FFF, "unknown (0x0fff)"},
+    {version_name, 0x0300, "SSL 3.0"},
+    {version_name, 0x0301, "TLS 1.0"},
+    {version_name, 0x0302, "TLS 1.1"},
+    {version_name, 0x0303, "TLS 1.2"},
+    {version_name, 0x0304, "TLS 1.3"},
+    {version_name, 0xFEFD, "DTLS 1.2"},
+    {version_name, 0x7F17, "TLS 1.3 draft 23"},
+    {version_name, 0x4A4A, "GREASE"},
+    {version_name, 0x0305, "unknown (0x0305)"},
+    {extension_name, 0, "server_name"},
+    {extension_name, 16, "application_layer_protocol_negotiation"},
+    {extension_name, 43, "supported_versions"},
+    {extension_name, 51, "key_share"},
+    {extension_name, 0xFF01, "renegotiation_info"},
+    {extension_name, 0xFE0D, "encrypted_client_hello"},
+    {extension_name, 0xDADA, "GREASE"},
+    {extension_name, 0x1234, "unknown (0x1234)"},
+    {alert, 0, "close_notify"},
+    {alert, 40, "handshake_failure"},
+    {alert, 48, "unknown_ca"},
+    {alert, 86, "inappropriate_fallback"},
+    {alert, 116, "certificate_required"},
+    {alert, 120, "no_application_protocol"},
+    {alert, 21, "decryption_failed"},
+    {alert, 255, "unknown (0xff)"},
+};
+
+TEST(TraceNames, RegistryValues) {
+  for (const auto& c : kNames) EXPECT_EQ(c.name(c.id), c.expected) << "id 0x" << std::hex << c.id;
 }
 
 // Every suite OpenSSL knows has the name OpenSSL gives it.
@@ -684,66 +754,6 @@ TEST(TraceNames, CipherSuitesAgreeWithOpenSsl) {
     auto id = static_cast<std::uint16_t>(SSL_CIPHER_get_protocol_id(cipher));
     EXPECT_EQ(cipher_suite_name(id), SSL_CIPHER_standard_name(cipher));
   }
-}
-
-TEST(TraceNames, Groups) {
-  EXPECT_EQ(group_name(29), "x25519");
-  EXPECT_EQ(group_name(30), "x448");
-  EXPECT_EQ(group_name(23), "secp256r1");
-  EXPECT_EQ(group_name(24), "secp384r1");
-  EXPECT_EQ(group_name(25), "secp521r1");
-  EXPECT_EQ(group_name(256), "ffdhe2048");
-  EXPECT_EQ(group_name(260), "ffdhe8192");
-  EXPECT_EQ(group_name(0x11EC), "X25519MLKEM768");
-  EXPECT_EQ(group_name(0x11EB), "SecP256r1MLKEM768");
-  EXPECT_EQ(group_name(0x6399), "X25519Kyber768Draft00");
-  EXPECT_EQ(group_name(0x0201), "MLKEM768");
-  EXPECT_EQ(group_name(0x2A2A), "GREASE");
-  EXPECT_EQ(group_name(0x0999), "unknown (0x0999)");
-}
-
-TEST(TraceNames, SignatureSchemes) {
-  EXPECT_EQ(signature_scheme_name(0x0403), "ecdsa_secp256r1_sha256");
-  EXPECT_EQ(signature_scheme_name(0x0503), "ecdsa_secp384r1_sha384");
-  EXPECT_EQ(signature_scheme_name(0x0603), "ecdsa_secp521r1_sha512");
-  EXPECT_EQ(signature_scheme_name(0x0401), "rsa_pkcs1_sha256");
-  EXPECT_EQ(signature_scheme_name(0x0804), "rsa_pss_rsae_sha256");
-  EXPECT_EQ(signature_scheme_name(0x080B), "rsa_pss_pss_sha512");
-  EXPECT_EQ(signature_scheme_name(0x0807), "ed25519");
-  EXPECT_EQ(signature_scheme_name(0x0808), "ed448");
-  EXPECT_EQ(signature_scheme_name(0x0201), "rsa_pkcs1_sha1");
-  EXPECT_EQ(signature_scheme_name(0x0203), "ecdsa_sha1");
-  EXPECT_EQ(signature_scheme_name(0x0202), "dsa_sha1");  // a TLS 1.2 hash/signature pair
-  EXPECT_EQ(signature_scheme_name(0x3A3A), "GREASE");
-  EXPECT_EQ(signature_scheme_name(0x0FFF), "unknown (0x0fff)");
-}
-
-TEST(TraceNames, VersionsExtensionsAlerts) {
-  EXPECT_EQ(version_name(0x0300), "SSL 3.0");
-  EXPECT_EQ(version_name(0x0301), "TLS 1.0");
-  EXPECT_EQ(version_name(0x0302), "TLS 1.1");
-  EXPECT_EQ(version_name(0x0303), "TLS 1.2");
-  EXPECT_EQ(version_name(0x0304), "TLS 1.3");
-  EXPECT_EQ(version_name(0xFEFD), "DTLS 1.2");
-  EXPECT_EQ(version_name(0x7F17), "TLS 1.3 draft 23");
-  EXPECT_EQ(version_name(0x4A4A), "GREASE");
-  EXPECT_EQ(version_name(0x0305), "unknown (0x0305)");
-  EXPECT_EQ(extension_name(0), "server_name");
-  EXPECT_EQ(extension_name(16), "application_layer_protocol_negotiation");
-  EXPECT_EQ(extension_name(43), "supported_versions");
-  EXPECT_EQ(extension_name(51), "key_share");
-  EXPECT_EQ(extension_name(0xFF01), "renegotiation_info");
-  EXPECT_EQ(extension_name(0xFE0D), "encrypted_client_hello");
-  EXPECT_EQ(extension_name(0xDADA), "GREASE");
-  EXPECT_EQ(extension_name(0x1234), "unknown (0x1234)");
-  EXPECT_EQ(alert_description(0), "close_notify");
-  EXPECT_EQ(alert_description(40), "handshake_failure");
-  EXPECT_EQ(alert_description(48), "unknown_ca");
-  EXPECT_EQ(alert_description(86), "inappropriate_fallback");
-  EXPECT_EQ(alert_description(116), "certificate_required");
-  EXPECT_EQ(alert_description(120), "no_application_protocol");
-  EXPECT_EQ(alert_description(21), "decryption_failed");
-  EXPECT_EQ(alert_description(255), "unknown (0xff)");
 }
 
 TEST(TraceNames, GreaseIsExactlyTheSixteenReservedValues) {
