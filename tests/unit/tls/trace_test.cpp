@@ -133,13 +133,12 @@ void expect_fields(const TraceMessage& m,
   for (const auto& [name, value] : expected) EXPECT_EQ(field(m, name), value) << m.type << " field " << name;
 }
 
-// find returns the nth message of type (a failed test when absent).
-const TraceMessage& find(const std::vector<TraceMessage>& messages, std::string_view type, int nth = 0) {
+// find returns (a copy of, so it cannot dangle) the nth message of type; a failed test when absent.
+TraceMessage find(const std::vector<TraceMessage>& messages, std::string_view type, int nth = 0) {
   for (const auto& m : messages)
     if (m.type == type && nth-- == 0) return m;
-  static const TraceMessage none;
   ADD_FAILURE() << "no " << type << " in the trace";
-  return none;
+  return {};
 }
 
 // client_log runs a handshake and returns the client's log (a failed test when it fails).
