@@ -1,9 +1,9 @@
 // Decoding of handshake message bodies (RFC 8446 §4, RFC 5246 §7.4) for the trace.
 //
 // Each decoder reads one body front to back and stops at the first short read, reporting it as
-// an "error" field after the fields it did decode. Messages whose format the version decides
-// (Certificate, CertificateRequest, NewSessionTicket, CertificateVerify) are read as the
-// TraceContext says, or, without one, in the first format the bytes fit exactly.
+// an "error" field after the fields it did decode. Messages whose format the negotiation decides
+// (Certificate, CertificateRequest, NewSessionTicket, CertificateVerify, the key exchanges) are
+// read as the TraceContext says, or, without one, in the first format the bytes fit exactly.
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -244,20 +244,20 @@ void new_session_ticket(WireReader r, Era era, Fields& out) {
 // that fits exactly, without errors (the first one's output when none does). Adds a "format"
 // field saying which era's format was read.
 void by_era(WireReader r, Era era, std::initializer_list<Era> candidates, FormatDecoder decode, Fields& out) {
-  if (era == Era::Unknown) {
-    for (Era candidate : candidates) {
-      Fields trial;
-      decode(r, candidate, trial);
-      if (!has_error(trial)) {
-        add(out, "format", era_name(candidate));
-        out.insert(out.end(), trial.begin(), trial.end());
-        return;
-      }
+  Fields chosen;
+  bool guess = era == Era::Unknown;
+  if (guess) era = *candidates.begin();  // kept, errors and all, when no format fits
+  decode(r, era, chosen);
+  for (auto it = candidates.begin() + 1; guess && has_error(chosen) && it != candidates.end(); ++it) {
+    Fields trial;
+    decode(r, *it, trial);
+    if (!has_error(trial)) {
+      era = *it;
+      chosen = std::move(trial);
     }
-    era = *candidates.begin();
   }
   add(out, "format", era_name(era));
-  decode(r, era, out);
+  out.insert(out.end(), std::make_move_iterator(chosen.begin()), std::make_move_iterator(chosen.end()));
 }
 
 // KeyExchange is what a TLS 1.2 cipher suite's key exchange puts in ServerKeyExchange and
