@@ -5,51 +5,20 @@
 #include <cstdint>
 #include <optional>
 
+#include "tls/wire_reader.hpp"
+
 namespace tlslab::proxy {
 namespace {
 
-// Reader walks a byte string; every read is bounds-checked and fails softly.
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  bool u8(std::uint8_t& v) {
-    if (data_.size() < 1) return false;
-    v = static_cast<std::uint8_t>(data_[0]);
-    data_.remove_prefix(1);
-    return true;
-  }
-  bool u16(std::uint16_t& v) {
-    if (data_.size() < 2) return false;
-    v = static_cast<std::uint16_t>(static_cast<std::uint8_t>(data_[0]) << 8 | static_cast<std::uint8_t>(data_[1]));
-    data_.remove_prefix(2);
-    return true;
-  }
-  bool u24(std::uint32_t& v) {
-    if (data_.size() < 3) return false;
-    v = static_cast<std::uint32_t>(static_cast<std::uint8_t>(data_[0])) << 16 |
-        static_cast<std::uint32_t>(static_cast<std::uint8_t>(data_[1])) << 8 | static_cast<std::uint8_t>(data_[2]);
-    data_.remove_prefix(3);
-    return true;
-  }
-  bool bytes(std::size_t n, std::string_view& out) {
-    if (data_.size() < n) return false;
-    out = data_.substr(0, n);
-    data_.remove_prefix(n);
-    return true;
-  }
-  bool vec8(std::string_view& out) {
-    std::uint8_t n = 0;
-    return u8(n) && bytes(n, out);
-  }
-  bool vec16(std::string_view& out) {
-    std::uint16_t n = 0;
-    return u16(n) && bytes(n, out);
-  }
-  [[nodiscard]] bool empty() const { return data_.empty(); }
+using tls::WireReader;
 
- private:
-  std::string_view data_;
-};
+// vec reads a length-prefixed vector and views its bytes.
+bool vec(WireReader& r, std::size_t width, std::string_view& out) {
+  WireReader inner;
+  if (!r.vector(width, inner)) return false;
+  out = inner.rest();
+  return true;
+}
 
 bool valid_host(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;
@@ -124,36 +93,36 @@ ClientHelloReader::State ClientHelloReader::parse() {
 }
 
 ClientHelloReader::State ClientHelloReader::parse_hello(std::string_view body) {
-  Reader r(body);
+  WireReader r(body);
   std::uint16_t legacy_version = 0;
   std::string_view random, session_id, suites, compression, extensions;
-  if (!r.u16(legacy_version) || !r.bytes(32, random) || !r.vec8(session_id) || !r.vec16(suites) ||
-      !r.vec8(compression)) {
+  if (!r.u16(legacy_version) || !r.bytes(32, random) || !vec(r, 1, session_id) || !vec(r, 2, suites) ||
+      !vec(r, 1, compression)) {
     error_ = "ClientHello truncated before its extensions";
     return State::Malformed;
   }
   if (r.empty()) return State::Done;  // no extensions: no SNI, no ALPN (an old client)
-  if (!r.vec16(extensions)) {
+  if (!vec(r, 2, extensions)) {
     error_ = "ClientHello extensions block is truncated";
     return State::Malformed;
   }
-  Reader ext(extensions);
+  WireReader ext(extensions);
   while (!ext.empty()) {
     std::uint16_t type = 0;
     std::string_view data;
-    if (!ext.u16(type) || !ext.vec16(data)) {
+    if (!ext.u16(type) || !vec(ext, 2, data)) {
       error_ = "a ClientHello extension is truncated";
       return State::Malformed;
     }
-    Reader d(data);
+    WireReader d(data);
     if (type == 0) {  // server_name (RFC 6066 §3)
       std::string_view list;
-      if (!d.vec16(list)) return error_ = "server_name extension is malformed", State::Malformed;
-      Reader names(list);
+      if (!vec(d, 2, list)) return error_ = "server_name extension is malformed", State::Malformed;
+      WireReader names(list);
       while (!names.empty()) {
         std::uint8_t name_type = 0;
         std::string_view name;
-        if (!names.u8(name_type) || !names.vec16(name))
+        if (!names.u8(name_type) || !vec(names, 2, name))
           return error_ = "server_name list is malformed", State::Malformed;
         if (name_type == 0 && info_.sni.empty()) {
           if (!valid_host(name)) return error_ = "server_name is not a host name", State::Malformed;
@@ -163,17 +132,17 @@ ClientHelloReader::State ClientHelloReader::parse_hello(std::string_view body) {
       }
     } else if (type == 16) {  // application_layer_protocol_negotiation (RFC 7301)
       std::string_view list;
-      if (!d.vec16(list)) return error_ = "ALPN extension is malformed", State::Malformed;
-      Reader protos(list);
+      if (!vec(d, 2, list)) return error_ = "ALPN extension is malformed", State::Malformed;
+      WireReader protos(list);
       while (!protos.empty()) {
         std::string_view p;
-        if (!protos.vec8(p) || p.empty()) return error_ = "ALPN protocol list is malformed", State::Malformed;
+        if (!vec(protos, 1, p) || p.empty()) return error_ = "ALPN protocol list is malformed", State::Malformed;
         info_.alpn.emplace_back(p);
       }
     } else if (type == 43) {  // supported_versions
       std::string_view list;
-      if (!d.vec8(list)) continue;
-      Reader versions(list);
+      if (!vec(d, 1, list)) continue;
+      WireReader versions(list);
       std::uint16_t v = 0;
       while (versions.u16(v)) {
         if (v == 0x0304)
