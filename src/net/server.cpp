@@ -34,7 +34,7 @@
 
 #include "base/failure.hpp"
 #include "http/site.hpp"
-#include "net/target.hpp"
+#include "net/workers.hpp"
 #include "tls/verify.hpp"
 
 namespace tlslab::net {
@@ -63,18 +63,7 @@ std::string now_clf() {
   return fmt::format("{:%d/%b/%Y:%H:%M:%S} +0000", tm);
 }
 
-// Log writes whole lines with one write(2) each, so lines from several threads never mix.
-void write_line(int fd, std::string line) {
-  line += '\n';
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left) {
-    auto n = ::write(fd, p, left);
-    if (n <= 0) return;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-}
+void write_line(int fd, std::string line) { Workers::write_line(fd, std::move(line)); }
 
 std::string error_words(const boost::system::error_code& ec) {
   if (ec.category() == asio::error::get_ssl_category()) {
@@ -96,6 +85,8 @@ struct Shared {
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
   std::optional<http::StaticRoot> root;
+  // Open sessions per worker, touched only on that worker's thread.
+  std::vector<std::unordered_set<class Session*>> sessions;
   Shared(const ServeOptions& o, std::shared_ptr<Certs> c) : options(o), certs(std::move(c)) {
     if (!o.root.empty()) root.emplace(o.root);
   }
@@ -108,12 +99,10 @@ struct Shared {
   }
 };
 
-class Worker;
-
 // Session is one client connection: TLS detection and handshake, then HTTP/1.1 keep-alive.
 class Session {
  public:
-  Session(Worker& worker, Shared& shared, tcp::socket socket, std::shared_ptr<Certs> certs);
+  Session(unsigned worker, Shared& shared, tcp::socket socket, std::shared_ptr<Certs> certs);
   asio::awaitable<void> run();
   void close_if_idle() {
     if (idle_) {
@@ -129,7 +118,7 @@ class Session {
   nlohmann::json& facts(const http::Request& req);
   void access_log(const http::Request& req, unsigned status, std::uint64_t bytes);
 
-  Worker& worker_;
+  unsigned worker_;
   Shared& shared_;
   std::shared_ptr<Certs> certs_;
   Stream stream_;
@@ -141,92 +130,7 @@ class Session {
   bool have_tls_facts_ = false;
 };
 
-class Worker {
- public:
-  Worker(Shared& shared) : shared_(shared), io_(1) {}
-  asio::io_context& io() { return io_; }
-
-  void listen(const tcp::endpoint& ep) {
-    tcp::acceptor acceptor(io_);
-    boost::system::error_code ec;
-    acceptor.open(ep.protocol(), ec);
-    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) {
-      int one = 1;
-      ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-      if (ep.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-    }
-    if (!ec) acceptor.bind(ep, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw Failure(Kind::Connect, fmt::format("cannot listen on {}: {}", endpoint_string(ep), ec.message()));
-    acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(acceptor)));
-  }
-
-  static std::string endpoint_string(const tcp::endpoint& ep) {
-    return ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
-                                : fmt::format("{}:{}", ep.address().to_string(), ep.port());
-  }
-
-  std::vector<tcp::endpoint> local_endpoints() const {
-    std::vector<tcp::endpoint> out;
-    for (const auto& a : acceptors_) out.push_back(a->local_endpoint());
-    return out;
-  }
-
-  void start() {
-    for (auto& a : acceptors_) asio::co_spawn(io_, accept_loop(*a), asio::detached);
-  }
-
-  // stop closes the acceptors and every idle keep-alive connection; busy ones finish their request.
-  void stop() {
-    asio::post(io_, [this] {
-      for (auto& a : acceptors_) {
-        boost::system::error_code ignored;
-        a->close(ignored);
-      }
-      for (auto* s : sessions_) s->close_if_idle();
-    });
-  }
-
-  void add(Session* s) { sessions_.insert(s); }
-  void remove(Session* s) { sessions_.erase(s); }
-
- private:
-  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
-    asio::steady_timer backoff(io_);
-    bool warned = false;
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-      if (ec) {
-        if (ec == asio::error::operation_aborted || shared_.stopping) co_return;
-        // Out of file descriptors and the like: say so once, wait a little, go on.
-        if (!warned) shared_.log_error("listener", "accept failed: " + ec.message());
-        warned = true;
-        backoff.expires_after(std::chrono::milliseconds(50));
-        co_await backoff.async_wait(use_tuple);
-        continue;
-      }
-      if (shared_.connections.load() >= shared_.options.limits.max_connections) {
-        if (!warned)
-          shared_.log_error("listener", fmt::format("more than {} connections; refusing new ones",
-                                                    shared_.options.limits.max_connections));
-        warned = true;
-        continue;  // the socket closes as it goes out of scope
-      }
-      warned = false;
-      auto session = std::make_shared<Session>(*this, shared_, std::move(socket), shared_.certs.load());
-      asio::co_spawn(
-          io_, [session]() -> asio::awaitable<void> { co_await session->run(); }, asio::detached);
-    }
-  }
-
-  Shared& shared_;
-  asio::io_context io_;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
-  std::unordered_set<Session*> sessions_;
-};
-
-Session::Session(Worker& worker, Shared& shared, tcp::socket socket, std::shared_ptr<Certs> certs)
+Session::Session(unsigned worker, Shared& shared, tcp::socket socket, std::shared_ptr<Certs> certs)
     : worker_(worker), shared_(shared), certs_(std::move(certs)), stream_(std::move(socket), certs_->asio_ctx) {
   boost::system::error_code ec;
   auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
@@ -236,11 +140,11 @@ Session::Session(Worker& worker, Shared& shared, tcp::socket socket, std::shared
 
 asio::awaitable<void> Session::run() {
   ++shared_.connections;
-  worker_.add(this);
+  shared_.sessions[worker_].insert(this);
   struct Guard {
     Session* s;
     ~Guard() {
-      s->worker_.remove(s);
+      s->shared_.sessions[s->worker_].erase(s);
       --s->shared_.connections;
     }
   } guard{this};
@@ -455,86 +359,39 @@ asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply
   co_return true;
 }
 
-std::vector<tcp::endpoint> parse_listen(const std::vector<std::string>& listen) {
-  std::vector<tcp::endpoint> out;
-  for (const auto& text : listen) {
-    auto t = parse_target(text, 4433);
-    boost::system::error_code ec;
-    auto host = t.host == "localhost" ? std::string("127.0.0.1") : t.host == "*" ? std::string("0.0.0.0") : t.host;
-    auto addr = asio::ip::make_address(host, ec);
-    if (ec) throw Failure(Kind::Usage, fmt::format("--listen '{}': '{}' is not an IP address", text, t.host));
-    out.emplace_back(addr, t.port);
-  }
-  return out;
-}
-
 }  // namespace
 
 void run_server(const ServeOptions& options, std::shared_ptr<tls::ServerContexts> contexts) {
-  auto endpoints = parse_listen(options.listen);
-  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  Workers workers(options.threads);
+  workers.listen(options.listen, 4433);
   Shared shared(options, std::make_shared<Certs>(std::move(contexts)));
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (unsigned i = 0; i < threads; ++i) workers.push_back(std::make_unique<Worker>(shared));
-  // The first worker binds (resolving port 0 to a real port); the others share its port.
-  for (auto& ep : endpoints) workers.front()->listen(ep);
-  auto bound = workers.front()->local_endpoints();
-  for (size_t i = 1; i < workers.size(); ++i)
-    for (auto& ep : bound) workers[i]->listen(ep);
-  std::vector<std::string> addresses;
-  for (auto& ep : bound) addresses.push_back(Worker::endpoint_string(ep));
-
-  asio::io_context control;
-  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
-  asio::steady_timer grace(control);
-  std::function<void()> wait_signal = [&] {
-    signals.async_wait([&](boost::system::error_code ec, int signo) {
-      if (ec) return;
-      if (signo == SIGHUP) {
-        try {
-          if (options.reload) {
-            shared.certs.store(std::make_shared<Certs>(options.reload()));
-            write_line(2, "tlslab serve: SIGHUP: certificates reloaded; open connections keep theirs");
-          }
-        } catch (const Failure& f) {
-          write_line(2, fmt::format("tlslab serve: SIGHUP: reload failed, keeping the old certificates: {}", f.what()));
-        }
-        wait_signal();
-        return;
-      }
-      write_line(2, fmt::format("tlslab serve: {}: no new connections; finishing {} open one{} (at most {} ms)",
-                                signo == SIGINT ? "SIGINT" : "SIGTERM", shared.connections.load(),
-                                shared.connections.load() == 1 ? "" : "s", options.limits.grace.count()));
-      shared.stopping = true;
-      for (auto& w : workers) w->stop();
-      grace.expires_after(options.limits.grace);
-      grace.async_wait([&](boost::system::error_code gec) {
-        if (gec) return;
-        for (auto& w : workers) w->io().stop();
-      });
-      signals.async_wait([&](boost::system::error_code, int) {  // a second signal: stop now
-        for (auto& w : workers) w->io().stop();
-      });
-    });
+  shared.sessions.resize(workers.size());
+  WorkerHooks hooks;
+  hooks.name = "serve";
+  hooks.accept = [&](tcp::socket socket, unsigned index) {
+    auto session = std::make_shared<Session>(index, shared, std::move(socket), shared.certs.load());
+    asio::co_spawn(
+        workers.io(index), [session]() -> asio::awaitable<void> { co_await session->run(); }, asio::detached);
   };
-  wait_signal();
-
-  for (auto& w : workers) w->start();
-  if (options.on_ready) options.on_ready(addresses, threads);
-  std::vector<std::thread> pool;
-  std::atomic<unsigned> running{threads};
-  for (auto& w : workers) {
-    pool.emplace_back([&, worker = w.get()] {
-      worker->io().run();
-      if (--running == 0)
-        asio::post(control, [&] {
-          grace.cancel();
-          signals.cancel();
-        });
-    });
-  }
-  control.run();
-  for (auto& t : pool) t.join();
+  hooks.stop = [&](unsigned index) {
+    shared.stopping = true;
+    for (auto* s : shared.sessions[index]) s->close_if_idle();
+  };
+  hooks.reload = [&] {
+    if (!options.reload) return;
+    try {
+      shared.certs.store(std::make_shared<Certs>(options.reload()));
+      Workers::write_line(2, "tlslab serve: SIGHUP: certificates reloaded; open connections keep theirs");
+    } catch (const Failure& f) {
+      Workers::write_line(
+          2, fmt::format("tlslab serve: SIGHUP: reload failed, keeping the old certificates: {}", f.what()));
+    }
+  };
+  hooks.open_connections = [&] { return shared.connections.load(); };
+  hooks.max_connections = options.limits.max_connections;
+  hooks.grace = options.limits.grace;
+  hooks.ready = options.on_ready;
+  workers.run(hooks);
 }
 
 }  // namespace tlslab::net

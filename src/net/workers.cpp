@@ -1,0 +1,192 @@
+#include "net/workers.hpp"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <thread>
+
+#include "base/failure.hpp"
+#include "net/target.hpp"
+
+namespace tlslab::net {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct Workers::Worker {
+  asio::io_context io{1};
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+};
+
+Workers::Workers(unsigned threads) {
+  unsigned n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>());
+}
+
+Workers::~Workers() = default;
+
+unsigned Workers::size() const { return static_cast<unsigned>(workers_.size()); }
+asio::io_context& Workers::io(unsigned index) { return workers_[index]->io; }
+
+void Workers::write_line(int fd, std::string line) {
+  line += '\n';
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left) {
+    auto n = ::write(fd, p, left);
+    if (n <= 0) return;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+std::string Workers::endpoint_text(const tcp::endpoint& ep) {
+  return ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
+                              : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+namespace {
+
+tcp::endpoint parse_listen(const std::string& text, std::uint16_t default_port) {
+  auto t = parse_target(text, default_port);
+  boost::system::error_code ec;
+  auto host = t.host == "localhost" ? std::string("127.0.0.1") : t.host == "*" ? std::string("0.0.0.0") : t.host;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) throw Failure(Kind::Usage, fmt::format("--listen '{}': '{}' is not an IP address", text, t.host));
+  return {addr, t.port};
+}
+
+std::unique_ptr<tcp::acceptor> bind(asio::io_context& io, const tcp::endpoint& ep) {
+  auto acceptor = std::make_unique<tcp::acceptor>(io);
+  boost::system::error_code ec;
+  acceptor->open(ep.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) {
+    int one = 1;
+    ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (ep.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+  }
+  if (!ec) acceptor->bind(ep, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw Failure(Kind::Connect, fmt::format("cannot listen on {}: {}", Workers::endpoint_text(ep), ec.message()));
+  return acceptor;
+}
+
+}  // namespace
+
+std::vector<tcp::endpoint> Workers::listen(const std::vector<std::string>& addresses, std::uint16_t default_port) {
+  std::vector<tcp::endpoint> bound;
+  // The first worker binds (resolving a port 0); the others share the bound port.
+  for (const auto& text : addresses) {
+    auto& first = workers_.front();
+    first->acceptors.push_back(bind(first->io, parse_listen(text, default_port)));
+    bound.push_back(first->acceptors.back()->local_endpoint());
+  }
+  for (size_t i = 1; i < workers_.size(); ++i)
+    for (const auto& ep : bound) workers_[i]->acceptors.push_back(bind(workers_[i]->io, ep));
+  return bound;
+}
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+}  // namespace
+
+void Workers::run(const WorkerHooks& hooks) {
+  auto accept_loop = [this, &hooks](tcp::acceptor& acceptor, unsigned index) -> asio::awaitable<void> {
+    asio::steady_timer backoff(workers_[index]->io);
+    bool warned = false;
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopping()) co_return;
+        // Out of file descriptors and the like: say so once, wait a little, go on.
+        if (!warned) write_line(2, fmt::format("tlslab {}: accept failed: {}", hooks.name, ec.message()));
+        warned = true;
+        backoff.expires_after(std::chrono::milliseconds(50));
+        co_await backoff.async_wait(use_tuple);
+        continue;
+      }
+      if (hooks.open_connections && hooks.open_connections() >= hooks.max_connections) {
+        if (!warned)
+          write_line(2, fmt::format("tlslab {}: more than {} connections; refusing new ones", hooks.name,
+                                    hooks.max_connections));
+        warned = true;
+        continue;  // the socket closes as it goes out of scope
+      }
+      warned = false;
+      hooks.accept(std::move(socket), index);
+    }
+  };
+
+  asio::io_context control;
+  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  asio::steady_timer grace(control);
+  auto stop_now = [this] {
+    for (auto& w : workers_) w->io.stop();
+  };
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        if (hooks.reload) hooks.reload();
+        wait_signal();
+        return;
+      }
+      auto open = hooks.open_connections ? hooks.open_connections() : 0;
+      write_line(2,
+                 fmt::format("tlslab {}: {}: no new connections; finishing {} open one{} (at most {} ms)", hooks.name,
+                             signo == SIGINT ? "SIGINT" : "SIGTERM", open, open == 1 ? "" : "s", hooks.grace.count()));
+      stopping_ = true;
+      for (unsigned i = 0; i < workers_.size(); ++i) {
+        asio::post(workers_[i]->io, [this, i, &hooks] {
+          for (auto& a : workers_[i]->acceptors) {
+            boost::system::error_code ignored;
+            a->close(ignored);
+          }
+          if (hooks.stop) hooks.stop(i);
+        });
+      }
+      grace.expires_after(hooks.grace);
+      grace.async_wait([&](boost::system::error_code gec) {
+        if (!gec) stop_now();
+      });
+      signals.async_wait([&](boost::system::error_code sec, int) {  // a second signal: stop now
+        if (!sec) stop_now();
+      });
+    });
+  };
+  wait_signal();
+
+  for (unsigned i = 0; i < workers_.size(); ++i)
+    for (auto& a : workers_[i]->acceptors) asio::co_spawn(workers_[i]->io, accept_loop(*a, i), asio::detached);
+  if (hooks.ready) {
+    std::vector<std::string> addresses;
+    for (const auto& a : workers_.front()->acceptors) addresses.push_back(endpoint_text(a->local_endpoint()));
+    hooks.ready(addresses, size());
+  }
+  std::vector<std::thread> pool;
+  std::atomic<unsigned> running{size()};
+  for (auto& w : workers_) {
+    pool.emplace_back([&, worker = w.get()] {
+      worker->io.run();
+      if (--running == 0)
+        asio::post(control, [&] {
+          grace.cancel();
+          signals.cancel();
+        });
+    });
+  }
+  control.run();
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace tlslab::net

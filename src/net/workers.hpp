@@ -1,0 +1,67 @@
+// net::Workers — the threads a listening command runs on: one io_context per thread, each with its
+// own SO_REUSEPORT acceptor on every listen address (the kernel spreads connections; threads share
+// nothing on the hot path), and signals handled on the calling thread:
+//   SIGINT/SIGTERM  stop accepting, let open connections finish within the grace period, return
+//   a second one   stop at once
+//   SIGHUP         the reload hook
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tlslab::net {
+
+struct WorkerHooks {
+  std::string name;  // "serve", "proxy": prefixes log lines
+  // accept takes one accepted socket on worker `index`, on that worker's thread; it starts the
+  // connection's coroutine and returns at once.
+  std::function<void(boost::asio::ip::tcp::socket, unsigned index)> accept;
+  // stop runs on every worker's thread when a stop begins (close idle connections there).
+  std::function<void(unsigned index)> stop;
+  // reload runs on SIGHUP, on the control thread.
+  std::function<void()> reload;
+  // open_connections is reported when stopping.
+  std::function<std::size_t()> open_connections;
+  std::size_t max_connections = 10'000;
+  std::chrono::milliseconds grace{5'000};
+  // ready is called once every listener is bound, with their addresses ("127.0.0.1:4433").
+  std::function<void(const std::vector<std::string>& addresses, unsigned threads)> ready;
+};
+
+class Workers {
+ public:
+  explicit Workers(unsigned threads);  // 0 = one per core
+  ~Workers();
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  // listen binds every address ("127.0.0.1:4433", "[::1]:8443", "*:443") on every worker;
+  // Failure{Usage} for a malformed one, Failure{Connect} when it cannot be bound. Returns the
+  // bound endpoints (a port 0 is resolved).
+  std::vector<boost::asio::ip::tcp::endpoint> listen(const std::vector<std::string>& addresses,
+                                                     std::uint16_t default_port);
+
+  // run serves until stopped by a signal; returns when every worker is done.
+  void run(const WorkerHooks& hooks);
+
+  [[nodiscard]] unsigned size() const;
+  [[nodiscard]] boost::asio::io_context& io(unsigned index);
+  [[nodiscard]] bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+
+  // write_line writes one whole line to fd with a single write(2), so threads never mix lines.
+  static void write_line(int fd, std::string line);
+  static std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep);
+
+ private:
+  struct Worker;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace tlslab::net
