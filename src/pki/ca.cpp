@@ -183,7 +183,10 @@ void Ca::save(const fs::path& dir) {
       {dir / kCaKeyFile, ossl::private_key_to_pem(key_.get()), 0600},
       {dir / kCaCertFile, ossl::to_pem(cert_.get()), 0644},
   };
-  if (!issuers_.empty()) files.push_back({dir / kCaChainFile, pem_of(issuers_), 0644});
+  if (!issuers_.empty()) {
+    files.push_back({dir / kCaChainFile, pem_of(issuers_), 0644});
+    files.push_back({dir / kCaRootFile, ossl::to_pem(root()), 0644});
+  }
   write_files_atomic(files, /*exclusive=*/true);
   dir_ = dir;
 }

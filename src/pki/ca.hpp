@@ -4,6 +4,7 @@
 //   ca.pem       the CA certificate
 //   ca-key.pem   its private key, mode 0600
 //   chain.pem    for an intermediate CA only: its issuers, parent first, root last
+//   root.pem     for an intermediate CA only: the root alone, the file to trust
 //
 // Ca::create() makes a CA in memory and save() writes it (all files or none, never over an
 // existing CA); Ca::load() reads one back and checks it is usable, with errors naming the file.
@@ -38,6 +39,7 @@ inline constexpr std::int64_t kBackdateSeconds = 3600;
 inline constexpr const char* kCaCertFile = "ca.pem";
 inline constexpr const char* kCaKeyFile = "ca-key.pem";
 inline constexpr const char* kCaChainFile = "chain.pem";
+inline constexpr const char* kCaRootFile = "root.pem";
 
 class Ca;
 
