@@ -17,6 +17,7 @@ std::function<int()>& selected() {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"connect", setup_connect},
+      {"ca", setup_ca},
   };
   return table;
 }

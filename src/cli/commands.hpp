@@ -28,5 +28,6 @@ std::string exit_codes_help();
 
 // Subcommand setups.
 void setup_connect(CLI::App& app);
+void setup_ca(CLI::App& app);
 
 }  // namespace tlslab::cli

@@ -89,9 +89,11 @@ Ca Ca::create(const CaOptions& options) {
   auto now = now_epoch();
   auto not_after = now + options.days * kDay;
   if (parent && not_after > parent->not_after()) {
+    // A CA made right after its parent with the same --days ends seconds later: not worth a word.
+    if (not_after - parent->not_after() > kDay)
+      ca.warnings_.push_back(fmt::format("the parent CA expires on {}, so this CA ends then too, not after {} days",
+                                         format_time(parent->not_after()), options.days));
     not_after = parent->not_after();
-    ca.warnings_.push_back(fmt::format("the parent CA expires on {}, so this CA ends then too, not after {} days",
-                                       format_time(not_after), options.days));
   }
   build::set_validity(cert, now - kBackdateSeconds, not_after);
   auto subject = build::common_name_subject(name, "tlslab");
@@ -207,9 +209,10 @@ IssuedCert Ca::issue(const LeafRequest& request) const {
   auto now = now_epoch();
   auto not_after = now + request.days * kDay;
   if (not_after > not_after_) {
+    if (not_after - not_after_ > kDay)
+      out.warnings.push_back(fmt::format("the CA expires on {}, so this certificate ends then too, not after {} days",
+                                         format_time(not_after_), request.days));
     not_after = not_after_;
-    out.warnings.push_back(fmt::format("the CA expires on {}, so this certificate ends then too, not after {} days",
-                                       format_time(not_after), request.days));
   }
   build::set_validity(cert, now - kBackdateSeconds, not_after);
   ossl::Ptr<X509_NAME> subject;

@@ -1,0 +1,366 @@
+// tlslab ca — be a certificate authority: init, issue, sign, rehash, export, trust.
+//
+// Each subcommand parses its options into a plain struct, calls pki/, and renders what it got.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "base/files.hpp"
+#include "cli/commands.hpp"
+#include "pki/ca.hpp"
+#include "pki/cert_info.hpp"
+#include "pki/csr.hpp"
+#include "pki/leaf_files.hpp"
+#include "pki/rehash.hpp"
+#include "pki/trust.hpp"
+
+namespace tlslab::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kLabel = 15;  // width of the label column
+
+void line(std::string_view label, std::string_view value) { fmt::print("  {:<{}}{}\n", label, kLabel, value); }
+
+void warn(const std::vector<std::string>& warnings) {
+  std::fflush(stdout);
+  for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+}
+
+fs::path ca_dir(const std::string& dir) { return dir.empty() ? pki::default_ca_dir() : fs::path(dir); }
+
+// dir_flag returns " --dir DIR" when the user named the folder, so printed next steps work as typed.
+std::string dir_flag(const std::string& dir) { return dir.empty() ? std::string() : " --dir " + dir; }
+
+std::string shown(const fs::path& path) {
+  return path.has_parent_path() || path.is_absolute() ? path.string() : "./" + path.string();
+}
+
+std::string until(std::int64_t not_after) {
+  return fmt::format("{} (in {} days)", pki::format_time(not_after), pki::days_between(pki::now_epoch(), not_after));
+}
+
+void print_names(const std::vector<pki::Name>& names, std::string_view from = {}) {
+  bool first = true;
+  for (const auto& name : names) {
+    auto value = name.idna() ? fmt::format("{} ({})", name.unicode, name.value) : name.value;
+    auto suffix = first && !from.empty() ? fmt::format("   (from {})", from) : std::string();
+    line(first ? "names" : "", fmt::format("{:<10}{}{}", pki::kind_label(name.kind), value, suffix));
+    first = false;
+  }
+}
+
+void print_files(const pki::LeafPaths& paths) {
+  line("certificate", shown(paths.cert));
+  if (!paths.key.empty()) line("key", shown(paths.key) + " (mode 0600)");
+  if (!paths.chain.empty()) line("chain", shown(paths.chain) + " (certificate + intermediate: what a server sends)");
+}
+
+// ---- ca init ----
+
+struct InitOptions {
+  std::string dir;
+  std::string name;
+  std::string key = "ec-p256";
+  int days = pki::kDefaultCaDays;
+  bool intermediate = false;
+  std::string parent;
+  std::vector<std::string> permit_dns;
+};
+
+int run_init(const InitOptions& o) {
+  auto kind = pki::key_kind_from_name(o.key);
+  std::vector<std::string> permitted;
+  for (const auto& p : o.permit_dns) permitted.push_back(pki::normalize_dns_constraint(p));
+  auto dir = ca_dir(o.dir);
+  std::error_code ec;
+  if (fs::exists(dir / pki::kCaCertFile, ec) || fs::exists(dir / pki::kCaKeyFile, ec))
+    throw Failure(Kind::Exists, fmt::format("a CA already exists in {}; refusing to overwrite it (remove it, or "
+                                            "choose another --dir)",
+                                            dir.string()));
+  std::optional<pki::Ca> parent;
+  if (o.intermediate) parent = pki::Ca::load(o.parent);
+  auto ca = pki::Ca::create(
+      {.name = o.name, .key = kind, .days = o.days, .permit_dns = permitted, .parent = parent ? &*parent : nullptr});
+  ca.save(dir);
+  auto info = pki::describe(ca.cert());
+  fmt::print("Created {} in {}\n", o.intermediate ? "an intermediate CA" : "a root CA", dir.string());
+  line("name", ca.name());
+  if (parent) line("signed by", fmt::format("{} ({})", parent->name(), parent->dir().string()));
+  line("key", fmt::format("{}, {} (mode 0600)", pki::key_description(ca.key()), pki::kCaKeyFile));
+  line("certificate", pki::kCaCertFile);
+  if (parent)
+    line("chain", fmt::format("{} (its issuers), {} (the root to trust)", pki::kCaChainFile, pki::kCaRootFile));
+  line("valid until", until(info.not_after));
+  if (!permitted.empty())
+    line("may issue for", fmt::format("{} and names under them; no IP addresses", fmt::join(permitted, ", ")));
+  line("SHA-256", info.sha256_fingerprint);
+  fmt::print("\nNext:\n");
+  auto flag = dir_flag(o.dir);
+  auto issue =
+      fmt::format("tlslab ca issue{} {}", flag, permitted.empty() ? "www.example.test" : "www." + permitted[0]);
+  fmt::print("  {:<44}issue a server certificate\n", issue);
+  fmt::print("  {:<44}see how to trust this CA (--apply does it)\n", fmt::format("tlslab ca trust{}", flag));
+  warn(ca.warnings());
+  return 0;
+}
+
+void setup_init(CLI::App& ca) {
+  auto o = std::make_shared<InitOptions>();
+  auto* cmd = ca.add_subcommand("init", "Create a CA: a self-signed root, or an intermediate signed by another");
+  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
+  cmd->add_option("--name", o->name, "the CA's common name (default: \"tlslab development CA (user@host)\")");
+  cmd->add_option("--key", o->key, "key type: ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
+      ->capture_default_str();
+  cmd->add_option("--days", o->days, "validity in days")->capture_default_str();
+  auto* parent = cmd->add_option("--parent", o->parent, "folder of the CA that signs the intermediate");
+  cmd->add_flag("--intermediate", o->intermediate, "make an intermediate CA (pathLen 0) signed by --parent")
+      ->needs(parent);
+  parent->needs("--intermediate");
+  cmd->add_option("--permit-dns", o->permit_dns,
+                  "only allow names under this DNS suffix (nameConstraints; repeatable), e.g. .test")
+      ->take_last()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->callback([o] { select([o] { return run_init(*o); }); });
+}
+
+// ---- ca issue ----
+
+struct IssueOptions {
+  std::vector<std::string> names;
+  bool client = false;
+  int days = pki::kDefaultLeafDays;
+  std::string key = "ec-p256";
+  std::string out;
+  std::string dir;
+  int count = 0;  // hidden: issue this many in memory and report the time (bench/ca)
+};
+
+int run_count(const pki::Ca& ca, const pki::LeafRequest& request, int count) {
+  auto start = std::chrono::steady_clock::now();
+  size_t bytes = 0;
+  for (int i = 0; i < count; ++i) {
+    auto issued = ca.issue(request);
+    bytes += issued.cert_pem().size() + issued.key_pem().size();  // what writing them would encode
+  }
+  auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("issued {} {} certificates in memory in {:.1f} ms: {:.1f} µs each ({} bytes of PEM)\n", count,
+             pki::key_kind_name(request.key), us / 1000, us / count, bytes);
+  return 0;
+}
+
+int run_issue(const IssueOptions& o) {
+  auto kind = pki::key_kind_from_name(o.key);
+  auto names = pki::parse_names(o.names);
+  auto ca = pki::Ca::load(ca_dir(o.dir));
+  warn(ca.warnings());
+  pki::LeafRequest request{.names = names, .client = o.client, .days = o.days, .key = kind};
+  if (o.count > 0) return run_count(ca, request, o.count);
+  auto paths = pki::leaf_paths(o.out, names, o.client, true, ca.is_intermediate());
+  auto issued = ca.issue(request);
+  pki::write_leaf(issued, paths);
+  fmt::print("Issued a {} certificate signed by \"{}\"\n", o.client ? "client" : "server", ca.name());
+  print_names(names);
+  print_files(paths);
+  line("expires", until(pki::describe(issued.cert.get()).not_after));
+  warn(issued.warnings);
+  return 0;
+}
+
+void setup_issue(CLI::App& ca) {
+  auto o = std::make_shared<IssueOptions>();
+  auto* cmd =
+      ca.add_subcommand("issue", "Issue a certificate and key for one or more names (DNS, *.wildcard, IP, email)");
+  cmd->add_option("names", o->names, "names to certify; the first becomes the common name and the file name")
+      ->required();
+  cmd->add_flag("--client", o->client, "also allow client authentication (clientAuth)");
+  cmd->add_option("--days", o->days, "validity in days (browsers cap leaves at 398)")->capture_default_str();
+  cmd->add_option("--key", o->key, "key type: ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
+      ->capture_default_str();
+  cmd->add_option("--out", o->out, "output prefix, or a folder (default: named after the names, as mkcert does)");
+  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
+  cmd->add_option("--count", o->count, "benchmark: issue N certificates in memory, write nothing")
+      ->group("")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([o] { select([o] { return run_issue(*o); }); });
+}
+
+// ---- ca sign ----
+
+struct SignCliOptions {
+  std::string csr;
+  std::vector<std::string> names;
+  bool copy_sans = false;
+  bool client = false;
+  int days = pki::kDefaultLeafDays;
+  std::string out;
+  std::string dir;
+};
+
+int run_sign(const SignCliOptions& o) {
+  auto data = o.csr == "-" ? read_file("/dev/stdin", "CSR", Kind::Input) : read_file(o.csr, "CSR", Kind::Input);
+  auto source = o.csr == "-" ? std::string("standard input") : o.csr;
+  auto req = pki::read_csr(data, source);
+  auto ca = pki::Ca::load(ca_dir(o.dir));
+  warn(ca.warnings());
+  auto result = pki::sign_csr(ca, req.get(), source,
+                              {.names = o.names, .copy_sans = o.copy_sans, .client = o.client, .days = o.days});
+  auto paths = pki::leaf_paths(o.out, result.names, o.client, false, ca.is_intermediate());
+  pki::write_leaf(result.issued, paths);
+  auto info = pki::describe(result.issued.cert.get());
+  fmt::print("Signed {} with \"{}\"\n", source, ca.name());
+  line("subject", info.subject.empty() ? "(empty)" : info.subject);
+  line("key", pki::key_description(X509_REQ_get0_pubkey(req.get())) + " (the request's own)");
+  print_names(result.names, result.names_from);
+  print_files(paths);
+  line("expires", until(info.not_after));
+  warn(result.issued.warnings);
+  return 0;
+}
+
+void setup_sign(CLI::App& ca) {
+  auto o = std::make_shared<SignCliOptions>();
+  auto* cmd = ca.add_subcommand("sign",
+                                "Sign a certificate signing request (from openssl req); its extensions are "
+                                "ignored unless --copy-sans");
+  cmd->add_option("csr", o->csr, "the request, PEM or DER; - reads standard input")->required();
+  auto* names = cmd->add_option("names", o->names, "names to certify (default: the request's common name)");
+  cmd->add_flag("--copy-sans", o->copy_sans, "certify the names in the request's subjectAltName instead")
+      ->excludes(names);
+  cmd->add_flag("--client", o->client, "also allow client authentication (clientAuth)");
+  cmd->add_option("--days", o->days, "validity in days")->capture_default_str();
+  cmd->add_option("--out", o->out, "output prefix, or a folder (default: named after the names)");
+  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
+  cmd->callback([o] { select([o] { return run_sign(*o); }); });
+}
+
+// ---- ca rehash / export ----
+
+void print_rehash(const pki::RehashReport& r) {
+  fmt::print("Rehashed {}: {} link{}\n", r.dir.string(), r.links.size(), r.links.size() == 1 ? "" : "s");
+  size_t width = 0;
+  for (const auto& l : r.links) width = std::max(width, l.target.size());
+  for (const auto& l : r.links) {
+    auto action = l.action == pki::LinkAction::Kept      ? "kept"
+                  : l.action == pki::LinkAction::Created ? "linked"
+                                                         : "relinked";
+    fmt::print("  {:<9}{} -> {:<{}}  {}\n", action, l.link, l.target, width, l.subject);
+  }
+  for (const auto& rm : r.removed) fmt::print("  {:<9}{} -> {}  ({})\n", "removed", rm.link, rm.target, rm.reason);
+  for (const auto& s : r.skipped) fmt::print("  {:<9}{}: {}\n", "skipped", s.file, s.reason);
+}
+
+int run_rehash(const std::string& dir) {
+  print_rehash(pki::rehash(dir));
+  return 0;
+}
+
+void setup_rehash(CLI::App& ca) {
+  auto dir = std::make_shared<std::string>();
+  auto* cmd = ca.add_subcommand("rehash", "Make the HASH.N links OpenSSL's -CApath needs (as openssl rehash does)");
+  cmd->add_option("dir", *dir, "the directory of PEM certificates and CRLs")->required();
+  cmd->callback([dir] { select([dir] { return run_rehash(*dir); }); });
+}
+
+struct ExportOptions {
+  std::string capath;
+  std::string dir;
+};
+
+int run_export(const ExportOptions& o) {
+  auto ca = pki::Ca::load(ca_dir(o.dir));
+  auto report = pki::export_capath(ca, o.capath);
+  fmt::print("Copied \"{}\"{} to {}\n", ca.name(), ca.is_intermediate() ? " and its issuers" : "", o.capath);
+  for (const auto& file : report.copied) fmt::print("  {}\n", file.filename().string());
+  print_rehash(report.rehash);
+  fmt::print("\nUse it with: openssl verify -CApath {0} CERT   or   curl --capath {0} URL\n", o.capath);
+  return 0;
+}
+
+void setup_export(CLI::App& ca) {
+  auto o = std::make_shared<ExportOptions>();
+  auto* cmd = ca.add_subcommand("export", "Copy the CA into a -CApath directory and rehash it");
+  cmd->add_option("--capath", o->capath, "the directory (created if needed)")->required();
+  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
+  cmd->callback([o] { select([o] { return run_export(*o); }); });
+}
+
+// ---- ca trust ----
+
+struct TrustCliOptions {
+  std::vector<std::string> nss;
+  bool system = true;
+  bool apply = false;
+  bool remove = false;
+  std::string dir;
+};
+
+int run_trust(const TrustCliOptions& o) {
+  auto ca = pki::Ca::load(ca_dir(o.dir));
+  pki::TrustOptions options{.system = o.system, .remove = o.remove};
+  for (const auto& db : o.nss) options.nss.emplace_back(db);
+  auto plan = pki::plan_trust(ca, options);
+  fmt::print("{} \"{}\"\n", o.remove ? "To stop trusting" : "To trust", plan.ca_name);
+  line("SHA-256", plan.fingerprint);
+  line("root file", plan.root_file);
+  if (plan.steps.empty()) fmt::print("\nNothing to do.\n");
+  std::vector<pki::StepOutcome> done;
+  if (o.apply) done = pki::run_plan(plan);
+  std::string store;
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const auto& step = plan.steps[i];
+    if (step.store != store) {
+      store = step.store;
+      fmt::print("\n{}{}\n", store, step.needs_root && !o.apply ? " (as root)" : "");
+    }
+    fmt::print("  # {}\n  {}{}\n", step.why, o.apply ? "done: " : "", pki::shell_quote(step.argv));
+    if (i < done.size() && !done[i].output.empty())
+      for (size_t start = 0; start < done[i].output.size();) {
+        auto end = done[i].output.find('\n', start);
+        fmt::print("        {}\n", done[i].output.substr(start, end - start));
+        start = end == std::string::npos ? done[i].output.size() : end + 1;
+      }
+  }
+  for (const auto& note : plan.notes) fmt::print("\nnote: {}", note);
+  if (!plan.notes.empty()) fmt::print("\n");
+  if (!plan.steps.empty()) {
+    if (o.apply)
+      fmt::print("\nDone. Restart browsers to pick up the change.\n");
+    else
+      fmt::print("\nNothing was changed: run again with --apply to do it.\n");
+  }
+  return 0;
+}
+
+void setup_trust(CLI::App& ca) {
+  auto o = std::make_shared<TrustCliOptions>();
+  auto* cmd =
+      ca.add_subcommand("trust", "Show (and with --apply, run) what makes the system and browsers trust the CA");
+  cmd->add_option("--nss", o->nss, "an NSS database folder (repeatable; default ~/.pki/nssdb, Chromium's, if present)")
+      ->take_last()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_flag("--system,!--no-system", o->system, "include the Debian system store (default: yes)");
+  cmd->add_flag("--apply", o->apply, "run the commands (the system store needs root)");
+  cmd->add_flag("--remove", o->remove, "undo: remove the CA from those stores");
+  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
+  cmd->callback([o] { select([o] { return run_trust(*o); }); });
+}
+
+}  // namespace
+
+void setup_ca(CLI::App& app) {
+  auto* ca = app.add_subcommand("ca", "Be a certificate authority: make a CA, issue and sign certificates, trust it");
+  ca->require_subcommand(1);
+  setup_init(*ca);
+  setup_issue(*ca);
+  setup_sign(*ca);
+  setup_rehash(*ca);
+  setup_export(*ca);
+  setup_trust(*ca);
+}
+
+}  // namespace tlslab::cli
