@@ -1,0 +1,356 @@
+#include "net/connect.hpp"
+
+#include <fmt/format.h>
+#include <openssl/err.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <memory>
+
+#include "base/files.hpp"
+#include "tls/client_context.hpp"
+
+namespace tlslab::net {
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  auto addr = ep.address();
+  return addr.is_v6() ? fmt::format("[{}]:{}", addr.to_string(), ep.port())
+                      : fmt::format("{}:{}", addr.to_string(), ep.port());
+}
+
+// ssl_reason returns OpenSSL's words for an error from Asio's SSL layer.
+std::string ssl_reason(const boost::system::error_code& ec) {
+  if (ec == ssl::error::stream_truncated) return "the connection was closed without a TLS close_notify";
+  if (ec == asio::error::eof || ec == asio::error::connection_reset) return "the server closed the connection";
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+    if (reason) return reason;
+  }
+  return ec.message();
+}
+
+std::string handshake_hint(const std::string& reason) {
+  if (reason.find("wrong version number") != std::string::npos ||
+      reason.find("packet length too long") != std::string::npos)
+    return " — the server does not speak TLS on this port (plain HTTP?)";
+  if (reason.find("unsupported protocol") != std::string::npos ||
+      reason.find("protocol version") != std::string::npos ||
+      reason.find("no protocols available") != std::string::npos)
+    return " — no TLS version in common (see --tls-min/--tls-max)";
+  if (reason.find("handshake failure") != std::string::npos || reason.find("no shared cipher") != std::string::npos)
+    return " — no cipher suite, group or signature algorithm in common (see --ciphers, --ciphersuites, --groups)";
+  if (reason.find("certificate required") != std::string::npos)
+    return " — the server requires a client certificate (--cert FILE --key FILE)";
+  if (reason.find("unknown ca") != std::string::npos || reason.find("bad certificate") != std::string::npos ||
+      reason.find("certificate unknown") != std::string::npos)
+    return " — the server rejected our client certificate";
+  if (reason.find("closed") != std::string::npos) return " — the server hung up mid-handshake";
+  return "";
+}
+
+class Session {
+ public:
+  Session(const ConnectOptions& options, ConnectReport& report, asio::io_context& io, ssl::context& ctx)
+      : o_(options), r_(report), io_(io), resolver_(io), stream_(io, ctx), timer_(io), wait_timer_(io) {}
+
+  asio::awaitable<void> run() {
+    start_ = Clock::now();
+    arm_deadline(true);
+    r_.route = route(o_.target, o_.resolves, o_.connect_tos);
+    co_await resolve();
+    if (r_.failure) co_return;
+    co_await connect_tcp();
+    if (r_.failure) co_return;
+    if (o_.pause)
+      o_.pause("tcp", fmt::format("TCP connected to {} in {:.1f} ms", r_.connected_address, r_.timings.tcp_ms));
+    co_await handshake();
+    if (r_.failure) co_return;
+    arm_deadline(false);
+    if (!r_.verdict.ok() && !o_.tls.insecure) {
+      fail(Kind::Verify, verify_message());
+      co_return;
+    }
+    if (o_.on_handshake) o_.on_handshake(r_);
+    if (o_.pause) o_.pause("tls", "TLS handshake done");
+    if (o_.request) co_await exchange();
+    close();
+  }
+
+  // The message callback: OpenSSL hands over each protocol message in plaintext.
+  static void on_message(int write_p, int, int content_type, const void* buf, size_t len, SSL*, void* arg) {
+    auto* self = static_cast<Session*>(arg);
+    std::string_view bytes(static_cast<const char*>(buf), len);
+    if (content_type == SSL3_RT_HANDSHAKE && !bytes.empty() && !write_p) {
+      auto type = static_cast<unsigned char>(bytes[0]);
+      if (type == SSL3_MT_CERTIFICATE_REQUEST) self->r_.handshake.client_certificate_requested = true;
+      if (type == SSL3_MT_NEWSESSION_TICKET) {
+        self->r_.handshake.session_ticket = true;
+        self->wait_timer_.cancel();  // the server accepted us: no need to wait for an alert
+      }
+    }
+    if (content_type == SSL3_RT_ALERT && !write_p) self->wait_timer_.cancel();
+    if (self->o_.trace && (content_type == SSL3_RT_HANDSHAKE || content_type == SSL3_RT_ALERT ||
+                           content_type == SSL3_RT_CHANGE_CIPHER_SPEC)) {
+      auto msg = tls::decode_message(write_p ? tls::Direction::Sent : tls::Direction::Received, content_type, bytes);
+      if (!msg.type.empty()) self->r_.trace.push_back(std::move(msg));
+    }
+  }
+
+ private:
+  void fail(Kind kind, std::string message) {
+    if (!r_.failure) r_.failure = ConnectFailure{kind, std::move(message)};
+  }
+
+  // arm_deadline sets the watchdog: during connection setup the nearer of --connect-timeout and
+  // --max-time, afterwards --max-time alone. When it fires, the socket is closed and the pending
+  // operation fails; timed_out_ says which limit it was.
+  void arm_deadline(bool connecting) {
+    std::optional<double> seconds;
+    std::string which;
+    if (o_.max_time) seconds = *o_.max_time, which = fmt::format("--max-time {}s", *o_.max_time);
+    if (connecting && o_.connect_timeout && (!seconds || *o_.connect_timeout < *seconds))
+      seconds = *o_.connect_timeout, which = fmt::format("--connect-timeout {}s", *o_.connect_timeout);
+    timer_.cancel();
+    if (!seconds) return;
+    timer_.expires_at(start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*seconds)));
+    timer_.async_wait([this, which](boost::system::error_code ec) {
+      if (ec) return;
+      timed_out_ = which;
+      resolver_.cancel();
+      boost::system::error_code ignored;
+      stream_.lowest_layer().close(ignored);
+    });
+  }
+
+  bool timeout_failure(const char* during) {
+    if (timed_out_.empty()) return false;
+    fail(Kind::Timeout, fmt::format("timed out {} ({} reached after {:.0f} ms)", during, timed_out_, ms_since(start_)));
+    return true;
+  }
+
+  asio::awaitable<void> resolve() {
+    auto t0 = Clock::now();
+    const auto& route = r_.route;
+    if (!route.addresses.empty()) {
+      for (const auto& a : route.addresses) endpoints_.emplace_back(asio::ip::make_address(a), route.port);
+    } else {
+      auto [ec, results] = co_await resolver_.async_resolve(route.host, std::to_string(route.port), use_tuple);
+      if (ec) {
+        if (!timeout_failure("resolving the host name"))
+          fail(Kind::Resolve, fmt::format("could not resolve host {}: {}", route.host, ec.message()));
+        co_return;
+      }
+      for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
+    }
+    for (const auto& ep : endpoints_) r_.addresses.push_back(ep.address().to_string());
+    r_.timings.resolve_ms = ms_since(t0);
+  }
+
+  asio::awaitable<void> connect_tcp() {
+    auto t0 = Clock::now();
+    std::string errors;
+    for (const auto& ep : endpoints_) {
+      auto& socket = stream_.lowest_layer();
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      auto [ec] = co_await socket.async_connect(ep, use_tuple);
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ignored);
+        r_.tcp_connected = true;
+        r_.connected_address = endpoint_text(ep);
+        r_.local_address = endpoint_text(socket.local_endpoint(ignored));
+        r_.timings.tcp_ms = ms_since(t0);
+        co_return;
+      }
+      if (timeout_failure(fmt::format("connecting to {}", endpoint_text(ep)).c_str())) co_return;
+      errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ec.message());
+    }
+    if (endpoints_.size() == 1)
+      fail(Kind::Connect, fmt::format("could not connect to {}", errors));
+    else
+      fail(Kind::Connect, fmt::format("could not connect to {} port {}: {}", r_.route.host, r_.route.port, errors));
+  }
+
+  asio::awaitable<void> handshake() {
+    SSL* ssl = stream_.native_handle();
+    const auto& t = o_.tls;
+    if (!t.servername.empty() && SSL_set_tlsext_host_name(ssl, t.servername.c_str()) != 1)
+      throw Failure(Kind::Usage, fmt::format("--servername '{}' cannot be sent as SNI", t.servername));
+    recorder_.install(ssl);
+    SSL_set_msg_callback(ssl, &Session::on_message);
+    SSL_set_msg_callback_arg(ssl, this);
+    auto t0 = Clock::now();
+    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::client, use_tuple);
+    r_.timings.tls_ms = ms_since(t0);
+    if (ec) {
+      if (timeout_failure("during the TLS handshake")) co_return;
+      auto reason = ssl_reason(ec);
+      fail(Kind::Handshake,
+           fmt::format("TLS handshake with {} failed: {}{}", r_.connected_address, reason, handshake_hint(reason)));
+      co_return;
+    }
+    r_.handshake_done = true;
+    bool requested = r_.handshake.client_certificate_requested, ticket = r_.handshake.session_ticket;
+    r_.handshake = tls::read_handshake(ssl);
+    r_.handshake.client_certificate_requested = requested;
+    r_.handshake.session_ticket = ticket;
+    if (!requested) r_.handshake.client_certificate.clear();
+    auto now = pki::now_epoch();
+    r_.verdict = tls::make_verdict(recorder_, r_.handshake.peer_chain, SSL_get0_peer_certificate(ssl), t.verify_name,
+                                   t.check_hostname, now);
+    if (r_.trust.kind != "file" && !r_.handshake.verified_chain.empty() && r_.verdict.chain_ok) {
+      STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+      r_.anchor_file = tls::find_hashed_file(r_.trust.path, sk_X509_value(chain, sk_X509_num(chain) - 1));
+    }
+    // TLS 1.3 servers judge a client certificate after the handshake: wait briefly for their
+    // verdict (an alert, or a session ticket meaning yes) when one was asked for.
+    if (requested && SSL_version(ssl) == TLS1_3_VERSION && !o_.request && !ticket) co_await await_post_handshake();
+  }
+
+  asio::awaitable<void> await_post_handshake() {
+    wait_timer_.expires_after(std::chrono::milliseconds(500));
+    auto result =
+        co_await (stream_.async_read_some(asio::buffer(early_), use_tuple) || wait_timer_.async_wait(use_tuple));
+    if (result.index() == 0) {
+      auto [ec, n] = std::get<0>(result);
+      if (ec) {
+        auto reason = ssl_reason(ec);
+        fail(Kind::Handshake, fmt::format("the server rejected the connection after the handshake: {}{}", reason,
+                                          handshake_hint(reason)));
+      } else {
+        early_len_ = n;
+      }
+    }
+  }
+
+  std::string verify_message() const {
+    const auto& v = r_.verdict;
+    if (!v.problems.empty()) {
+      const auto& p = v.problems.front();
+      return fmt::format("certificate verification failed at depth {} ({}): {}", p.depth, p.subject, p.reason);
+    }
+    return fmt::format("hostname check failed: {}", v.hostname.reason);
+  }
+
+  asio::awaitable<void> exchange() {
+    auto request = http::serialize_request(*o_.request);
+    auto t0 = Clock::now();
+    auto [wec, written] = co_await asio::async_write(stream_, asio::buffer(request), use_tuple);
+    if (wec) {
+      if (!timeout_failure("sending the request"))
+        fail(Kind::Receive, fmt::format("sending the request failed: {}", ssl_reason(wec)));
+      co_return;
+    }
+    std::unique_ptr<AtomicFile> file;
+    if (!o_.output_file.empty()) file = std::make_unique<AtomicFile>(o_.output_file);
+    auto sink = [&](std::string_view data) {
+      if (file)
+        file->write(data);
+      else if (o_.body_sink)
+        o_.body_sink(data);
+    };
+    http::ResponseReader reader(sink, o_.max_filesize, o_.head_request);
+    bool first = true;
+    try {
+      if (early_len_) reader.feed(std::string_view(early_.data(), early_len_));
+      std::array<char, 16384> buf;
+      while (!reader.done()) {
+        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
+        if (first && n) r_.timings.first_byte_ms = ms_since(t0), first = false;
+        if (n) reader.feed(std::string_view(buf.data(), n));
+        if (ec) {
+          if (timeout_failure("reading the response")) break;
+          if (ec == asio::error::eof || ec == ssl::error::stream_truncated) {
+            reader.finish_eof();
+            break;
+          }
+          auto reason = ssl_reason(ec);
+          fail(Kind::Receive, fmt::format("reading the response failed: {}{}", reason, handshake_hint(reason)));
+          break;
+        }
+      }
+    } catch (const Failure& f) {
+      fail(f.kind(), f.what());
+    }
+    r_.response = reader.info();
+    if (!r_.failure && reader.done() && file) {
+      file->commit();
+      r_.saved_to = o_.output_file;
+    }
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    stream_.lowest_layer().close(ignored);
+    timer_.cancel();
+  }
+
+ public:
+  void finish() {
+    r_.timings.total_ms = ms_since(start_);
+    close();
+  }
+
+ private:
+  const ConnectOptions& o_;
+  ConnectReport& r_;
+  asio::io_context& io_;
+  tcp::resolver resolver_;
+  ssl::stream<tcp::socket> stream_;
+  asio::steady_timer timer_;
+  asio::steady_timer wait_timer_;
+  Clock::time_point start_;
+  std::string timed_out_;
+  std::vector<tcp::endpoint> endpoints_;
+  tls::VerifyRecorder recorder_;
+  std::array<char, 16384> early_{};
+  std::size_t early_len_ = 0;
+};
+
+}  // namespace
+
+ConnectReport run_connect(const ConnectOptions& options) {
+  ConnectReport report;
+  report.target = options.target;
+  report.verification_enforced = !options.tls.insecure;
+  auto client = tls::make_client_context(options.tls);
+  report.trust = client.trust;
+  report.lowered_security = client.lowered_security;
+  if (options.show_ca) report.anchors = tls::list_anchors(client.trust);
+  ssl::context ctx(client.ctx.release());  // Asio takes ownership
+  asio::io_context io;
+  Session session(options, report, io, ctx);
+  std::exception_ptr error;
+  asio::co_spawn(io, session.run(), [&](std::exception_ptr e) {
+    error = e;
+    session.finish();
+  });
+  io.run();
+  if (error) std::rethrow_exception(error);
+  return report;
+}
+
+}  // namespace tlslab::net

@@ -1,0 +1,85 @@
+// net::run_connect — `tlslab connect` as a library call: resolve, TCP connect, TLS handshake,
+// verification, optional HTTP exchange. Returns the whole report, including how far it got when
+// something failed; prints nothing itself (progress callbacks excepted).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/failure.hpp"
+#include "http/client_exchange.hpp"
+#include "net/target.hpp"
+#include "pki/cert_info.hpp"
+#include "tls/client_options.hpp"
+#include "tls/handshake_report.hpp"
+#include "tls/trace.hpp"
+#include "tls/trust.hpp"
+#include "tls/verify.hpp"
+
+namespace tlslab::net {
+
+struct ConnectOptions {
+  Target target;
+  std::vector<ResolveOverride> resolves;
+  std::vector<ConnectTo> connect_tos;
+  tls::ClientOptions tls;
+  std::optional<double> connect_timeout;  // seconds, up to the end of the TLS handshake
+  std::optional<double> max_time;         // seconds, whole operation
+  bool trace = false;
+  bool show_ca = false;
+  // pause is called after the TCP connect and after the handshake ("tcp", "tls") and blocks
+  // until the user is ready; null for no pauses.
+  std::function<void(const std::string& stage, const std::string& detail)> pause;
+  // on_handshake is called once the handshake is verified (or accepted with --insecure), before
+  // any request is sent, so a caller can show the handshake before a streamed body.
+  std::function<void(const struct ConnectReport&)> on_handshake;
+  std::optional<http::RequestSpec> request;  // send it after a verified handshake
+  bool head_request = false;
+  std::string output_file;                          // body destination; "" = body_sink
+  std::function<void(std::string_view)> body_sink;  // used when output_file is ""
+  std::optional<std::uint64_t> max_filesize;
+};
+
+struct Timings {
+  double resolve_ms = 0;
+  double tcp_ms = 0;
+  double tls_ms = 0;
+  double first_byte_ms = 0;  // request sent to first response byte
+  double total_ms = 0;
+};
+
+struct ConnectFailure {
+  Kind kind = Kind::Generic;
+  std::string message;
+};
+
+struct ConnectReport {
+  Target target;
+  Route route;
+  std::vector<std::string> addresses;  // resolved, in the order tried
+  std::string connected_address;       // "127.0.0.1:4433"
+  std::string local_address;
+  Timings timings;
+  bool tcp_connected = false;
+  bool handshake_done = false;
+  tls::HandshakeReport handshake;
+  tls::VerifyVerdict verdict;
+  bool verification_enforced = true;
+  std::string anchor_file;  // with a hashed directory: "1a2b3c4d.0"
+  tls::TrustStoreInfo trust;
+  bool lowered_security = false;
+  std::vector<pki::CertInfo> anchors;  // --show-ca
+  std::vector<tls::TraceMessage> trace;
+  std::optional<http::ResponseInfo> response;
+  std::string saved_to;
+  std::optional<ConnectFailure> failure;
+};
+
+// run_connect does the whole exchange. Failures of the network or the peer are reported in
+// report.failure (with everything learnt until then); bad options throw Failure before any I/O.
+[[nodiscard]] ConnectReport run_connect(const ConnectOptions& options);
+
+}  // namespace tlslab::net

@@ -1,0 +1,172 @@
+#include "net/target.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "base/failure.hpp"
+#include "tls/verify.hpp"
+
+namespace tlslab::net {
+namespace {
+
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+std::uint16_t need_port(std::string_view text, std::string_view whole, std::string_view option) {
+  auto port = parse_port(text);
+  if (!port)
+    throw Failure(Kind::Usage, fmt::format("{}'{}': '{}' is not a port number (1-65535)", option, whole, text));
+  return *port;
+}
+
+// split_host_port splits "host:port", "[v6]:port" or "host" (port "" then).
+std::pair<std::string, std::string> split_host_port(std::string_view text, std::string_view option) {
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos)
+      throw Failure(Kind::Usage, fmt::format("{}'{}': missing ']' after the IPv6 address", option, text));
+    std::string host(text.substr(1, close - 1));
+    auto rest = text.substr(close + 1);
+    if (rest.empty()) return {host, ""};
+    if (rest.front() != ':')
+      throw Failure(Kind::Usage, fmt::format("{}'{}': expected ':PORT' after ']'", option, text));
+    return {host, std::string(rest.substr(1))};
+  }
+  auto colon = text.rfind(':');
+  if (colon != std::string_view::npos && text.find(':') != colon)
+    return {std::string(text), ""};  // a bare IPv6 address
+  if (colon == std::string_view::npos) return {std::string(text), ""};
+  return {std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+}
+
+// Fields of --resolve / --connect-to separated by ':' where IPv6 addresses are bracketed.
+std::vector<std::string> split_fields(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  int depth = 0;
+  for (char c : text) {
+    if (c == '[') ++depth;
+    if (c == ']') --depth;
+    if (c == ':' && depth == 0) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+std::string unbracket(std::string s) {
+  if (s.size() >= 2 && s.front() == '[' && s.back() == ']') return s.substr(1, s.size() - 2);
+  return s;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+}  // namespace
+
+Target parse_target(std::string_view text, std::uint16_t default_port) {
+  Target t;
+  t.port = default_port;
+  std::string_view rest = text;
+  if (rest.find("://") != std::string_view::npos) {
+    auto scheme = lower(std::string(rest.substr(0, rest.find("://"))));
+    if (scheme == "http")
+      throw Failure(Kind::Usage, fmt::format("'{}' is plain HTTP; tlslab connect speaks TLS: use https://", text));
+    if (scheme != "https")
+      throw Failure(Kind::Usage, fmt::format("'{}': unsupported scheme {}:// (use https://)", text, scheme));
+    rest.remove_prefix(scheme.size() + 3);
+    t.is_url = true;
+    auto slash = rest.find_first_of("/?#");
+    t.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (auto hash = t.path.find('#'); hash != std::string::npos) t.path.erase(hash);
+    if (!t.path.empty() && t.path.front() == '?') t.path = "/" + t.path;
+    rest = rest.substr(0, slash);
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  }
+  auto [host, port] = split_host_port(rest, "");
+  if (host.empty()) throw Failure(Kind::Usage, fmt::format("'{}': no host name", text));
+  if (!port.empty()) t.port = need_port(port, text, "");
+  t.host = host;
+  return t;
+}
+
+std::string host_header(const Target& target) {
+  std::string host = target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
+  return target.port == 443 ? host : fmt::format("{}:{}", host, target.port);
+}
+
+ResolveOverride parse_resolve(std::string_view text) {
+  auto fields = split_fields(text);
+  if (fields.size() < 3 || fields[0].empty())
+    throw Failure(Kind::Usage, fmt::format("--resolve '{}': expected HOST:PORT:ADDR[,ADDR...]", text));
+  ResolveOverride r;
+  r.host = lower(fields[0]);
+  r.port = need_port(fields[1], text, "--resolve ");
+  std::string addrs;
+  for (size_t i = 2; i < fields.size(); ++i) addrs += (i > 2 ? ":" : "") + fields[i];
+  size_t start = 0;
+  while (start <= addrs.size()) {
+    auto comma = addrs.find(',', start);
+    auto addr = unbracket(addrs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!tls::is_ip_literal(addr))
+      throw Failure(Kind::Usage, fmt::format("--resolve '{}': '{}' is not an IP address", text, addr));
+    r.addresses.push_back(addr);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return r;
+}
+
+ConnectTo parse_connect_to(std::string_view text) {
+  auto fields = split_fields(text);
+  if (fields.size() != 4)
+    throw Failure(Kind::Usage,
+                  fmt::format("--connect-to '{}': expected HOST1:PORT1:HOST2:PORT2 (parts may be empty)", text));
+  ConnectTo c;
+  c.from_host = lower(unbracket(fields[0]));
+  if (!fields[1].empty()) c.from_port = need_port(fields[1], text, "--connect-to ");
+  c.to_host = unbracket(fields[2]);
+  if (!fields[3].empty()) c.to_port = need_port(fields[3], text, "--connect-to ");
+  return c;
+}
+
+Route route(const Target& target, const std::vector<ResolveOverride>& resolves,
+            const std::vector<ConnectTo>& connect_tos) {
+  Route r{target.host, target.port, {}, "dns"};
+  auto host = lower(target.host);
+  for (const auto& c : connect_tos) {
+    if ((c.from_host.empty() || c.from_host == host) && (!c.from_port || *c.from_port == target.port)) {
+      if (!c.to_host.empty()) r.host = c.to_host;
+      if (c.to_port) r.port = *c.to_port;
+      r.via = "--connect-to";
+      break;
+    }
+  }
+  auto rhost = lower(r.host);
+  for (const auto& res : resolves) {
+    if ((res.host == rhost || res.host == "*") && res.port == r.port) {
+      r.addresses = res.addresses;
+      r.via = "--resolve";
+      return r;
+    }
+  }
+  if (tls::is_ip_literal(r.host)) {
+    r.addresses = {r.host};
+    if (r.via == "dns") r.via = "literal";
+  }
+  return r;
+}
+
+}  // namespace tlslab::net

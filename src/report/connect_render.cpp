@@ -1,0 +1,320 @@
+#include "report/connect_render.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "report/cert_render.hpp"
+#include "report/text.hpp"
+
+namespace tlslab::report {
+namespace {
+
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+
+std::string ms(double v) { return fmt::format("{:.1f} ms", v); }
+
+std::string trust_text(const tls::TrustStoreInfo& t) {
+  if (t.kind == "file")
+    return fmt::format("CA file {} ({} certificate{})", t.path, t.anchors, t.anchors == 1 ? "" : "s");
+  return fmt::format("{} {} ({} hashed entr{})", t.kind == "system" ? "system store, directory" : "CA directory",
+                     t.path, t.anchors, t.anchors == 1 ? "y" : "ies");
+}
+
+// python_name renders a CertInfo subject the way getpeercert() prints it, abridged.
+std::string python_sans(const pki::CertInfo& c) {
+  std::vector<std::string> parts;
+  for (const auto& s : c.sans)
+    parts.push_back(fmt::format("('{}', '{}')",
+                                s.type == "dns"  ? "DNS"
+                                : s.type == "ip" ? "IP Address"
+                                                 : s.type,
+                                s.value));
+  return fmt::format("({})", fmt::join(parts, ", "));
+}
+
+void add_connection(Text& t, const net::ConnectReport& r) {
+  t.heading("Connection");
+  auto target = fmt::format("{}:{}", r.target.host, r.target.port);
+  std::string via;
+  if (r.route.via == "--resolve") via = fmt::format("  (--resolve maps it to {})", fmt::join(r.route.addresses, ", "));
+  if (r.route.via == "--connect-to")
+    via = fmt::format("  (--connect-to sends it to {}:{})", r.route.host, r.route.port);
+  t.row("Target", target + via);
+  if (!r.addresses.empty()) t.row("Resolved", fmt::format("{}", fmt::join(r.addresses, ", ")));
+  if (r.tcp_connected) {
+    t.row("TCP connected", fmt::format("{} from {} in {}", r.connected_address, r.local_address, ms(r.timings.tcp_ms)));
+  }
+}
+
+void add_tls(Text& t, const net::ConnectReport& r) {
+  const auto& h = r.handshake;
+  t.heading("TLS handshake");
+  t.row("Protocol", h.version, h.version == "TLSv1.3" || h.version == "TLSv1.2" ? Tone::Good : Tone::Bad);
+  t.row("Cipher suite",
+        h.cipher.iana == h.cipher.openssl
+            ? fmt::format("{}  (code 0x{:04X})", h.cipher.iana, h.cipher.id)
+            : fmt::format("{}  (OpenSSL name {}, code 0x{:04X})", h.cipher.iana, h.cipher.openssl, h.cipher.id),
+        Tone::Strong);
+  t.row("Key exchange", h.cipher.key_exchange, Tone::Plain, 1);
+  t.row("Authentication", h.cipher.authentication, Tone::Plain, 1);
+  t.row("Encryption", fmt::format("{} ({} bits{})", h.cipher.cipher, h.cipher.bits, h.cipher.aead ? ", AEAD" : ""),
+        Tone::Plain, 1);
+  t.row("Hash", h.cipher.hash + (h.cipher.aead ? "" : ", MAC " + h.cipher.mac), Tone::Plain, 1);
+  t.row("Key-exchange group", h.group.empty() ? "none (RSA key transport)" : h.group,
+        h.group.empty() ? Tone::Warn : Tone::Plain);
+  t.row("Server signature", h.signature_scheme.empty() ? "none" : h.signature_scheme);
+  t.row("ALPN", h.alpn.empty() ? "none negotiated" : h.alpn);
+  t.row("SNI sent", h.sni_sent.empty() ? "none" : h.sni_sent);
+  t.row("Server hostname", r.verdict.hostname.checked ? r.verdict.hostname.name : "(not checked: --no-check-hostname)");
+  t.row("Resumed", yes_no(h.resumed));
+  t.row("Session ticket", h.session_ticket ? "received" : "none received");
+  if (h.client_certificate_requested)
+    t.row("Client certificate",
+          h.client_certificate.empty() ? "requested, none sent" : "sent: " + h.client_certificate);
+  if (h.version != "TLSv1.3") {
+    t.row("Extended master secret", yes_no(h.extended_master_secret),
+          h.extended_master_secret ? Tone::Plain : Tone::Warn);
+    t.row("Secure renegotiation", yes_no(h.secure_renegotiation));
+  }
+  if (r.lowered_security)
+    t.row("Security level", "lowered to 0 for TLS 1.0/1.1 (asked for with --tls-min/--tls-max)", Tone::Warn);
+  t.row("Handshake time", ms(r.timings.tls_ms));
+}
+
+void add_python_view(Text& t, const net::ConnectReport& r, std::int64_t) {
+  const auto& h = r.handshake;
+  t.heading("As the lab's Python client sees it");
+  t.row("cipher()", fmt::format("('{}', '{}', {})", h.cipher.openssl, h.version, h.cipher.bits));
+  t.row("server_hostname", r.verdict.hostname.checked
+                               ? "'" + r.verdict.hostname.name + "'"
+                               : (r.handshake.sni_sent.empty() ? "None" : "'" + r.handshake.sni_sent + "'"));
+  if (!h.peer_chain.empty()) {
+    const auto& leaf = h.peer_chain.front();
+    t.row("getpeercert()", fmt::format("subject {}", leaf.subject));
+    t.row("", fmt::format("issuer {}", leaf.issuer), Tone::Plain);
+    t.row("", fmt::format("notAfter {}", pki::format_time(leaf.not_after)), Tone::Plain);
+    t.row("", fmt::format("subjectAltName {}", python_sans(leaf)), Tone::Plain);
+  } else {
+    t.row("getpeercert()", "{} (no certificate)");
+  }
+  t.row("get_ca_certs()", r.trust.lazy ? "[] until a handshake loads an anchor: a hashed directory is read lazily"
+                                       : fmt::format("{} certificate{} (a CA file is loaded whole)", r.trust.anchors,
+                                                     r.trust.anchors == 1 ? "" : "s"));
+}
+
+void add_chain(Text& t, const net::ConnectReport& r, std::int64_t now) {
+  const auto& chain = r.handshake.peer_chain;
+  t.heading(fmt::format("Certificate chain sent by the server ({} certificate{})", chain.size(),
+                        chain.size() == 1 ? "" : "s"));
+  for (size_t i = 0; i < chain.size(); ++i) {
+    if (i) t.line("");
+    t.line(fmt::format("[{}] {}", i, chain[i].common_name.empty() ? chain[i].subject : chain[i].common_name),
+           Tone::Strong);
+    add_cert_rows(t, chain[i], now, 1);
+  }
+  const auto& path = r.handshake.verified_chain;
+  if (!path.empty() && r.verdict.chain_ok) {
+    t.heading("Verified path");
+    for (size_t i = 0; i < path.size(); ++i) {
+      bool anchor = i + 1 == path.size();
+      std::string note;
+      if (anchor) {
+        note = "  <- trust anchor";
+        if (!r.anchor_file.empty())
+          note += fmt::format(" ({}/{})", r.trust.path, r.anchor_file);
+        else if (r.trust.kind == "file")
+          note += fmt::format(" (from {})", r.trust.path);
+      }
+      t.line(fmt::format("{}{}{}", std::string(i * 2, ' '), path[i].subject, note), anchor ? Tone::Good : Tone::Plain);
+    }
+  }
+}
+
+void add_verdict(Text& t, const net::ConnectReport& r) {
+  const auto& v = r.verdict;
+  t.heading("Verification");
+  t.row("Trust store", trust_text(r.trust));
+  t.row("Chain", v.chain_ok ? "trusted" : "NOT trusted", v.chain_ok ? Tone::Good : Tone::Bad);
+  for (const auto& p : v.problems) {
+    t.line(fmt::format("depth {} ({}): {}", p.depth, p.subject, p.reason), Tone::Bad, 1);
+    if (!p.fix.empty()) t.line("fix: " + p.fix, Tone::Dim, 2);
+  }
+  if (v.hostname.checked) {
+    if (v.hostname.ok) {
+      t.row("Hostname", fmt::format("{} matches {}", v.hostname.name, v.hostname.matched), Tone::Good);
+    } else {
+      t.row("Hostname", "MISMATCH", Tone::Bad);
+      t.line(v.hostname.reason, Tone::Bad, 1);
+      if (!v.hostname.fix.empty()) t.line("fix: " + v.hostname.fix, Tone::Dim, 2);
+    }
+  } else {
+    t.row("Hostname", "not checked (--no-check-hostname)", Tone::Warn);
+  }
+  std::string verdict = v.ok()                    ? "OK — the server is who it claims to be"
+                        : r.verification_enforced ? "FAILED — no data was sent"
+                                                  : "FAILED — continuing anyway because of --insecure";
+  t.row("Verdict", verdict, v.ok() ? Tone::Good : Tone::Bad);
+}
+
+void add_anchors(Text& t, const net::ConnectReport& r, std::int64_t now) {
+  t.heading(fmt::format("Trusted CA certificates ({})", r.anchors.size()));
+  for (const auto& a : r.anchors) {
+    t.line(a.subject, Tone::Strong);
+    t.row("Expires", fmt::format("{} ({})", pki::format_time(a.not_after), validity_text(a, now)), Tone::Plain, 1);
+    t.row("SHA-256", a.sha256_fingerprint, Tone::Dim, 1);
+  }
+}
+
+void add_trace(Text& t, const net::ConnectReport& r) {
+  t.heading("Handshake messages (--trace)");
+  for (const auto& m : r.trace) {
+    t.line(fmt::format("{} {} {} ({} bytes)", m.direction == tls::Direction::Sent ? "->" : "<-", m.content, m.type,
+                       m.length),
+           Tone::Strong);
+    for (const auto& f : m.fields) t.row(f.name, f.value, f.name == "error" ? Tone::Bad : Tone::Plain, 1);
+  }
+}
+
+void add_response(Text& t, const net::ConnectReport& r) {
+  const auto& resp = *r.response;
+  t.heading("HTTP response");
+  t.row("Status", fmt::format("{} {} {}", resp.version, resp.status, resp.reason),
+        resp.status >= 400   ? Tone::Bad
+        : resp.status >= 300 ? Tone::Warn
+                             : Tone::Good);
+  for (const auto& [name, value] : resp.headers) t.row(name, value, Tone::Dim, 1);
+  t.row("Body", fmt::format("{} bytes ({}), sha256 {}", resp.body_bytes, resp.framing, resp.body_sha256));
+  if (!r.saved_to.empty()) t.row("Saved to", r.saved_to, Tone::Good);
+  t.row("First byte after", ms(r.timings.first_byte_ms));
+}
+
+}  // namespace
+
+std::string connect_text(const net::ConnectReport& r, bool color, Part part) {
+  Text t(color);
+  auto now = pki::now_epoch();
+  if (part != Part::Rest) {
+    add_connection(t, r);
+    if (!r.trace.empty()) add_trace(t, r);
+    if (r.handshake_done) {
+      add_tls(t, r);
+      add_chain(t, r, now);
+      add_python_view(t, r, now);
+      add_verdict(t, r);
+    }
+    if (!r.anchors.empty()) add_anchors(t, r, now);
+    if (part == Part::Handshake) return t.str();
+  }
+  if (r.response) add_response(t, r);
+  t.heading("Timings");
+  t.row("Total", fmt::format("{} (resolve {}, TCP {}, TLS {})", ms(r.timings.total_ms), ms(r.timings.resolve_ms),
+                             ms(r.timings.tcp_ms), ms(r.timings.tls_ms)));
+  return t.str();
+}
+
+nlohmann::json connect_json(const net::ConnectReport& r) {
+  using nlohmann::json;
+  auto now = pki::now_epoch();
+  auto certs = [&](const std::vector<pki::CertInfo>& list) {
+    json a = json::array();
+    for (const auto& c : list) a.push_back(cert_json(c, now));
+    return a;
+  };
+  json j;
+  j["target"] = {{"host", r.target.host}, {"port", r.target.port}, {"path", r.target.path}};
+  j["route"] = {{"host", r.route.host}, {"port", r.route.port}, {"via", r.route.via}};
+  j["addresses"] = r.addresses;
+  j["connected_address"] = r.tcp_connected ? json(r.connected_address) : json(nullptr);
+  j["local_address"] = r.tcp_connected ? json(r.local_address) : json(nullptr);
+  j["timings_ms"] = {{"resolve", r.timings.resolve_ms},
+                     {"tcp_connect", r.timings.tcp_ms},
+                     {"tls_handshake", r.timings.tls_ms},
+                     {"first_byte", r.timings.first_byte_ms},
+                     {"total", r.timings.total_ms}};
+  j["trust_store"] = {
+      {"kind", r.trust.kind}, {"path", r.trust.path}, {"anchors", r.trust.anchors}, {"lazy", r.trust.lazy}};
+  if (r.handshake_done) {
+    const auto& h = r.handshake;
+    j["tls"] = {
+        {"version", h.version},
+        {"cipher_suite",
+         {{"iana", h.cipher.iana},
+          {"openssl", h.cipher.openssl},
+          {"id", h.cipher.id},
+          {"key_exchange", h.cipher.key_exchange},
+          {"authentication", h.cipher.authentication},
+          {"encryption", h.cipher.cipher},
+          {"bits", h.cipher.bits},
+          {"aead", h.cipher.aead},
+          {"hash", h.cipher.hash},
+          {"mac", h.cipher.mac}}},
+        {"group", h.group.empty() ? json(nullptr) : json(h.group)},
+        {"signature_scheme", h.signature_scheme.empty() ? json(nullptr) : json(h.signature_scheme)},
+        {"alpn", h.alpn.empty() ? json(nullptr) : json(h.alpn)},
+        {"sni", h.sni_sent.empty() ? json(nullptr) : json(h.sni_sent)},
+        {"resumed", h.resumed},
+        {"session_ticket", h.session_ticket},
+        {"extended_master_secret", h.extended_master_secret},
+        {"secure_renegotiation", h.secure_renegotiation},
+        {"ocsp_stapled", h.ocsp_stapled},
+        {"client_certificate_requested", h.client_certificate_requested},
+        {"client_certificate", h.client_certificate.empty() ? json(nullptr) : json(h.client_certificate)},
+        {"security_level_lowered", r.lowered_security},
+    };
+    j["peer_chain"] = certs(h.peer_chain);
+    j["verified_chain"] = r.verdict.chain_ok ? certs(h.verified_chain) : json::array();
+    j["trust_anchor_file"] = r.anchor_file.empty() ? json(nullptr) : json(r.anchor_file);
+    json problems = json::array();
+    for (const auto& p : r.verdict.problems)
+      problems.push_back({{"depth", p.depth},
+                          {"subject", p.subject},
+                          {"code", p.code},
+                          {"openssl_reason", p.code_name},
+                          {"reason", p.reason},
+                          {"fix", p.fix}});
+    const auto& hn = r.verdict.hostname;
+    j["verification"] = {
+        {"ok", r.verdict.ok()},
+        {"enforced", r.verification_enforced},
+        {"chain_ok", r.verdict.chain_ok},
+        {"problems", problems},
+        {"hostname",
+         {{"checked", hn.checked},
+          {"ok", hn.ok},
+          {"name", hn.name},
+          {"is_ip", hn.is_ip},
+          {"matched", hn.matched.empty() ? json(nullptr) : json(hn.matched)},
+          {"reason", hn.reason.empty() ? json(nullptr) : json(hn.reason)},
+          {"fix", hn.fix.empty() ? json(nullptr) : json(hn.fix)}}},
+    };
+  }
+  if (!r.anchors.empty()) j["trusted_cas"] = certs(r.anchors);
+  if (!r.trace.empty()) {
+    json trace = json::array();
+    for (const auto& m : r.trace) {
+      json fields = json::object();
+      for (const auto& f : m.fields) fields[f.name] = f.value;
+      trace.push_back({{"direction", m.direction == tls::Direction::Sent ? "sent" : "received"},
+                       {"content", m.content},
+                       {"type", m.type},
+                       {"length", m.length},
+                       {"fields", fields}});
+    }
+    j["trace"] = trace;
+  }
+  if (r.response) {
+    const auto& resp = *r.response;
+    json headers = json::array();
+    for (const auto& [name, value] : resp.headers) headers.push_back({{"name", name}, {"value", value}});
+    j["http"] = {
+        {"status", resp.status},           {"reason", resp.reason},
+        {"version", resp.version},         {"headers", headers},
+        {"framing", resp.framing},         {"body_bytes", resp.body_bytes},
+        {"body_sha256", resp.body_sha256}, {"saved_to", r.saved_to.empty() ? json(nullptr) : json(r.saved_to)}};
+  }
+  j["error"] = r.failure ? json({{"kind_exit_code", exit_code(r.failure->kind)}, {"message", r.failure->message}})
+                         : json(nullptr);
+  return j;
+}
+
+}  // namespace tlslab::report

@@ -1,0 +1,21 @@
+// Rendering a net::ConnectReport: aligned text for people, one JSON document for programs.
+// Both are views of the same model; neither computes anything the model does not hold.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "net/connect.hpp"
+
+namespace tlslab::report {
+
+enum class Part { All, Handshake, Rest };
+
+// connect_text renders the report (never the response body): all of it, or only the part up to
+// the verification verdict (Handshake), or only what follows it (Rest: response, timings).
+[[nodiscard]] std::string connect_text(const net::ConnectReport& report, bool color, Part part = Part::All);
+
+// connect_json renders the report; field names are documented in docs/json.md.
+[[nodiscard]] nlohmann::json connect_json(const net::ConnectReport& report);
+
+}  // namespace tlslab::report

@@ -1,0 +1,44 @@
+// tls::TrustStore — where the trust anchors come from, and a look at them.
+//
+// The default is the system store as the lab uses it: the hashed directory /etc/ssl/certs
+// (SSL_CERT_DIR overrides), which OpenSSL reads lazily — it opens only the HASH.N file named
+// after the issuer it looks for. That is why Python's get_ca_certs() on such a context lists
+// nothing until a handshake has pulled an anchor in.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ossl/ptr.hpp"
+#include "pki/cert_info.hpp"
+
+namespace tlslab::tls {
+
+struct TrustStoreInfo {
+  std::string kind;         // "system", "file", "directory"
+  std::string path;         // the file or directory
+  std::size_t anchors = 0;  // certificates in the file, or hashed entries in the directory
+  bool lazy = false;        // a directory: anchors are loaded on demand during verification
+};
+
+// describe_trust says where anchors come from for the given --cacert/--capath (none: the system
+// store), counting them without parsing a directory's files.
+[[nodiscard]] TrustStoreInfo describe_trust(const std::optional<std::string>& cafile,
+                                            const std::optional<std::string>& capath);
+
+// load_trust configures ctx's verify store as describe_trust() said; throws Failure{Kind::CaFile}
+// naming the file or directory and why.
+void load_trust(SSL_CTX* ctx, const TrustStoreInfo& trust);
+
+// list_anchors parses every anchor of the store (for --show-ca).
+[[nodiscard]] std::vector<pki::CertInfo> list_anchors(const TrustStoreInfo& trust);
+
+// find_hashed_file returns the name ("1a2b3c4d.0") of the entry in a hashed directory holding
+// exactly cert, or "" when none does.
+[[nodiscard]] std::string find_hashed_file(const std::string& directory, X509* cert);
+
+// is_hashed_name tells whether a file name looks like "1a2b3c4d.0" (OpenSSL's capath naming).
+[[nodiscard]] bool is_hashed_name(const std::string& name);
+
+}  // namespace tlslab::tls

@@ -1,0 +1,77 @@
+// tls verification verdicts: what was wrong with the server's certificate, in plain words.
+//
+// The handshake runs with a verify callback that records every problem OpenSSL finds and lets the
+// handshake go on (VerifyRecorder), so the report can show the whole chain and every reason at
+// once. The decision to stop is taken afterwards, before any application data is sent: verdict
+// problems fail the command unless --insecure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ossl/ptr.hpp"
+#include "pki/cert_info.hpp"
+
+namespace tlslab::tls {
+
+struct VerifyProblem {
+  int depth = 0;          // 0 = the server's own certificate
+  std::string subject;    // of the certificate at that depth
+  int code = 0;           // X509_V_ERR_*
+  std::string code_name;  // "certificate has expired" (OpenSSL's words)
+  std::string reason;     // ours: "expired on 2026-01-02 (30 days ago)"
+  std::string fix;        // what would fix it
+};
+
+struct HostnameVerdict {
+  bool checked = false;  // false with --no-check-hostname
+  bool ok = false;
+  std::string name;  // the name checked
+  bool is_ip = false;
+  std::string matched;  // the SAN (or CN) that matched
+  std::string reason;   // why not
+  std::string fix;
+};
+
+struct VerifyVerdict {
+  bool chain_ok = false;
+  std::vector<VerifyProblem> problems;
+  HostnameVerdict hostname;
+  [[nodiscard]] bool ok() const { return chain_ok && (!hostname.checked || hostname.ok); }
+};
+
+// VerifyRecorder collects the verify callback's findings for one SSL. install() sets the callback
+// on ssl (SSL_VERIFY_PEER) and keeps a pointer to this recorder in an ex_data slot of the SSL, so the
+// recorder must outlive the handshake.
+class VerifyRecorder {
+ public:
+  struct Raw {
+    int depth;
+    int code;
+    ossl::Ptr<X509> cert;
+  };
+  void install(SSL* ssl);
+  [[nodiscard]] const std::vector<Raw>& findings() const { return findings_; }
+
+ private:
+  static int callback(int preverify_ok, X509_STORE_CTX* ctx);
+  std::vector<Raw> findings_;
+};
+
+// explain_problem turns one finding into words. chain is the chain as the server sent it
+// (depth 0 first), used to tell "intermediate missing" from "root not trusted".
+[[nodiscard]] VerifyProblem explain_problem(int depth, int code, X509* cert, const std::vector<pki::CertInfo>& sent,
+                                            std::int64_t now);
+
+// check_hostname checks leaf for name (a DNS name or an IP literal) as browsers do: SANs only
+// when present, a wildcard covering exactly one left-most label, IP literals only against IP SANs.
+[[nodiscard]] HostnameVerdict check_hostname(X509* leaf, const std::string& name);
+
+// is_ip_literal tells whether s is an IPv4 or IPv6 address (no brackets).
+[[nodiscard]] bool is_ip_literal(const std::string& s);
+
+// make_verdict combines the recorded findings and the hostname check.
+[[nodiscard]] VerifyVerdict make_verdict(const VerifyRecorder& recorder, const std::vector<pki::CertInfo>& sent,
+                                         X509* leaf, const std::string& name, bool check_name, std::int64_t now);
+
+}  // namespace tlslab::tls
