@@ -16,19 +16,24 @@
 #include "pki/leaf_files.hpp"
 #include "pki/rehash.hpp"
 #include "pki/trust.hpp"
+#include "report/text.hpp"
 
 namespace tlslab::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kLabel = 15;  // width of the label column
+using report::Text;
+using report::Tone;
 
-void line(std::string_view label, std::string_view value) { fmt::print("  {:<{}}{}\n", label, kLabel, value); }
+Text text() { return Text(report::use_color(1)); }
+
+void print(const Text& t) { fmt::print("{}", t.str()); }
 
 void warn(const std::vector<std::string>& warnings) {
   std::fflush(stdout);
-  for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+  Text t(report::use_color(2));
+  for (const auto& w : warnings) fmt::print(stderr, "{} {}\n", t.paint("warning:", Tone::Warn), w);
 }
 
 fs::path ca_dir(const std::string& dir) { return dir.empty() ? pki::default_ca_dir() : fs::path(dir); }
@@ -44,20 +49,21 @@ std::string until(std::int64_t not_after) {
   return fmt::format("{} (in {} days)", pki::format_time(not_after), pki::days_between(pki::now_epoch(), not_after));
 }
 
-void print_names(const std::vector<pki::Name>& names, std::string_view from = {}) {
+void add_names(Text& t, const std::vector<pki::Name>& names, std::string_view from = {}) {
   bool first = true;
   for (const auto& name : names) {
     auto value = name.idna() ? fmt::format("{} ({})", name.unicode, name.value) : name.value;
     auto suffix = first && !from.empty() ? fmt::format("   (from {})", from) : std::string();
-    line(first ? "names" : "", fmt::format("{:<10}{}{}", pki::kind_label(name.kind), value, suffix));
+    t.row(first ? "Names" : "", fmt::format("{:<10}{}{}", pki::kind_label(name.kind), value, suffix));
     first = false;
   }
 }
 
-void print_files(const pki::LeafPaths& paths) {
-  line("certificate", shown(paths.cert));
-  if (!paths.key.empty()) line("key", shown(paths.key) + " (mode 0600)");
-  if (!paths.chain.empty()) line("chain", shown(paths.chain) + " (certificate + intermediate: what a server sends)");
+void add_files(Text& t, const pki::LeafPaths& paths) {
+  t.row("Certificate", shown(paths.cert), Tone::Strong);
+  if (!paths.key.empty()) t.row("Key", shown(paths.key) + " (mode 0600)", Tone::Strong);
+  if (!paths.chain.empty())
+    t.row("Chain", shown(paths.chain) + " (certificate + intermediate: what a server sends)", Tone::Strong);
 }
 
 // ---- ca init ----
@@ -88,23 +94,27 @@ int run_init(const InitOptions& o) {
       {.name = o.name, .key = kind, .days = o.days, .permit_dns = permitted, .parent = parent ? &*parent : nullptr});
   ca.save(dir);
   auto info = pki::describe(ca.cert());
-  fmt::print("Created {} in {}\n", o.intermediate ? "an intermediate CA" : "a root CA", dir.string());
-  line("name", ca.name());
-  if (parent) line("signed by", fmt::format("{} ({})", parent->name(), parent->dir().string()));
-  line("key", fmt::format("{}, {} (mode 0600)", pki::key_description(ca.key()), pki::kCaKeyFile));
-  line("certificate", pki::kCaCertFile);
+  auto t = text();
+  t.heading(fmt::format("Created {} in {}", o.intermediate ? "an intermediate CA" : "a root CA", dir.string()));
+  t.row("Name", ca.name(), Tone::Strong);
+  if (parent) t.row("Signed by", fmt::format("{} ({})", parent->name(), parent->dir().string()));
+  t.row("Key", fmt::format("{}, {} (mode 0600)", pki::key_description(ca.key()), pki::kCaKeyFile));
+  t.row("Certificate", pki::kCaCertFile);
   if (parent)
-    line("chain", fmt::format("{} (its issuers), {} (the root to trust)", pki::kCaChainFile, pki::kCaRootFile));
-  line("valid until", until(info.not_after));
+    t.row("Chain", fmt::format("{} (its issuers), {} (the root to trust)", pki::kCaChainFile, pki::kCaRootFile));
+  t.row("Valid until", until(info.not_after));
   if (!permitted.empty())
-    line("may issue for", fmt::format("{} and names under them; no IP addresses", fmt::join(permitted, ", ")));
-  line("SHA-256", info.sha256_fingerprint);
-  fmt::print("\nNext:\n");
+    t.row("May issue for", fmt::format("{} and names under them; no IP addresses", fmt::join(permitted, ", ")));
+  t.row("SHA-256", info.sha256_fingerprint, Tone::Dim);
   auto flag = dir_flag(o.dir);
+  t.heading("Next");
   auto issue =
       fmt::format("tlslab ca issue{} {}", flag, permitted.empty() ? "www.example.test" : "www." + permitted[0]);
-  fmt::print("  {:<44}issue a server certificate\n", issue);
-  fmt::print("  {:<44}see how to trust this CA (--apply does it)\n", fmt::format("tlslab ca trust{}", flag));
+  auto trust = fmt::format("tlslab ca trust{}", flag);
+  auto width = std::max(issue.size(), trust.size()) + 3;
+  t.line(fmt::format("{:<{}}issue a server certificate", issue, width));
+  t.line(fmt::format("{:<{}}see how to trust this CA (--apply does it)", trust, width));
+  print(t);
   warn(ca.warnings());
   return 0;
 }
@@ -163,10 +173,12 @@ int run_issue(const IssueOptions& o) {
   auto paths = pki::leaf_paths(o.out, names, o.client, true, ca.is_intermediate());
   auto issued = ca.issue(request);
   pki::write_leaf(issued, paths);
-  fmt::print("Issued a {} certificate signed by \"{}\"\n", o.client ? "client" : "server", ca.name());
-  print_names(names);
-  print_files(paths);
-  line("expires", until(pki::describe(issued.cert.get()).not_after));
+  auto t = text();
+  t.heading(fmt::format("Issued a {} certificate signed by \"{}\"", o.client ? "client" : "server", ca.name()));
+  add_names(t, names);
+  add_files(t, paths);
+  t.row("Expires", until(pki::describe(issued.cert.get()).not_after));
+  print(t);
   warn(issued.warnings);
   return 0;
 }
@@ -212,12 +224,14 @@ int run_sign(const SignCliOptions& o) {
   auto paths = pki::leaf_paths(o.out, result.names, o.client, false, ca.is_intermediate());
   pki::write_leaf(result.issued, paths);
   auto info = pki::describe(result.issued.cert.get());
-  fmt::print("Signed {} with \"{}\"\n", source, ca.name());
-  line("subject", info.subject.empty() ? "(empty)" : info.subject);
-  line("key", pki::key_description(X509_REQ_get0_pubkey(req.get())) + " (the request's own)");
-  print_names(result.names, result.names_from);
-  print_files(paths);
-  line("expires", until(info.not_after));
+  auto t = text();
+  t.heading(fmt::format("Signed {} with \"{}\"", source, ca.name()));
+  t.row("Subject", info.subject.empty() ? "(empty)" : info.subject);
+  t.row("Public key", pki::key_description(X509_REQ_get0_pubkey(req.get())) + " (the request's own)");
+  add_names(t, result.names, result.names_from);
+  add_files(t, paths);
+  t.row("Expires", until(info.not_after));
+  print(t);
   warn(result.issued.warnings);
   return 0;
 }
@@ -240,22 +254,26 @@ void setup_sign(CLI::App& ca) {
 
 // ---- ca rehash / export ----
 
-void print_rehash(const pki::RehashReport& r) {
-  fmt::print("Rehashed {}: {} link{}\n", r.dir.string(), r.links.size(), r.links.size() == 1 ? "" : "s");
+void add_rehash(Text& t, const pki::RehashReport& r) {
+  t.heading(fmt::format("Rehashed {}: {} link{}", r.dir.string(), r.links.size(), r.links.size() == 1 ? "" : "s"));
   size_t width = 0;
   for (const auto& l : r.links) width = std::max(width, l.target.size());
   for (const auto& l : r.links) {
     auto action = l.action == pki::LinkAction::Kept      ? "kept"
                   : l.action == pki::LinkAction::Created ? "linked"
                                                          : "relinked";
-    fmt::print("  {:<9}{} -> {:<{}}  {}\n", action, l.link, l.target, width, l.subject);
+    t.line(fmt::format("{:<9}{} -> {:<{}}  {}", action, l.link, l.target, width, l.subject),
+           l.action == pki::LinkAction::Kept ? Tone::Plain : Tone::Good);
   }
-  for (const auto& rm : r.removed) fmt::print("  {:<9}{} -> {}  ({})\n", "removed", rm.link, rm.target, rm.reason);
-  for (const auto& s : r.skipped) fmt::print("  {:<9}{}: {}\n", "skipped", s.file, s.reason);
+  for (const auto& rm : r.removed)
+    t.line(fmt::format("{:<9}{} -> {}  ({})", "removed", rm.link, rm.target, rm.reason), Tone::Warn);
+  for (const auto& s : r.skipped) t.line(fmt::format("{:<9}{}: {}", "skipped", s.file, s.reason), Tone::Dim);
 }
 
 int run_rehash(const std::string& dir) {
-  print_rehash(pki::rehash(dir));
+  auto t = text();
+  add_rehash(t, pki::rehash(dir));
+  print(t);
   return 0;
 }
 
@@ -274,10 +292,14 @@ struct ExportOptions {
 int run_export(const ExportOptions& o) {
   auto ca = pki::Ca::load(ca_dir(o.dir));
   auto report = pki::export_capath(ca, o.capath);
-  fmt::print("Copied \"{}\"{} to {}\n", ca.name(), ca.is_intermediate() ? " and its issuers" : "", o.capath);
-  for (const auto& file : report.copied) fmt::print("  {}\n", file.filename().string());
-  print_rehash(report.rehash);
-  fmt::print("\nUse it with: openssl verify -CApath {0} CERT   or   curl --capath {0} URL\n", o.capath);
+  auto t = text();
+  t.heading(fmt::format("Copied \"{}\"{} to {}", ca.name(), ca.is_intermediate() ? " and its issuers" : "", o.capath));
+  for (const auto& file : report.copied) t.line(file.filename().string());
+  add_rehash(t, report.rehash);
+  t.heading("Use it with");
+  t.line(fmt::format("openssl verify -CApath {} CERT", o.capath));
+  t.line(fmt::format("curl --capath {} URL", o.capath));
+  print(t);
   return 0;
 }
 
@@ -304,35 +326,42 @@ int run_trust(const TrustCliOptions& o) {
   pki::TrustOptions options{.system = o.system, .remove = o.remove};
   for (const auto& db : o.nss) options.nss.emplace_back(db);
   auto plan = pki::plan_trust(ca, options);
-  fmt::print("{} \"{}\"\n", o.remove ? "To stop trusting" : "To trust", plan.ca_name);
-  line("SHA-256", plan.fingerprint);
-  line("root file", plan.root_file);
-  if (plan.steps.empty()) fmt::print("\nNothing to do.\n");
+  auto t = text();
+  t.heading(fmt::format("{} \"{}\"", o.remove ? "To stop trusting" : "To trust", plan.ca_name));
+  t.row("SHA-256", plan.fingerprint, Tone::Dim);
+  t.row("Root file", plan.root_file);
   std::vector<pki::StepOutcome> done;
-  if (o.apply) done = pki::run_plan(plan);
+  if (o.apply) {
+    print(t);  // what is about to be done, before any of it runs
+    fmt::print("\n");
+    t = text();
+    done = pki::run_plan(plan);
+  }
   std::string store;
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const auto& step = plan.steps[i];
     if (step.store != store) {
       store = step.store;
-      fmt::print("\n{}{}\n", store, step.needs_root && !o.apply ? " (as root)" : "");
+      t.heading(store + (step.needs_root && !o.apply ? " (as root)" : ""));
     }
-    fmt::print("  # {}\n  {}{}\n", step.why, o.apply ? "done: " : "", pki::shell_quote(step.argv));
-    if (i < done.size() && !done[i].output.empty())
-      for (size_t start = 0; start < done[i].output.size();) {
-        auto end = done[i].output.find('\n', start);
-        fmt::print("        {}\n", done[i].output.substr(start, end - start));
-        start = end == std::string::npos ? done[i].output.size() : end + 1;
+    t.line("# " + step.why, Tone::Dim);
+    t.line((o.apply ? "done: " : "") + pki::shell_quote(step.argv), o.apply ? Tone::Good : Tone::Strong);
+    if (i < done.size())
+      for (std::string_view rest = done[i].output; !rest.empty();) {
+        auto end = rest.find('\n');
+        t.line(rest.substr(0, end), Tone::Dim, 3);
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
       }
   }
-  for (const auto& note : plan.notes) fmt::print("\nnote: {}", note);
-  if (!plan.notes.empty()) fmt::print("\n");
-  if (!plan.steps.empty()) {
-    if (o.apply)
-      fmt::print("\nDone. Restart browsers to pick up the change.\n");
-    else
-      fmt::print("\nNothing was changed: run again with --apply to do it.\n");
-  }
+  if (!plan.notes.empty()) t.heading("Notes");
+  for (const auto& note : plan.notes) t.line(note, Tone::Dim);
+  if (plan.steps.empty())
+    t.heading("Nothing to do.");
+  else if (o.apply)
+    t.heading("Done. Restart browsers to pick up the change.");
+  else
+    t.heading("Nothing was changed: run again with --apply to do it.");
+  print(t);
   return 0;
 }
 
