@@ -18,6 +18,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"connect", setup_connect},
       {"ca", setup_ca},
+      {"cert", setup_cert},
   };
   return table;
 }
