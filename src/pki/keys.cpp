@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 
 #include <array>
 
@@ -60,28 +61,25 @@ const std::vector<std::string>& key_kind_names() {
 }
 
 ossl::Ptr<EVP_PKEY> generate_key(KeyKind kind) {
-  EVP_PKEY* key = nullptr;
-  switch (kind) {
-    case KeyKind::EcP256:
-      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-      break;
-    case KeyKind::EcP384:
-      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
-      break;
-    case KeyKind::Rsa2048:
-      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048});
-      break;
-    case KeyKind::Rsa3072:
-      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072});
-      break;
-    case KeyKind::Rsa4096:
-      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096});
-      break;
-    case KeyKind::Ed25519:
-      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-      break;
+  // One prepared context per kind and thread: setting one up (fetching the algorithm, building the
+  // curve) costs as much as the key itself, and a context may not be shared between threads.
+  thread_local std::array<ossl::Ptr<EVP_PKEY_CTX>, kKinds.size()> contexts;
+  auto& ctx = contexts[static_cast<size_t>(kind)];
+  auto context = [&] { return fmt::format("generating a {} key", key_kind_name(kind)); };
+  if (!ctx) {
+    bool ec = kind == KeyKind::EcP256 || kind == KeyKind::EcP384;
+    bool rsa = kind == KeyKind::Rsa2048 || kind == KeyKind::Rsa3072 || kind == KeyKind::Rsa4096;
+    ossl::Ptr<EVP_PKEY_CTX> fresh(EVP_PKEY_CTX_new_from_name(nullptr, ec ? "EC" : rsa ? "RSA" : "ED25519", nullptr));
+    if (!fresh || EVP_PKEY_keygen_init(fresh.get()) <= 0) ossl::fail(Kind::Generic, context());
+    if (ec && EVP_PKEY_CTX_set_group_name(fresh.get(), kind == KeyKind::EcP256 ? "P-256" : "P-384") <= 0)
+      ossl::fail(Kind::Generic, context());
+    unsigned bits = kind == KeyKind::Rsa2048 ? 2048 : kind == KeyKind::Rsa3072 ? 3072 : 4096;
+    if (rsa && EVP_PKEY_CTX_set_rsa_keygen_bits(fresh.get(), static_cast<int>(bits)) <= 0)
+      ossl::fail(Kind::Generic, context());
+    ctx = std::move(fresh);
   }
-  if (!key) ossl::fail(Kind::Generic, fmt::format("generating a {} key", key_kind_name(kind)));
+  EVP_PKEY* key = nullptr;
+  if (EVP_PKEY_keygen(ctx.get(), &key) <= 0) ossl::fail(Kind::Generic, context());
   return ossl::Ptr<EVP_PKEY>(key);
 }
 
