@@ -41,6 +41,39 @@ fs::path ca_dir(const std::string& dir) { return dir.empty() ? pki::default_ca_d
 // dir_flag returns " --dir DIR" when the user named the folder, so printed next steps work as typed.
 std::string dir_flag(const std::string& dir) { return dir.empty() ? std::string() : " --dir " + dir; }
 
+void add_dir_option(CLI::App* cmd, std::string& dir) {
+  cmd->add_option("--dir", dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
+}
+
+void add_key_option(CLI::App* cmd, std::string& key) {
+  cmd->add_option("--key", key, "key type: ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
+      ->capture_default_str();
+}
+
+// The options issue and sign share: what the leaf allows and where it goes.
+struct LeafCliOptions {
+  bool client = false;
+  int days = pki::kDefaultLeafDays;
+  std::string out;
+  std::string dir;
+};
+
+void add_leaf_options(CLI::App* cmd, LeafCliOptions& o) {
+  cmd->add_flag("--client", o.client, "also allow client authentication (clientAuth)");
+  cmd->add_option("--days", o.days, "validity in days (browsers cap leaves at 398)")->capture_default_str();
+  cmd->add_option("--out", o.out, "output prefix, or a folder (default: named after the names, as mkcert does)");
+  add_dir_option(cmd, o.dir);
+}
+
+// subcommand adds a subcommand whose action runs run(*options) once parsing succeeded.
+template <class Options>
+CLI::App* subcommand(CLI::App& parent, const char* name, const char* help, std::shared_ptr<Options> options,
+                     int (*run)(const Options&)) {
+  auto* cmd = parent.add_subcommand(name, help);
+  cmd->callback([options, run] { select([options, run] { return run(*options); }); });
+  return cmd;
+}
+
 std::string shown(const fs::path& path) {
   return path.has_parent_path() || path.is_absolute() ? path.string() : "./" + path.string();
 }
@@ -121,11 +154,11 @@ int run_init(const InitOptions& o) {
 
 void setup_init(CLI::App& ca) {
   auto o = std::make_shared<InitOptions>();
-  auto* cmd = ca.add_subcommand("init", "Create a CA: a self-signed root, or an intermediate signed by another");
-  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
+  auto* cmd =
+      subcommand(ca, "init", "Create a CA: a self-signed root, or an intermediate signed by another", o, run_init);
+  add_dir_option(cmd, o->dir);
   cmd->add_option("--name", o->name, "the CA's common name (default: \"tlslab development CA (user@host)\")");
-  cmd->add_option("--key", o->key, "key type: ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
-      ->capture_default_str();
+  add_key_option(cmd, o->key);
   cmd->add_option("--days", o->days, "validity in days")->capture_default_str();
   auto* parent = cmd->add_option("--parent", o->parent, "folder of the CA that signs the intermediate");
   cmd->add_flag("--intermediate", o->intermediate, "make an intermediate CA (pathLen 0) signed by --parent")
@@ -135,18 +168,14 @@ void setup_init(CLI::App& ca) {
                   "only allow names under this DNS suffix (nameConstraints; repeatable), e.g. .test")
       ->take_last()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  cmd->callback([o] { select([o] { return run_init(*o); }); });
 }
 
 // ---- ca issue ----
 
 struct IssueOptions {
   std::vector<std::string> names;
-  bool client = false;
-  int days = pki::kDefaultLeafDays;
   std::string key = "ec-p256";
-  std::string out;
-  std::string dir;
+  LeafCliOptions leaf;
   int count = 0;  // hidden: issue this many in memory and report the time (bench/ca)
 };
 
@@ -166,15 +195,15 @@ int run_count(const pki::Ca& ca, const pki::LeafRequest& request, int count) {
 int run_issue(const IssueOptions& o) {
   auto kind = pki::key_kind_from_name(o.key);
   auto names = pki::parse_names(o.names);
-  auto ca = pki::Ca::load(ca_dir(o.dir));
+  auto ca = pki::Ca::load(ca_dir(o.leaf.dir));
   warn(ca.warnings());
-  pki::LeafRequest request{.names = names, .client = o.client, .days = o.days, .key = kind};
+  pki::LeafRequest request{.names = names, .client = o.leaf.client, .days = o.leaf.days, .key = kind};
   if (o.count > 0) return run_count(ca, request, o.count);
-  auto paths = pki::leaf_paths(o.out, names, o.client, true, ca.is_intermediate());
+  auto paths = pki::leaf_paths(o.leaf.out, names, o.leaf.client, true, ca.is_intermediate());
   auto issued = ca.issue(request);
   pki::write_leaf(issued, paths);
   auto t = text();
-  t.heading(fmt::format("Issued a {} certificate signed by \"{}\"", o.client ? "client" : "server", ca.name()));
+  t.heading(fmt::format("Issued a {} certificate signed by \"{}\"", o.leaf.client ? "client" : "server", ca.name()));
   add_names(t, names);
   add_files(t, paths);
   t.row("Expires", until(pki::describe(issued.cert.get()).not_after));
@@ -185,20 +214,15 @@ int run_issue(const IssueOptions& o) {
 
 void setup_issue(CLI::App& ca) {
   auto o = std::make_shared<IssueOptions>();
-  auto* cmd =
-      ca.add_subcommand("issue", "Issue a certificate and key for one or more names (DNS, *.wildcard, IP, email)");
+  auto* cmd = subcommand(ca, "issue", "Issue a certificate and key for one or more names (DNS, *.wildcard, IP, email)",
+                         o, run_issue);
   cmd->add_option("names", o->names, "names to certify; the first becomes the common name and the file name")
       ->required();
-  cmd->add_flag("--client", o->client, "also allow client authentication (clientAuth)");
-  cmd->add_option("--days", o->days, "validity in days (browsers cap leaves at 398)")->capture_default_str();
-  cmd->add_option("--key", o->key, "key type: ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
-      ->capture_default_str();
-  cmd->add_option("--out", o->out, "output prefix, or a folder (default: named after the names, as mkcert does)");
-  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
+  add_key_option(cmd, o->key);
+  add_leaf_options(cmd, o->leaf);
   cmd->add_option("--count", o->count, "benchmark: issue N certificates in memory, write nothing")
       ->group("")
       ->check(CLI::PositiveNumber);
-  cmd->callback([o] { select([o] { return run_issue(*o); }); });
 }
 
 // ---- ca sign ----
@@ -207,21 +231,19 @@ struct SignCliOptions {
   std::string csr;
   std::vector<std::string> names;
   bool copy_sans = false;
-  bool client = false;
-  int days = pki::kDefaultLeafDays;
-  std::string out;
-  std::string dir;
+  LeafCliOptions leaf;
 };
 
 int run_sign(const SignCliOptions& o) {
   auto data = o.csr == "-" ? read_file("/dev/stdin", "CSR", Kind::Input) : read_file(o.csr, "CSR", Kind::Input);
   auto source = o.csr == "-" ? std::string("standard input") : o.csr;
   auto req = pki::read_csr(data, source);
-  auto ca = pki::Ca::load(ca_dir(o.dir));
+  auto ca = pki::Ca::load(ca_dir(o.leaf.dir));
   warn(ca.warnings());
-  auto result = pki::sign_csr(ca, req.get(), source,
-                              {.names = o.names, .copy_sans = o.copy_sans, .client = o.client, .days = o.days});
-  auto paths = pki::leaf_paths(o.out, result.names, o.client, false, ca.is_intermediate());
+  auto result =
+      pki::sign_csr(ca, req.get(), source,
+                    {.names = o.names, .copy_sans = o.copy_sans, .client = o.leaf.client, .days = o.leaf.days});
+  auto paths = pki::leaf_paths(o.leaf.out, result.names, o.leaf.client, false, ca.is_intermediate());
   pki::write_leaf(result.issued, paths);
   auto info = pki::describe(result.issued.cert.get());
   auto t = text();
@@ -238,18 +260,15 @@ int run_sign(const SignCliOptions& o) {
 
 void setup_sign(CLI::App& ca) {
   auto o = std::make_shared<SignCliOptions>();
-  auto* cmd = ca.add_subcommand("sign",
-                                "Sign a certificate signing request (from openssl req); its extensions are "
-                                "ignored unless --copy-sans");
+  auto* cmd = subcommand(ca, "sign",
+                         "Sign a certificate signing request (from openssl req); its extensions are ignored unless "
+                         "--copy-sans",
+                         o, run_sign);
   cmd->add_option("csr", o->csr, "the request, PEM or DER; - reads standard input")->required();
   auto* names = cmd->add_option("names", o->names, "names to certify (default: the request's common name)");
   cmd->add_flag("--copy-sans", o->copy_sans, "certify the names in the request's subjectAltName instead")
       ->excludes(names);
-  cmd->add_flag("--client", o->client, "also allow client authentication (clientAuth)");
-  cmd->add_option("--days", o->days, "validity in days")->capture_default_str();
-  cmd->add_option("--out", o->out, "output prefix, or a folder (default: named after the names)");
-  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
-  cmd->callback([o] { select([o] { return run_sign(*o); }); });
+  add_leaf_options(cmd, o->leaf);
 }
 
 // ---- ca rehash / export ----
@@ -279,9 +298,9 @@ int run_rehash(const std::string& dir) {
 
 void setup_rehash(CLI::App& ca) {
   auto dir = std::make_shared<std::string>();
-  auto* cmd = ca.add_subcommand("rehash", "Make the HASH.N links OpenSSL's -CApath needs (as openssl rehash does)");
+  auto* cmd = subcommand(ca, "rehash", "Make the HASH.N links OpenSSL's -CApath needs (as openssl rehash does)", dir,
+                         run_rehash);
   cmd->add_option("dir", *dir, "the directory of PEM certificates and CRLs")->required();
-  cmd->callback([dir] { select([dir] { return run_rehash(*dir); }); });
 }
 
 struct ExportOptions {
@@ -305,10 +324,9 @@ int run_export(const ExportOptions& o) {
 
 void setup_export(CLI::App& ca) {
   auto o = std::make_shared<ExportOptions>();
-  auto* cmd = ca.add_subcommand("export", "Copy the CA into a -CApath directory and rehash it");
+  auto* cmd = subcommand(ca, "export", "Copy the CA into a -CApath directory and rehash it", o, run_export);
   cmd->add_option("--capath", o->capath, "the directory (created if needed)")->required();
-  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
-  cmd->callback([o] { select([o] { return run_export(*o); }); });
+  add_dir_option(cmd, o->dir);
 }
 
 // ---- ca trust ----
@@ -367,16 +385,15 @@ int run_trust(const TrustCliOptions& o) {
 
 void setup_trust(CLI::App& ca) {
   auto o = std::make_shared<TrustCliOptions>();
-  auto* cmd =
-      ca.add_subcommand("trust", "Show (and with --apply, run) what makes the system and browsers trust the CA");
+  auto* cmd = subcommand(ca, "trust", "Show (and with --apply, run) what makes the system and browsers trust the CA", o,
+                         run_trust);
   cmd->add_option("--nss", o->nss, "an NSS database folder (repeatable; default ~/.pki/nssdb, Chromium's, if present)")
       ->take_last()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--system,!--no-system", o->system, "include the Debian system store (default: yes)");
   cmd->add_flag("--apply", o->apply, "run the commands (the system store needs root)");
   cmd->add_flag("--remove", o->remove, "undo: remove the CA from those stores");
-  cmd->add_option("--dir", o->dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
-  cmd->callback([o] { select([o] { return run_trust(*o); }); });
+  add_dir_option(cmd, o->dir);
 }
 
 }  // namespace

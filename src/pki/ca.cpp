@@ -54,6 +54,24 @@ void warn_if_readable(const fs::path& key_path, std::vector<std::string>& warnin
                                    st.st_mode & 0777, key_path.string()));
 }
 
+// new_certificate returns a v3 certificate with a random serial, valid from a little before now
+// for `days`, but never past limit (its issuer's notAfter): cutting it more than a day short is
+// worth a warning (a CA made right after its parent with the same --days ends seconds later).
+ossl::Ptr<X509> new_certificate(int days, std::int64_t limit, std::string_view what,
+                                std::vector<std::string>& warnings) {
+  check_days(days);
+  ossl::Ptr<X509> cert(X509_new());
+  if (!cert || !X509_set_version(cert.get(), X509_VERSION_3)) ossl::fail(Kind::Generic, "building a certificate");
+  build::set_random_serial(cert.get());
+  auto now = now_epoch();
+  auto not_after = now + days * kDay;
+  if (not_after - limit > kDay)
+    warnings.push_back(fmt::format("the {} expires on {}, so this {} ends then too, not after {} days",
+                                   what == "CA" ? "parent CA" : "CA", format_time(limit), what, days));
+  build::set_validity(cert.get(), now - kBackdateSeconds, std::min(not_after, limit));
+  return cert;
+}
+
 std::string leaf_warning_for_key(EVP_PKEY* key) {
   if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519)
     return "the key is Ed25519: browsers do not accept Ed25519 certificates yet (use ec-p256 for them)";
@@ -69,7 +87,6 @@ std::string IssuedCert::key_pem() const { return key ? ossl::private_key_to_pem(
 std::string IssuedCert::chain_pem() const { return cert_pem() + pem_of(chain); }
 
 Ca Ca::create(const CaOptions& options) {
-  check_days(options.days);
   std::string name =
       options.name.empty() ? (options.parent ? "tlslab intermediate CA" : default_ca_name()) : options.name;
   if (name.size() > 64)
@@ -81,21 +98,9 @@ Ca Ca::create(const CaOptions& options) {
                                             "certificates, not another CA",
                                             parent->dir().string()));
   Ca ca;
+  ca.cert_ = new_certificate(options.days, parent ? parent->not_after() : INT64_MAX, "CA", ca.warnings_);
   ca.key_ = generate_key(options.key);
-  ca.cert_.reset(X509_new());
   X509* cert = ca.cert_.get();
-  if (!cert || !X509_set_version(cert, X509_VERSION_3)) ossl::fail(Kind::Generic, "building the CA certificate");
-  build::set_random_serial(cert);
-  auto now = now_epoch();
-  auto not_after = now + options.days * kDay;
-  if (parent && not_after > parent->not_after()) {
-    // A CA made right after its parent with the same --days ends seconds later: not worth a word.
-    if (not_after - parent->not_after() > kDay)
-      ca.warnings_.push_back(fmt::format("the parent CA expires on {}, so this CA ends then too, not after {} days",
-                                         format_time(parent->not_after()), options.days));
-    not_after = parent->not_after();
-  }
-  build::set_validity(cert, now - kBackdateSeconds, not_after);
   auto subject = build::common_name_subject(name, "tlslab");
   X509_set_subject_name(cert, subject.get());
   X509_set_issuer_name(cert, parent ? X509_get_subject_name(parent->cert()) : subject.get());
@@ -195,26 +200,14 @@ void Ca::save(const fs::path& dir) {
 
 IssuedCert Ca::issue(const LeafRequest& request) const {
   if (request.names.empty()) throw Failure(Kind::Usage, "nothing to certify: give at least one name");
-  check_days(request.days);
   IssuedCert out;
+  out.cert = new_certificate(request.days, not_after_, "certificate", out.warnings);
+  X509* cert = out.cert.get();
   EVP_PKEY* public_key = request.public_key;
   if (!public_key) {
     out.key = generate_key(request.key);
     public_key = out.key.get();
   }
-  out.cert.reset(X509_new());
-  X509* cert = out.cert.get();
-  if (!cert || !X509_set_version(cert, X509_VERSION_3)) ossl::fail(Kind::Generic, "building a certificate");
-  build::set_random_serial(cert);
-  auto now = now_epoch();
-  auto not_after = now + request.days * kDay;
-  if (not_after > not_after_) {
-    if (not_after - not_after_ > kDay)
-      out.warnings.push_back(fmt::format("the CA expires on {}, so this certificate ends then too, not after {} days",
-                                         format_time(not_after_), request.days));
-    not_after = not_after_;
-  }
-  build::set_validity(cert, now - kBackdateSeconds, not_after);
   ossl::Ptr<X509_NAME> subject;
   if (!request.subject) subject = build::common_name_subject(request.names.front().value);
   const X509_NAME* subject_name = request.subject ? request.subject : subject.get();

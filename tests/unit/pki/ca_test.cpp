@@ -8,9 +8,11 @@
 #include <fstream>
 
 #include "base/files.hpp"
+#include "ca_folders.hpp"
 #include "ossl/pem.hpp"
 #include "pki/cert_info.hpp"
 #include "pki/leaf_files.hpp"
+#include "support/failure.hpp"
 #include "support/temp_dir.hpp"
 
 namespace tlslab::pki {
@@ -19,6 +21,7 @@ namespace {
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using tlslab::testing::failure_message;
 using tlslab::testing::TempDir;
 
 // verify runs X509_verify_cert on leaf with root as the only trust anchor and the given
@@ -119,13 +122,8 @@ TEST(Ca, IntermediateChainVerifies) {
   EXPECT_EQ(verify(issued.cert.get(), root.cert(), issued.chain), X509_V_OK);
   EXPECT_NE(verify(issued.cert.get(), root.cert()), X509_V_OK);  // the intermediate is needed
   // pathLen 0 forbids a CA under the intermediate.
-  try {
-    (void)Ca::create({.parent = &sub});
-    FAIL();
-  } catch (const Failure& f) {
-    EXPECT_EQ(f.kind(), Kind::CaFile);
-    EXPECT_THAT(f.what(), HasSubstr("pathLenConstraint 0"));
-  }
+  EXPECT_THAT(failure_message([&] { (void)Ca::create({.parent = &sub}); }, Kind::CaFile),
+              HasSubstr("pathLenConstraint 0"));
 }
 
 TEST(Ca, NameConstraintsAreEnforcedByOpenSSL) {
@@ -180,42 +178,22 @@ TEST(Ca, SavesAndLoadsAFolder) {
   EXPECT_EQ(verify(issued.cert.get(), ca.cert()), X509_V_OK);
   // Never over an existing CA.
   auto other = Ca::create({});
-  try {
-    other.save(dir);
-    FAIL();
-  } catch (const Failure& f) {
-    EXPECT_EQ(f.kind(), Kind::Exists);
-    EXPECT_THAT(f.what(), HasSubstr("a CA already exists in"));
-  }
+  EXPECT_THAT(failure_message([&] { (void)other.save(dir); }, Kind::Exists), HasSubstr("a CA already exists in"));
   EXPECT_EQ(X509_cmp(Ca::load(dir).cert(), ca.cert()), 0);
 }
 
 TEST(Ca, IntermediateFolderRoundTrip) {
-  TempDir tmp;
-  auto root = Ca::create({.name = "Root"});
-  root.save(tmp.path() / "root");
-  auto sub = Ca::create({.name = "Sub", .parent = &root});
-  sub.save(tmp.path() / "sub");
-  auto loaded = Ca::load(tmp.path() / "sub");
+  CaFolders f;
+  auto loaded = Ca::load(f.tmp.path() / "sub");
   EXPECT_TRUE(loaded.is_intermediate());
-  EXPECT_EQ(X509_cmp(loaded.root(), root.cert()), 0);
-  std::filesystem::remove(tmp.path() / "sub" / kCaChainFile);
-  try {
-    (void)Ca::load(tmp.path() / "sub");
-    FAIL();
-  } catch (const Failure& f) {
-    EXPECT_THAT(f.what(), HasSubstr("chain.pem (its issuers, up to the root) is missing"));
-  }
+  EXPECT_EQ(X509_cmp(loaded.root(), f.root.cert()), 0);
+  std::filesystem::remove(f.tmp.path() / "sub" / kCaChainFile);
+  EXPECT_THAT(failure_message([&] { (void)Ca::load(f.tmp.path() / "sub"); }, Kind::CaFile),
+              HasSubstr("chain.pem (its issuers, up to the root) is missing"));
 }
 
 void expect_load_failure(const std::filesystem::path& dir, const std::string& part) {
-  try {
-    (void)Ca::load(dir);
-    FAIL() << "loaded";
-  } catch (const Failure& f) {
-    EXPECT_EQ(f.kind(), Kind::CaFile) << f.what();
-    EXPECT_THAT(f.what(), HasSubstr(part));
-  }
+  EXPECT_THAT(failure_message([&] { (void)Ca::load(dir); }, Kind::CaFile), HasSubstr(part));
 }
 
 TEST(Ca, LoadNamesWhatIsWrong) {
@@ -282,13 +260,7 @@ TEST(LeafFiles, WritesAllOrNothing) {
   EXPECT_EQ(mode_of(paths.key), 0600u);
   EXPECT_EQ(mode_of(paths.cert), 0644u);
   auto bad = leaf_paths((tmp.path() / "missing" / "a").string(), {}, false, true, false);
-  try {
-    write_leaf(issued, bad);
-    FAIL();
-  } catch (const Failure& f) {
-    EXPECT_EQ(f.kind(), Kind::Write);
-    EXPECT_THAT(f.what(), HasSubstr("missing/a-key.pem"));
-  }
+  EXPECT_THAT(failure_message([&] { (void)write_leaf(issued, bad); }, Kind::Write), HasSubstr("missing/a-key.pem"));
   EXPECT_FALSE(std::filesystem::exists(tmp.path() / "missing"));
 }
 

@@ -9,6 +9,7 @@
 #include "base/files.hpp"
 #include "ossl/pem.hpp"
 #include "support/cert_factory.hpp"
+#include "support/failure.hpp"
 #include "support/temp_dir.hpp"
 
 namespace tlslab::pki {
@@ -17,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using tlslab::testing::CertSpec;
+using tlslab::testing::failure_message;
 using tlslab::testing::issue;
 using tlslab::testing::TempDir;
 
@@ -105,13 +107,8 @@ TEST_F(Rehash, MatchesOpensslRehash) {
 }
 
 TEST(RehashErrors, NamesTheDirectory) {
-  try {
-    (void)rehash("/nonexistent/capath");
-    FAIL();
-  } catch (const Failure& f) {
-    EXPECT_EQ(f.kind(), Kind::CaFile);
-    EXPECT_STREQ(f.what(), "cannot rehash /nonexistent/capath: no such directory");
-  }
+  EXPECT_EQ(failure_message([&] { (void)rehash("/nonexistent/capath"); }, Kind::CaFile),
+            "cannot rehash /nonexistent/capath: no such directory");
 }
 
 }  // namespace

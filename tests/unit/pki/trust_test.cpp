@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "ca_folders.hpp"
+#include "support/failure.hpp"
 #include "support/temp_dir.hpp"
 
 namespace tlslab::pki {
@@ -12,6 +14,7 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using tlslab::testing::failure_message;
 using tlslab::testing::TempDir;
 
 TEST(Trust, PlansSystemAndNss) {
@@ -44,14 +47,10 @@ TEST(Trust, PlansSystemAndNss) {
 }
 
 TEST(Trust, IntermediateTrustsItsRoot) {
-  TempDir tmp;
-  auto root = Ca::create({.name = "Root"});
-  root.save(tmp.path() / "root");
-  auto sub = Ca::create({.name = "Sub", .parent = &root});
-  sub.save(tmp.path() / "sub");
-  auto plan = plan_trust(Ca::load(tmp.path() / "sub"), {.system = false, .nss = {tmp.path() / "db"}});
+  CaFolders f;
+  auto plan = plan_trust(Ca::load(f.tmp.path() / "sub"), {.system = false, .nss = {f.tmp.path() / "db"}});
   EXPECT_EQ(plan.ca_name, "Root");
-  EXPECT_EQ(plan.root_file, (tmp.path() / "sub" / "root.pem").string());
+  EXPECT_EQ(plan.root_file, (f.tmp.path() / "sub" / "root.pem").string());
   EXPECT_TRUE(fs::exists(plan.root_file));
 }
 
@@ -64,26 +63,18 @@ TEST(Trust, RunPlanStopsAtTheFirstFailure) {
   TrustPlan plan;
   plan.steps.push_back({"test", "ok", {"true"}});
   plan.steps.push_back({"test", "fails", {"sh", "-c", "echo broken >&2; exit 3"}});
-  try {
-    (void)run_plan(plan);
-    FAIL();
-  } catch (const Failure& f) {
-    EXPECT_THAT(f.what(), HasSubstr("sh -c 'echo broken >&2; exit 3' failed (exit 3): broken; 1 earlier step(s)"));
-  }
+  EXPECT_THAT(failure_message([&] { (void)run_plan(plan); }, Kind::Generic),
+              HasSubstr("sh -c 'echo broken >&2; exit 3' failed (exit 3): broken; 1 earlier step(s)"));
   plan.steps = {{"test", "missing", {"no-such-program-tlslab"}}};
   EXPECT_THROW((void)run_plan(plan), Failure);
 }
 
 TEST(Trust, ExportCopiesAndRehashes) {
-  TempDir tmp;
-  auto root = Ca::create({.name = "Root"});
-  root.save(tmp.path() / "root");
-  auto sub = Ca::create({.name = "Sub", .parent = &root});
-  sub.save(tmp.path() / "sub");
-  auto report = export_capath(sub, tmp.path() / "capath");
+  CaFolders f;
+  auto report = export_capath(f.sub, f.tmp.path() / "capath");
   EXPECT_EQ(report.copied.size(), 2u);
   EXPECT_EQ(report.rehash.links.size(), 2u);
-  auto again = export_capath(sub, tmp.path() / "capath");
+  auto again = export_capath(f.sub, f.tmp.path() / "capath");
   for (const auto& link : again.rehash.links) EXPECT_EQ(link.action, LinkAction::Kept);
 }
 
