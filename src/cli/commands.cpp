@@ -17,6 +17,7 @@ std::function<int()>& selected() {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"connect", setup_connect},
+      {"serve", setup_serve},
       {"ca", setup_ca},
       {"cert", setup_cert},
   };

@@ -105,9 +105,10 @@ std::string serialize_request(const RequestSpec& spec) {
   };
   if (!spec.body.empty() || spec.method == "POST" || spec.method == "PUT")
     headers.emplace_back("Content-Length", std::to_string(spec.body.size()));
-  for (const auto& [name, value] : spec.headers) {
-    auto it =
-        std::find_if(headers.begin(), headers.end(), [&](const auto& h) { return lower(h.first) == lower(name); });
+  for (const auto& header : spec.headers) {
+    const auto& [name, value] = header;
+    auto wanted = lower(name);
+    auto it = std::find_if(headers.begin(), headers.end(), [&](const auto& h) { return lower(h.first) == wanted; });
     if (it != headers.end()) {
       if (value.empty())
         headers.erase(it);

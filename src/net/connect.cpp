@@ -93,6 +93,7 @@ class Session {
       fail(Kind::Verify, verify_message());
       co_return;
     }
+    r_.trace_at_handshake = r_.trace.size();
     if (o_.on_handshake) o_.on_handshake(r_);
     if (o_.pause) o_.pause("tls", "TLS handshake done");
     if (o_.request) co_await exchange();
@@ -114,7 +115,7 @@ class Session {
     if (content_type == SSL3_RT_ALERT && !write_p) self->wait_timer_.cancel();
     if (self->o_.trace && (content_type == SSL3_RT_HANDSHAKE || content_type == SSL3_RT_ALERT ||
                            content_type == SSL3_RT_CHANGE_CIPHER_SPEC)) {
-      auto msg = tls::decode_message(write_p ? tls::Direction::Sent : tls::Direction::Received, content_type, bytes);
+      auto msg = self->tracer_.decode(write_p ? tls::Direction::Sent : tls::Direction::Received, content_type, bytes);
       if (!msg.type.empty()) self->r_.trace.push_back(std::move(msg));
     }
   }
@@ -326,6 +327,7 @@ class Session {
   std::string timed_out_;
   std::vector<tcp::endpoint> endpoints_;
   tls::VerifyRecorder recorder_;
+  tls::Tracer tracer_;
   std::array<char, 16384> early_{};
   std::size_t early_len_ = 0;
 };

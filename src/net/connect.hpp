@@ -73,6 +73,7 @@ struct ConnectReport {
   bool lowered_security = false;
   std::vector<pki::CertInfo> anchors;  // --show-ca
   std::vector<tls::TraceMessage> trace;
+  std::size_t trace_at_handshake = 0;  // trace messages seen when the handshake was verified
   std::optional<http::ResponseInfo> response;
   std::string saved_to;
   std::optional<ConnectFailure> failure;

@@ -165,9 +165,11 @@ void add_anchors(Text& t, const net::ConnectReport& r, std::int64_t now) {
   }
 }
 
-void add_trace(Text& t, const net::ConnectReport& r) {
-  t.heading("Handshake messages (--trace)");
-  for (const auto& m : r.trace) {
+void add_trace(Text& t, const net::ConnectReport& r, std::size_t from, std::size_t to, const char* title) {
+  if (from >= to) return;
+  t.heading(title);
+  for (std::size_t i = from; i < to; ++i) {
+    const auto& m = r.trace[i];
     t.line(fmt::format("{} {} {} ({} bytes)", m.direction == tls::Direction::Sent ? "->" : "<-", m.content, m.type,
                        m.length),
            Tone::Strong);
@@ -195,7 +197,9 @@ std::string connect_text(const net::ConnectReport& r, bool color, Part part) {
   auto now = pki::now_epoch();
   if (part != Part::Rest) {
     add_connection(t, r);
-    if (!r.trace.empty()) add_trace(t, r);
+    std::size_t until = part == Part::Handshake || !r.handshake_done ? r.trace.size() : r.trace_at_handshake;
+    if (part == Part::All && r.trace_at_handshake == 0) until = r.trace.size();
+    add_trace(t, r, 0, until, "Handshake messages (--trace)");
     if (r.handshake_done) {
       add_tls(t, r);
       add_chain(t, r, now);
@@ -205,6 +209,8 @@ std::string connect_text(const net::ConnectReport& r, bool color, Part part) {
     if (!r.anchors.empty()) add_anchors(t, r, now);
     if (part == Part::Handshake) return t.str();
   }
+  if (part == Part::Rest || (part == Part::All && r.trace_at_handshake > 0))
+    add_trace(t, r, r.trace_at_handshake, r.trace.size(), "Messages after the handshake (--trace)");
   if (r.response) add_response(t, r);
   t.heading("Timings");
   t.row("Total", fmt::format("{} (resolve {}, TCP {}, TLS {})", ms(r.timings.total_ms), ms(r.timings.resolve_ms),

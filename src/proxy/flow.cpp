@@ -1,0 +1,359 @@
+#include "proxy/flow.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <optional>
+
+namespace tlslab::proxy {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string find_header(const Headers& headers, std::string_view name) {
+  auto l = lower(name);
+  for (const auto& [n, v] : headers)
+    if (lower(n) == l) return v;
+  return {};
+}
+
+// Messages share this parser; `request` picks which half of a Flow it fills.
+template <bool isRequest>
+class Parser : public bhttp::basic_parser<isRequest> {
+ public:
+  Parser(Flow*& flow, std::size_t cap) : flow_(flow), cap_(cap) {}
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target, int version,
+                       beast::error_code&) override {
+    flow_->method = std::string(method);
+    flow_->target = std::string(target);
+    flow_->http_version = fmt::format("HTTP/{}.{}", version / 10, version % 10);
+  }
+  void on_response_impl(int code, beast::string_view reason, int version, beast::error_code&) override {
+    flow_->status = code;
+    flow_->reason = std::string(reason);
+    flow_->response_version = fmt::format("HTTP/{}.{}", version / 10, version % 10);
+  }
+  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value, beast::error_code&) override {
+    (isRequest ? flow_->request_headers : flow_->response_headers).emplace_back(std::string(name), std::string(value));
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    keep(body);
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    keep(body);
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  void keep(beast::string_view body) {
+    auto& stored = isRequest ? flow_->request_body : flow_->response_body;
+    auto& count = isRequest ? flow_->request_body_bytes : flow_->response_body_bytes;
+    count += body.size();
+    if (stored.size() < cap_) stored.append(body.data(), std::min(body.size(), cap_ - stored.size()));
+  }
+
+  Flow*& flow_;
+  std::size_t cap_;
+};
+
+}  // namespace
+
+std::string Flow::url() const {
+  if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) return target;
+  auto h = request_header("Host");
+  return fmt::format("{}://{}{}", scheme, h.empty() ? host : h, target);
+}
+
+std::string Flow::request_header(std::string_view name) const { return find_header(request_headers, name); }
+std::string Flow::response_header(std::string_view name) const { return find_header(response_headers, name); }
+
+struct HttpObserver::Impl {
+  std::string client, host;
+  std::size_t cap;
+  Sink sink;
+  std::deque<Flow> waiting;  // requests sent, responses not finished (pipelining)
+  Flow* req_flow = nullptr;  // the flow the request parser fills
+  Flow* resp_flow = nullptr;
+  std::optional<Parser<true>> req;
+  std::optional<Parser<false>> resp;
+  std::string req_pending, resp_pending;
+  bool active = true;
+  std::string why;
+
+  Impl(std::string c, std::string h, std::size_t cap_, Sink s)
+      : client(std::move(c)), host(std::move(h)), cap(cap_), sink(std::move(s)) {}
+
+  void stop(std::string reason) {
+    if (!active) return;
+    active = false;
+    why = std::move(reason);
+  }
+
+  template <class P>
+  static void configure(P& p) {
+    p.eager(true);
+    p.header_limit(256 * 1024);
+    p.body_limit(boost::none);
+  }
+
+  void new_request(double now) {
+    waiting.emplace_back();
+    Flow& f = waiting.back();
+    f.client = client;
+    f.host = host;
+    f.started_ms = now;
+    req_flow = &f;
+    req.emplace(req_flow, cap);
+    configure(*req);
+  }
+
+  // feed runs bytes through a parser; returns false when the bytes stopped being HTTP/1.1.
+  template <class P>
+  bool feed(P& parser, std::string& pending, std::string_view bytes, std::size_t& used_total) {
+    pending.append(bytes);
+    std::string_view rest = pending;
+    used_total = 0;
+    while (!rest.empty() && !parser.is_done()) {
+      beast::error_code ec;
+      auto used = parser.put(boost::asio::const_buffer(rest.data(), rest.size()), ec);
+      rest.remove_prefix(used);
+      used_total += used;
+      if (ec == bhttp::error::need_more) break;
+      if (ec) return false;
+      if (used == 0) break;
+    }
+    pending = std::string(rest);
+    return true;
+  }
+
+  void client_bytes(std::string_view bytes, double now) {
+    while (active && !bytes.empty()) {
+      if (!req) new_request(now);
+      std::size_t used = 0;
+      bool was_header = req->is_header_done();
+      if (!feed(*req, req_pending, bytes, used)) return stop("the client's bytes are not an HTTP/1.1 request");
+      if (!was_header && req->is_header_done()) req_flow->request_header_bytes = used;
+      bytes = {};
+      if (req->is_done()) {
+        req_flow->request_done_ms = now;
+        if (req_flow->method == "CONNECT" || lower(req_flow->request_header("Upgrade")) == "websocket") {
+          // After the response the connection carries another protocol: watch no further.
+        }
+        req.reset();
+        if (!req_pending.empty()) {
+          bytes = req_pending;  // pipelined: the next request starts in what is left
+          std::string copy(bytes);
+          req_pending.clear();
+          client_bytes(copy, now);
+          return;
+        }
+      }
+    }
+  }
+
+  void server_bytes(std::string_view bytes, double now) {
+    while (active && !bytes.empty()) {
+      if (!resp) {
+        if (waiting.empty()) return stop("the server sent bytes before any request");
+        resp_flow = &waiting.front();
+        resp.emplace(resp_flow, cap);
+        configure(*resp);
+        resp->skip(resp_flow->method == "HEAD");
+        resp_flow->response_start_ms = now;
+      }
+      std::size_t used = 0;
+      bool was_header = resp->is_header_done();
+      if (!feed(*resp, resp_pending, bytes, used)) return stop("the server's bytes are not an HTTP/1.1 response");
+      if (!was_header && resp->is_header_done()) {
+        resp_flow->response_header_bytes = used;
+        if (resp_flow->status == 101 || (resp_flow->method == "CONNECT" && resp_flow->status / 100 == 2)) {
+          finish(now, true);
+          return stop(resp_flow ? "switched protocols" : "switched protocols (upgrade)");
+        }
+        if (resp_flow->status / 100 == 1) {  // 100 Continue: the real response follows
+          resp_flow->response_headers.clear();
+          resp.emplace(resp_flow, cap);
+          configure(*resp);
+        }
+      }
+      bytes = {};
+      if (resp && resp->is_done()) {
+        finish(now, true);
+        if (!resp_pending.empty()) {
+          std::string copy = std::move(resp_pending);
+          resp_pending.clear();
+          server_bytes(copy, now);
+          return;
+        }
+      }
+    }
+  }
+
+  void finish(double now, bool complete) {
+    if (waiting.empty()) return;
+    Flow f = std::move(waiting.front());
+    waiting.pop_front();
+    f.response_done_ms = now;
+    f.complete = complete;
+    resp.reset();
+    resp_flow = nullptr;
+    if (waiting.empty() && req) {
+      // The request parser points into the deque element we moved: none is left, so restart.
+      req.reset();
+    }
+    sink(std::move(f));
+  }
+
+  void closed(double now) {
+    if (resp && resp_flow) {
+      beast::error_code ec;
+      resp->put_eof(ec);  // a body delimited by the end of the connection ends here
+      finish(now, !ec);
+    }
+    while (!waiting.empty()) {
+      if (waiting.front().method.empty()) {
+        waiting.pop_front();
+        continue;
+      }
+      finish(now, false);
+    }
+  }
+};
+
+HttpObserver::HttpObserver(std::string client, std::string host, std::size_t body_cap, Sink on_flow)
+    : impl_(std::make_unique<Impl>(std::move(client), std::move(host), body_cap, std::move(on_flow))) {}
+HttpObserver::~HttpObserver() = default;
+void HttpObserver::client_bytes(std::string_view bytes, double now_ms) { impl_->client_bytes(bytes, now_ms); }
+void HttpObserver::server_bytes(std::string_view bytes, double now_ms) { impl_->server_bytes(bytes, now_ms); }
+void HttpObserver::closed(double now_ms) { impl_->closed(now_ms); }
+bool HttpObserver::active() const { return impl_->active; }
+const std::string& HttpObserver::why() const { return impl_->why; }
+
+namespace {
+
+std::string url_decode(std::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out += ' ';
+    } else if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+bool secret_name(std::string_view name) {
+  auto l = lower(name);
+  for (const char* word : {"pass", "pwd", "secret", "token", "auth", "pin", "otp", "session", "key"})
+    if (l.find(word) != std::string::npos) return true;
+  return false;
+}
+
+void form_secrets(std::string_view form, const char* where, std::vector<Secret>& out) {
+  size_t start = 0;
+  while (start < form.size()) {
+    auto amp = form.find('&', start);
+    auto pair = form.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos) {
+      auto name = url_decode(pair.substr(0, eq));
+      if (secret_name(name)) out.push_back({where, name, url_decode(pair.substr(eq + 1))});
+    }
+    if (amp == std::string_view::npos) break;
+    start = amp + 1;
+  }
+}
+
+std::string base64_decode(std::string_view in) {
+  std::string out(in.size(), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return {};
+  out.resize(static_cast<size_t>(n));
+  while (!in.empty() && in.back() == '=') {  // EVP_DecodeBlock counts padding as zero bytes
+    in.remove_suffix(1);
+    if (!out.empty()) out.pop_back();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Secret> find_secrets(const Flow& f) {
+  std::vector<Secret> out;
+  auto q = f.target.find('?');
+  if (q != std::string::npos) form_secrets(std::string_view(f.target).substr(q + 1), "query", out);
+  auto ctype = lower(f.request_header("Content-Type"));
+  if (ctype.find("application/x-www-form-urlencoded") != std::string::npos)
+    form_secrets(f.request_body, "form field", out);
+  if (ctype.find("json") != std::string::npos) {
+    // A light scan for "name": "value" pairs with secret-looking names; no full JSON parse needed.
+    const std::string& b = f.request_body;
+    size_t pos = 0;
+    while ((pos = b.find('"', pos)) != std::string::npos) {
+      auto end = b.find('"', pos + 1);
+      if (end == std::string::npos) break;
+      auto name = b.substr(pos + 1, end - pos - 1);
+      auto colon = b.find_first_not_of(" \t\r\n", end + 1);
+      if (colon != std::string::npos && b[colon] == ':' && secret_name(name)) {
+        auto vstart = b.find_first_not_of(" \t\r\n", colon + 1);
+        if (vstart != std::string::npos && b[vstart] == '"') {
+          auto vend = b.find('"', vstart + 1);
+          if (vend != std::string::npos) out.push_back({"JSON field", name, b.substr(vstart + 1, vend - vstart - 1)});
+        }
+      }
+      pos = end + 1;
+    }
+  }
+  for (const auto& [name, value] : f.request_headers) {
+    auto l = lower(name);
+    if (l == "authorization" || l == "proxy-authorization") {
+      if (lower(value).rfind("basic ", 0) == 0) {
+        out.push_back({"header", name + " (Basic, decoded)", base64_decode(value.substr(6))});
+        out.push_back({"header", name, value});
+      } else {
+        out.push_back({"header", name, value});
+      }
+    } else if (l == "cookie" || l == "x-api-key" || l == "x-auth-token") {
+      out.push_back({"header", name, value});
+    }
+  }
+  for (const auto& [name, value] : f.response_headers)
+    if (lower(name) == "set-cookie") out.push_back({"response header", name, value});
+  return out;
+}
+
+std::string redact(std::string text, const std::vector<Secret>& secrets) {
+  for (const auto& s : secrets) {
+    if (s.value.size() < 2) continue;
+    for (size_t pos = 0; (pos = text.find(s.value, pos)) != std::string::npos;) {
+      text.replace(pos, s.value.size(), "********");
+      pos += 8;
+    }
+  }
+  return text;
+}
+
+}  // namespace tlslab::proxy

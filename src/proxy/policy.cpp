@@ -1,0 +1,94 @@
+#include "proxy/policy.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "base/failure.hpp"
+#include "tls/verify.hpp"
+
+namespace tlslab::proxy {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool is_any(const std::string& address) { return address == "0.0.0.0" || address == "::"; }
+
+bool is_loopback(const std::string& address) { return address.rfind("127.", 0) == 0 || address == "::1"; }
+
+}  // namespace
+
+HostPattern::HostPattern(std::string pattern) : pattern_(lower(std::move(pattern))) {
+  if (pattern_.empty()) throw Failure(Kind::Usage, "--pass: empty host pattern");
+}
+
+bool HostPattern::matches(const std::string& host) const {
+  auto h = lower(host);
+  if (pattern_ == "*") return true;
+  if (pattern_.rfind("*.", 0) == 0) {
+    auto suffix = pattern_.substr(1);  // ".bank32.com"
+    return h.size() > suffix.size() && h.compare(h.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+  return h == pattern_;
+}
+
+bool should_pass(const std::vector<HostPattern>& pass, const std::string& host) {
+  return std::any_of(pass.begin(), pass.end(), [&](const HostPattern& p) { return p.matches(host); });
+}
+
+std::vector<std::string> forged_names(const pki::CertInfo* upstream, const std::string& requested,
+                                      const std::string& address) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& n) {
+    if (n.empty()) return;
+    auto l = lower(n);
+    if (std::none_of(names.begin(), names.end(), [&](const std::string& x) { return lower(x) == l; }))
+      names.push_back(n);
+  };
+  if (upstream) {
+    // A CN that is not a host name ("Bank Inc") cannot go into a SAN.
+    if (!upstream->common_name.empty() && upstream->common_name.find(' ') == std::string::npos)
+      add(upstream->common_name);
+    for (const auto& san : upstream->sans)
+      if (san.type == "dns" || san.type == "ip") add(san.value);
+  }
+  add(requested);
+  add(address);
+  return names;
+}
+
+std::string cache_key(const std::vector<std::string>& names, const std::string& key_type) {
+  auto sorted = names;
+  for (auto& n : sorted) n = lower(n);
+  std::sort(sorted.begin(), sorted.end());
+  std::string key = key_type;
+  for (const auto& n : sorted) key += "|" + n;
+  return key;
+}
+
+UpstreamResolve parse_upstream_resolve(const std::string& text) {
+  auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size())
+    throw Failure(Kind::Usage, fmt::format("--upstream-resolve '{}': expected NAME:ADDR", text));
+  UpstreamResolve r{lower(text.substr(0, colon)), text.substr(colon + 1)};
+  if (r.address.size() > 2 && r.address.front() == '[' && r.address.back() == ']')
+    r.address = r.address.substr(1, r.address.size() - 2);
+  if (!tls::is_ip_literal(r.address))
+    throw Failure(Kind::Usage, fmt::format("--upstream-resolve '{}': '{}' is not an IP address", text, r.address));
+  return r;
+}
+
+bool is_loop(const Endpoint& target, const std::vector<Endpoint>& listeners) {
+  for (const auto& l : listeners) {
+    if (l.port != target.port) continue;
+    if (l.address == target.address) return true;
+    if (is_any(l.address) && (is_loopback(target.address) || is_any(target.address))) return true;
+    if (is_loopback(l.address) && is_any(target.address)) return true;
+  }
+  return false;
+}
+
+}  // namespace tlslab::proxy

@@ -1,0 +1,52 @@
+// proxy decisions, apart from any socket: which connections to intercept, where the real server
+// is, which names a forged certificate carries, and whether a target would loop back to us.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pki/cert_info.hpp"
+
+namespace tlslab::proxy {
+
+// HostPattern matches host names: "www.bank32.com" exactly, "*.bank32.com" any sub-domain at any
+// depth, "*" everything. Case-insensitive.
+class HostPattern {
+ public:
+  explicit HostPattern(std::string pattern);
+  [[nodiscard]] bool matches(const std::string& host) const;
+  [[nodiscard]] const std::string& text() const { return pattern_; }
+
+ private:
+  std::string pattern_;
+};
+
+// should_pass tells whether host is relayed untouched (--pass).
+[[nodiscard]] bool should_pass(const std::vector<HostPattern>& pass, const std::string& host);
+
+// forged_names lists the names a forged certificate carries, as mitmproxy does: the real
+// certificate's CN and SANs (DNS and IP), then the name the client asked for (SNI or CONNECT
+// host), then the address, without duplicates (case-insensitive), in that order.
+[[nodiscard]] std::vector<std::string> forged_names(const pki::CertInfo* upstream, const std::string& requested,
+                                                    const std::string& address);
+
+// cache_key is the forge cache key for a set of names and a key type ("EC", "RSA").
+[[nodiscard]] std::string cache_key(const std::vector<std::string>& names, const std::string& key_type);
+
+// UpstreamResolve is --upstream-resolve NAME:ADDR.
+struct UpstreamResolve {
+  std::string name;
+  std::string address;
+};
+[[nodiscard]] UpstreamResolve parse_upstream_resolve(const std::string& text);
+
+// is_loop tells whether connecting to address:port would reach one of our own listeners.
+struct Endpoint {
+  std::string address;  // "127.0.0.1", "::1", "0.0.0.0"
+  std::uint16_t port = 0;
+};
+[[nodiscard]] bool is_loop(const Endpoint& target, const std::vector<Endpoint>& listeners);
+
+}  // namespace tlslab::proxy
