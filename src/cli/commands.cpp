@@ -18,6 +18,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"connect", setup_connect},
       {"serve", setup_serve},
+      {"ca", setup_ca},
+      {"cert", setup_cert},
   };
   return table;
 }

@@ -29,5 +29,7 @@ std::string exit_codes_help();
 // Subcommand setups.
 void setup_connect(CLI::App& app);
 void setup_serve(CLI::App& app);
+void setup_ca(CLI::App& app);
+void setup_cert(CLI::App& app);
 
 }  // namespace tlslab::cli

@@ -59,6 +59,14 @@ struct Deleter<STACK_OF(X509)> {
   void operator()(STACK_OF(X509) * p) const noexcept { sk_X509_pop_free(p, X509_free); }
 };
 template <>
+struct Deleter<STACK_OF(X509_INFO)> {
+  void operator()(STACK_OF(X509_INFO) * p) const noexcept { sk_X509_INFO_pop_free(p, X509_INFO_free); }
+};
+template <>
+struct Deleter<STACK_OF(X509_EXTENSION)> {
+  void operator()(STACK_OF(X509_EXTENSION) * p) const noexcept { sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free); }
+};
+template <>
 struct Deleter<GENERAL_NAMES> {
   void operator()(GENERAL_NAMES* p) const noexcept { GENERAL_NAMES_free(p); }
 };
