@@ -104,8 +104,13 @@ def closed_port():
         return s.getsockname()[1]
 
 
-def error_lines(proc):
-    return [line for line in proc.err.splitlines() if line.strip()]
+def one_error_line(proc):
+    """Asserts that standard error ends with exactly one "tlslab: ..." line (the report may come
+    before it when a body was going to standard output), and returns it."""
+    lines = [line for line in proc.err.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("tlslab: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], proc.err
+    return errors[0]
 
 
 def as_json(proc):
@@ -157,7 +162,7 @@ def test_verdict_agrees_with_curl(tlslab, s_server, certs, case):
     expect(proc, code, *texts)
     if code:
         # One line on standard error says why; the report on standard output says the rest.
-        assert len(error_lines(proc)) == 1 and error_lines(proc)[0].startswith("tlslab: "), proc.err
+        one_error_line(proc)
     assert curl(server.port, "--cacert", pem(certs, "root"), host=host) in (None, code)
 
 
@@ -171,10 +176,11 @@ def mtls_server(s_server, certs):
                  pem(certs, "client_ca"))
 
 
-def test_client_cert_missing(tlslab, certs, mtls_server):
-    proc = connect(tlslab, mtls_server.port, "--cacert", pem(certs, "root"))
+@pytest.mark.parametrize("request_args", [[], ["--get", "/"]], ids=["handshake-only", "with-request"])
+def test_client_cert_missing(tlslab, certs, mtls_server, request_args):
+    proc = connect(tlslab, mtls_server.port, "--cacert", pem(certs, "root"), *request_args)
     expect(proc, 35, "the server requires a client certificate (--cert FILE --key FILE)")
-    assert len(error_lines(proc)) == 1
+    one_error_line(proc)
     assert curl(mtls_server.port, "--cacert", pem(certs, "root")) not in (0, 60)
 
 
@@ -193,7 +199,7 @@ def test_client_cert_from_another_ca_refused(tlslab, certs, mtls_server, tls_max
             "--tls-max", tls_max]
     proc = connect(tlslab, mtls_server.port, *args)
     expect(proc, 35, "the server rejected our client certificate")
-    assert len(error_lines(proc)) == 1
+    one_error_line(proc)
 
 
 def test_client_cert_refused_with_request(tlslab, certs, mtls_server):
@@ -201,7 +207,9 @@ def test_client_cert_refused_with_request(tlslab, certs, mtls_server):
     # the handshake, not a broken response.
     args = ["--cacert", pem(certs, "root"), "--cert", pem(certs, "stranger"), "--key", key(certs, "stranger")]
     proc = connect(tlslab, mtls_server.port, *args, "--get", "/")
-    expect(proc, 35, "the server rejected our client certificate")
+    expect(proc, 35, "the server rejected the connection after the handshake: tlsv1 alert unknown ca",
+           "the server rejected our client certificate")
+    assert "HTTP response" not in proc.out + proc.err, "no response came: the report must not show one"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,7 +238,7 @@ def test_no_version_in_common(tlslab, s_server, certs, server_flag, client_args)
     server = serve(s_server, certs, "leaf", "inter", server_flag)
     proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), *client_args)
     expect(proc, 35, "no TLS version in common (see --tls-min/--tls-max)")
-    assert len(error_lines(proc)) == 1
+    one_error_line(proc)
     curl_args = ["--tls-max", "1.2"] if server_flag == "-tls1_3" else ["--tlsv1.3"]
     assert curl(server.port, "--cacert", pem(certs, "root"), *curl_args) in (None, 35)
 
@@ -266,7 +274,7 @@ def test_capath_empty_dir(tlslab, s_server, certs, tmp_path):
     server = serve(s_server, certs, "leaf", "inter")
     proc = connect(tlslab, server.port, "--capath", empty)
     expect(proc, 77, f"CA directory {empty} has no hashed entries")
-    assert len(error_lines(proc)) == 1
+    one_error_line(proc)
     expect(connect(tlslab, server.port, "--capath", tmp_path / "nowhere"), 77, "does not exist")
 
 
@@ -358,6 +366,14 @@ def test_failed_download_leaves_no_file(tlslab, certs, www, tmp_path):
     expect(connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", out,
                    "--max-filesize", "1000"), 63)
     assert out.read_bytes() == b"previous"
+
+
+def test_unwritable_output_fails_before_the_request(tlslab, certs, www, tmp_path):
+    out = tmp_path / "no-such-dir" / "out.bin"
+    proc = connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", out)
+    expect(proc, 23, f"cannot write {out}")
+    one_error_line(proc)
+    assert "FILE:" not in www.output(), "the request was sent although the body could not be saved"
 
 
 def test_json_report(tlslab, certs, www, tmp_path):
@@ -525,7 +541,7 @@ def test_garbage_instead_of_server_hello(tlslab, py_server, garbage):
     server = py_server(handler)
     proc = connect(tlslab, server.port)
     expect(proc, 35, f"tlslab: TLS handshake with {LOOPBACK}:{server.port} failed")
-    assert len(error_lines(proc)) == 1, proc.err
+    one_error_line(proc)
 
 
 @pytest.mark.parametrize("sent", [b"", b"\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03"])
@@ -537,7 +553,7 @@ def test_server_closes_mid_handshake(tlslab, py_server, sent):
     server = py_server(handler)
     proc = connect(tlslab, server.port)
     expect(proc, 35, f"tlslab: TLS handshake with {LOOPBACK}:{server.port} failed")
-    assert len(error_lines(proc)) == 1, proc.err
+    one_error_line(proc)
 
 
 def test_server_never_answers(tlslab, py_server):
@@ -547,7 +563,7 @@ def test_server_never_answers(tlslab, py_server):
     elapsed = time.monotonic() - start
     expect(proc, 28, "timed out during the TLS handshake (--connect-timeout 1s")
     assert elapsed < 1.8, elapsed
-    assert len(error_lines(proc)) == 1, proc.err
+    one_error_line(proc)
 
 
 def endless(conn, length_header=b""):
@@ -610,9 +626,40 @@ def test_http_error_with_fail(tlslab, certs, py_server, tmp_path):
     proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/x", "-o", out, "--fail")
     expect(proc, 22, "the server answered 404 Not Found")
     assert not out.exists(), "--fail must not save the error page (as curl does not)"
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/x", "--fail")
+    expect(proc, 22, "the server answered 404 Not Found")
+    assert proc.stdout == b"", "--fail must not print the error page"
+    doc = as_json(connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/x", "--fail", "--json"))
+    assert doc["http"]["status"] == 404 and doc["error"]["kind_exit_code"] == 22
     proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/x", "-o", out)
     expect(proc, 0, "HTTP/1.1 404 Not Found")
     assert out.read_bytes() == b"not found"
+
+
+def chunked(body, size=7000):
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
+                    for i in range(0, len(body), size)) + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "until-close"])
+def test_download_framings_byte_exact(tlslab, certs, py_server, tmp_path, framing):
+    body = os.urandom(100_000) + b"\r\n0\r\n\r\n"
+    head = {"content-length": b"Content-Length: %d\r\n" % len(body), "chunked": b"Transfer-Encoding: chunked\r\n",
+            "until-close": b"Connection: close\r\n"}[framing]
+
+    def handler(conn):
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + (chunked(body) if framing == "chunked" else body))
+        conn.unwrap()
+
+    server = py_server(handler, tls_certs=certs)
+    out = tmp_path / "out.bin"
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/", "-o", out, "--json")
+    assert proc.returncode == 0, proc.err
+    assert out.read_bytes() == body
+    doc = as_json(proc)
+    assert doc["http"]["framing"] == framing.replace("-", " " if framing == "until-close" else "-")
+    assert doc["http"]["body_sha256"] == hashlib.sha256(body).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,7 +685,7 @@ def test_bad_ca_file(tlslab, bad_files, free_port_closed, name, why):
     path = bad_files / name
     proc = connect(tlslab, free_port_closed, "--cacert", path)
     expect(proc, 77, str(path), why)
-    assert len(error_lines(proc)) == 1, proc.err
+    one_error_line(proc)
 
 
 @pytest.mark.parametrize("option,name,why", [
@@ -653,7 +700,7 @@ def test_bad_client_cert_files(tlslab, certs, bad_files, free_port_closed, optio
     args = {"--cert": [path, "--key", key(certs, "client")], "--key": [pem(certs, "client"), "--key", path]}[option]
     proc = connect(tlslab, free_port_closed, "--cert", *args)
     expect(proc, 58, str(path), why)
-    assert len(error_lines(proc)) == 1, proc.err
+    one_error_line(proc)
 
 
 def test_client_key_does_not_match(tlslab, certs, free_port_closed):
@@ -669,7 +716,7 @@ def free_port_closed():
 def test_nothing_listening(tlslab, free_port_closed):
     proc = connect(tlslab, free_port_closed)
     expect(proc, 7, f"could not connect to {LOOPBACK}:{free_port_closed}: Connection refused")
-    assert len(error_lines(proc)) == 1, proc.err
+    one_error_line(proc)
 
 
 def test_unresolvable_name(tlslab):
