@@ -679,7 +679,7 @@ def bad_files(tmp_path_factory, certs):
 @pytest.mark.parametrize("name,why", [("missing.pem", "No such file or directory"),
                                       ("garbage.pem", "not a certificate"),
                                       ("truncated.pem", ""),
-                                      ("empty.pem", ""),
+                                      ("empty.pem", "the file is empty"),
                                       (".", "it is a directory")])
 def test_bad_ca_file(tlslab, bad_files, free_port_closed, name, why):
     path = bad_files / name
@@ -694,6 +694,8 @@ def test_bad_ca_file(tlslab, bad_files, free_port_closed, name, why):
     ("--key", "garbage.pem", "not a private key"),
     ("--key", "missing.pem", "No such file or directory"),
     ("--key", "encrypted.key", "the private key is encrypted"),
+    ("--key", "empty.pem", "the file is empty"),
+    ("--cert", "empty.pem", "the file is empty"),
 ])
 def test_bad_client_cert_files(tlslab, certs, bad_files, free_port_closed, option, name, why):
     path = bad_files / name
@@ -701,6 +703,12 @@ def test_bad_client_cert_files(tlslab, certs, bad_files, free_port_closed, optio
     proc = connect(tlslab, free_port_closed, "--cert", *args)
     expect(proc, 58, str(path), why)
     one_error_line(proc)
+
+
+def test_client_cert_without_key(tlslab, certs, free_port_closed):
+    proc = connect(tlslab, free_port_closed, "--cert", pem(certs, "client"))
+    expect(proc, 58, f"{pem(certs, 'client')}: no PEM PRIVATE KEY block found",
+           "the key was looked for in the certificate file")
 
 
 def test_client_key_does_not_match(tlslab, certs, free_port_closed):
