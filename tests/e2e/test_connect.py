@@ -13,6 +13,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import ssl
 import subprocess
 import threading
@@ -366,6 +367,30 @@ def test_failed_download_leaves_no_file(tlslab, certs, www, tmp_path):
     expect(connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", out,
                    "--max-filesize", "1000"), 63)
     assert out.read_bytes() == b"previous"
+
+
+def test_output_to_a_fifo_and_through_a_symlink(tlslab, certs, www, tmp_path):
+    # A FIFO stands for /dev/null and other devices: written to, never replaced by a regular file.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = {}
+    reader = threading.Thread(target=lambda: got.update(data=fifo.read_bytes()), daemon=True)
+    reader.start()
+    proc = connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", fifo, "-q")
+    if reader.is_alive():  # tlslab never opened the FIFO: release the reader
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(5)
+    expect(proc, 0)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced by a regular file"
+    assert got.get("data") == www.blob
+    # Through a symbolic link, the file it points to gets the body; the link stays.
+    (tmp_path / "real.bin").write_bytes(b"old")
+    (tmp_path / "link.bin").symlink_to(tmp_path / "real.bin")
+    proc = connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o",
+                   tmp_path / "link.bin", "-q")
+    expect(proc, 0)
+    assert (tmp_path / "link.bin").is_symlink()
+    assert (tmp_path / "real.bin").read_bytes() == www.blob
 
 
 def test_unwritable_output_fails_before_the_request(tlslab, certs, www, tmp_path):
