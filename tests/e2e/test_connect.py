@@ -41,6 +41,8 @@ def certs(tmp_path_factory):
     p.cert("wild", "*.bank32.com", issuer="inter", sans=("*.bank32.com",))
     p.cert("ip", LOOPBACK, issuer="inter", sans=(f"IP:{LOOPBACK}",))
     p.cert("dnsip", LOOPBACK, issuer="inter", sans=(f"DNS:{LOOPBACK}",))
+    p.cert("ip6", "::1", issuer="inter", sans=("IP:::1",))
+    p.chain("ip6_chain", "ip6", "inter")
     p.cert("self", HOST, sans=(HOST,))
     p.cert("other_root", "Other Root", ca=True, days=365)
     p.cert("other_leaf", HOST, issuer="other_root", sans=(HOST,))
@@ -165,6 +167,27 @@ def test_verdict_agrees_with_curl(tlslab, s_server, certs, case):
         # One line on standard error says why; the report on standard output says the rest.
         one_error_line(proc)
     assert curl(server.port, "--cacert", pem(certs, "root"), host=host) in (None, code)
+
+
+def test_self_signed_trusted_explicitly(tlslab, s_server, certs):
+    server = serve(s_server, certs, "self", None)
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "self"))
+    expect(proc, 0, OK, f"O=tlslab tests, CN={HOST} <- trust anchor (from {pem(certs, 'self')})")
+    assert curl(server.port, "--cacert", pem(certs, "self")) in (None, 0)
+
+
+def test_ipv6_loopback(tlslab, certs, py_server):
+    seen = {}
+
+    def handler(conn):
+        seen["request"] = read_request(conn)
+        conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    server = py_server(handler, tls_certs=certs, leaf="ip6", host="::1")
+    proc = tlslab("connect", f"https://[::1]:{server.port}/v6", "--cacert", pem(certs, "root"))
+    expect(proc, 0, OK, f"Target: [::1]:{server.port}", f"TCP connected: [::1]:{server.port}",
+           "::1 matches IP:::1", "SNI sent: none", "HTTP/1.1 204 No Content")
+    assert f"Host: [::1]:{server.port}\r\n".encode() in seen["request"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,8 +519,8 @@ class PyServer:
     """A loopback server whose connections are handled by handler(conn) in threads; with a
     context, each connection is a TLS server connection (Python's ssl: a real peer too)."""
 
-    def __init__(self, handler, context=None, accept=True):
-        self.sock = socket.create_server((LOOPBACK, 0))
+    def __init__(self, handler, context=None, accept=True, host=LOOPBACK):
+        self.sock = socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.port = self.sock.getsockname()[1]
         self.handler, self.context = handler, context
         self.stop = threading.Event()
@@ -532,12 +555,12 @@ class PyServer:
 def py_server():
     servers = []
 
-    def start(handler=None, tls_certs=None, accept=True):
+    def start(handler=None, tls_certs=None, accept=True, leaf="leaf", host=LOOPBACK):
         context = None
         if tls_certs:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(pem(tls_certs, "leaf_chain"), key(tls_certs, "leaf"))
-        server = PyServer(handler, context, accept)
+            context.load_cert_chain(pem(tls_certs, f"{leaf}_chain"), key(tls_certs, leaf))
+        server = PyServer(handler, context, accept, host)
         servers.append(server)
         return server
 
@@ -581,13 +604,14 @@ def test_server_closes_mid_handshake(tlslab, py_server, sent):
     one_error_line(proc)
 
 
-def test_server_never_answers(tlslab, py_server):
+@pytest.mark.parametrize("option", ["--connect-timeout", "--max-time"])
+def test_server_never_answers(tlslab, py_server, option):
     server = py_server(accept=False)  # the kernel completes TCP connects; nobody reads or writes
     start = time.monotonic()
-    proc = connect(tlslab, server.port, "--connect-timeout", "1")
+    proc = connect(tlslab, server.port, option, "1")
     elapsed = time.monotonic() - start
-    expect(proc, 28, "timed out during the TLS handshake (--connect-timeout 1s")
-    assert elapsed < 1.8, elapsed
+    expect(proc, 28, f"timed out during the TLS handshake ({option} 1s")
+    assert elapsed < 1.5, elapsed
     one_error_line(proc)
 
 
