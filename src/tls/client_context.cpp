@@ -136,8 +136,7 @@ ClientContext make_client_context(const ClientOptions& o) {
       usage("--alpn", o.alpn.front(), "could not be set");
   }
   if (!o.cert_file.empty()) use_certificate_and_key(ctx, o.cert_file, o.key_file, Kind::ClientCert);
-  out.trust = describe_trust(o.cafile, o.capath);
-  load_trust(ctx, out.trust);
+  out.trust = use_trust(ctx, o.cafile, o.capath);
   if (!o.keylog_file.empty()) enable_keylog(ctx, o.keylog_file);
   return out;
 }
