@@ -29,8 +29,8 @@ def tlslab():
         full_env["NO_COLOR"] = "1"
         if env:
             full_env.update(env)
-        proc = subprocess.run([path, *map(str, args)], input=input, capture_output=True, timeout=timeout,
-                              env=full_env)
+        proc = subprocess.run([*run.prefix, path, *map(str, args)], input=input, capture_output=True,
+                              timeout=timeout, env=full_env)
         proc.out = proc.stdout.decode(errors="replace")
         proc.err = proc.stderr.decode(errors="replace")
         if check is not None:
@@ -38,6 +38,7 @@ def tlslab():
         return proc
 
     run.path = path
+    run.prefix = []  # a command to run tlslab under (a module may set it, and must reset it)
     return run
 
 

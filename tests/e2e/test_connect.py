@@ -3,8 +3,9 @@ certificates made by the openssl CLI, curl as the reference verdict, tshark for 
 hostile peers scripted here with Python's socket and ssl modules.
 
 Every name used as a target is mapped to 127.0.0.1 with --resolve / --connect-to (or is an IP
-literal), so no test sends a DNS query; the one test that must resolve a name runs tlslab in a
-private network namespace."""
+literal), so no test sends a DNS query; as a guard, tlslab and curl run with a resolv.conf that
+names only 127.0.0.1 (dns_on_loopback), and the one test that must resolve a name runs tlslab in
+a private network namespace."""
 import hashlib
 import json
 import os
@@ -25,6 +26,29 @@ from conftest import Pki, have, wait_port
 
 HOST = "www.bank32.com"
 LOOPBACK = "127.0.0.1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Guard: no DNS query may leave the machine (this host's resolver is not on loopback).
+
+DNS_GUARD = []  # command prefix for tlslab and curl, set by dns_on_loopback
+
+
+@pytest.fixture(scope="module", autouse=True)
+def dns_on_loopback(tlslab, tmp_path_factory):
+    """Runs tlslab and curl in a private mount namespace whose /etc/resolv.conf names only
+    127.0.0.1: a test that forgets --resolve fails instead of asking the network's DNS server.
+    Without the rights for it (not root), the tests run as they are; they map every name anyway."""
+    conf = tmp_path_factory.mktemp("dns") / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.1\n")
+    prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+              'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(conf)]
+    if have("unshare") and subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
+        DNS_GUARD[:] = prefix
+        tlslab.prefix = prefix
+    yield
+    DNS_GUARD.clear()
+    tlslab.prefix = []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,7 +106,7 @@ def curl(port, *args, host=HOST, path="/"):
     if not have("curl"):
         return None
     route = [] if host == LOOPBACK else ["--resolve", f"{host}:{port}:{LOOPBACK}"]
-    proc = subprocess.run(["curl", "-sS", "-o", os.devnull, "--max-time", "5", *route, *args,
+    proc = subprocess.run([*DNS_GUARD, "curl", "-sS", "-o", os.devnull, "--max-time", "5", *route, *args,
                            f"https://{host}:{port}{path}"], capture_output=True, timeout=10)
     return proc.returncode
 
@@ -345,8 +369,8 @@ def test_connect_to(tlslab, s_server, certs, rule):
     assert doc["route"] == {"host": LOOPBACK, "port": server.port, "via": "--connect-to"}
     assert doc["target"]["port"] == 443
     if have("curl"):
-        rc = subprocess.run(["curl", "-sS", "-o", os.devnull, "--max-time", "5", "--connect-to", rule, "--cacert",
-                             pem(certs, "root"), f"https://{HOST}/"], capture_output=True).returncode
+        rc = subprocess.run([*DNS_GUARD, "curl", "-sS", "-o", os.devnull, "--max-time", "5", "--connect-to", rule,
+                             "--cacert", pem(certs, "root"), f"https://{HOST}/"], capture_output=True).returncode
         assert rc == 0
 
 
@@ -774,6 +798,13 @@ def test_nothing_listening(tlslab, free_port_closed):
     proc = connect(tlslab, free_port_closed)
     expect(proc, 7, f"could not connect to {LOOPBACK}:{free_port_closed}: Connection refused")
     one_error_line(proc)
+
+
+def test_dns_guard_keeps_queries_on_loopback(tlslab):
+    if not DNS_GUARD:
+        pytest.skip("no DNS guard (needs root for `unshare -m`): not resolving a name here")
+    proc = tlslab("connect", f"{HOST}:443", "--connect-timeout", "5")
+    expect(proc, 6, f"could not resolve host {HOST}")
 
 
 def test_unresolvable_name(tlslab):
