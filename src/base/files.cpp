@@ -68,8 +68,22 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
   file.commit(exclusive);
 }
 
-AtomicFile::AtomicFile(std::filesystem::path path, unsigned mode) : path_(std::move(path)) {
-  temp_ = temp_beside(path_);
+AtomicFile::AtomicFile(std::filesystem::path path, unsigned mode) : path_(std::move(path)), target_(path_) {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    // A device or a pipe (-o /dev/null, a FIFO): write to it as it is. Renaming a file over it
+    // would replace the device node itself (as root, /dev/null became a regular file).
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) throw Failure(Kind::Write, fmt::format("cannot write {}: {}", path_.string(), errno_text()));
+    return;
+  }
+  // Through a symbolic link, the file it points to is replaced, not the link.
+  std::error_code ec;
+  if (std::filesystem::is_symlink(path_, ec)) {
+    auto resolved = std::filesystem::weakly_canonical(path_, ec);
+    if (!ec) target_ = resolved;
+  }
+  temp_ = temp_beside(target_);
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd_ < 0) throw Failure(Kind::Write, fmt::format("cannot write {}: {}", path_.string(), errno_text()));
   ::fchmod(fd_, static_cast<mode_t>(mode));  // the umask must not loosen nor tighten what we asked for
@@ -78,13 +92,21 @@ AtomicFile::AtomicFile(std::filesystem::path path, unsigned mode) : path_(std::m
 AtomicFile::~AtomicFile() {
   if (fd_ >= 0) {
     ::close(fd_);
-    ::unlink(temp_.c_str());
+    if (!temp_.empty()) ::unlink(temp_.c_str());
   }
 }
 
 void AtomicFile::write(std::string_view data) { write_all(fd_, data, path_); }
 
 void AtomicFile::commit(bool exclusive) {
+  if (temp_.empty()) {  // written in place (a device or a pipe): nothing to rename, nothing to sync
+    int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) throw Failure(Kind::Write, fmt::format("writing {}: {}", path_.string(), errno_text()));
+    if (exclusive)
+      throw Failure(Kind::Exists, fmt::format("{} already exists; refusing to overwrite it", path_.string()));
+    return;
+  }
   if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
     fd_ = -1;
     ::unlink(temp_.c_str());
@@ -92,7 +114,7 @@ void AtomicFile::commit(bool exclusive) {
   }
   fd_ = -1;
   // link() refuses an existing target, where rename() would replace it.
-  int rc = exclusive ? ::link(temp_.c_str(), path_.c_str()) : ::rename(temp_.c_str(), path_.c_str());
+  int rc = exclusive ? ::link(temp_.c_str(), target_.c_str()) : ::rename(temp_.c_str(), target_.c_str());
   if (rc != 0) {
     int err = errno;
     ::unlink(temp_.c_str());

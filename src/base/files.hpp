@@ -22,7 +22,8 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
 
 // AtomicFile streams data to a temporary file and only makes it visible as path on commit();
 // destroyed without commit(), it removes the temporary file, so a failed download leaves nothing
-// pretending to be complete.
+// pretending to be complete. A path that is a symbolic link has the file it points to replaced;
+// a path that exists and is not a regular file (/dev/null, a FIFO) is written directly.
 class AtomicFile {
  public:
   AtomicFile(std::filesystem::path path, unsigned mode = 0644);
@@ -38,7 +39,8 @@ class AtomicFile {
 
  private:
   std::filesystem::path path_;
-  std::filesystem::path temp_;
+  std::filesystem::path target_;  // path_, or the file a symbolic link path_ points to
+  std::filesystem::path temp_;    // empty when writing directly to a device or pipe
   int fd_ = -1;
 };
 

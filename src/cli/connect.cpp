@@ -82,6 +82,7 @@ net::ConnectOptions to_options(const ConnectArgs& a) {
   }
   o.output_file = a.output == "-" ? "" : a.output;
   if (a.max_filesize > 0) o.max_filesize = a.max_filesize;
+  o.fail_on_http_error = a.fail;
   return o;
 }
 
@@ -135,10 +136,6 @@ int run(const ConnectArgs& a) {
     std::fflush(stdout);
     fmt::print(stderr, "tlslab: {}\n", report.failure->message);
     return exit_code(report.failure->kind);
-  }
-  if (a.fail && report.response && report.response->status >= 400) {
-    fmt::print(stderr, "tlslab: the server answered {} {}\n", report.response->status, report.response->reason);
-    return exit_code(Kind::HttpStatus);
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 // tlslab — the command table and main. Each subcommand lives in its own file and registers
 // itself through a {name, setup} entry; main only dispatches and maps failures to exit codes.
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -10,6 +11,10 @@
 
 int main(int argc, char** argv) {
   using namespace tlslab;
+  // The process ends right after its one command: skip OpenSSL's atexit cleanup, which frees every
+  // provider, algorithm and name table one by one (about 5% of a whole `tlslab connect`, measured
+  // with callgrind); the kernel takes the memory back anyway.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
   CLI::App app{"tlslab — see, serve, issue and intercept TLS", "tlslab"};
   app.set_version_flag("--version", std::string("tlslab ") + TLSLAB_VERSION);
   app.require_subcommand(1);

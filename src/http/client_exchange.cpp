@@ -186,6 +186,7 @@ void ResponseReader::finish_eof() {
 
 bool ResponseReader::header_done() const { return impl_->parser.is_header_done(); }
 bool ResponseReader::done() const { return impl_->parser.is_done(); }
+int ResponseReader::status() const { return impl_->info.status; }
 
 ResponseInfo ResponseReader::info() const {
   ResponseInfo out = impl_->info;

@@ -58,6 +58,8 @@ class ResponseReader {
   // finish_eof tells the reader the peer closed; throws Failure{Receive} if the response was cut.
   void finish_eof();
   [[nodiscard]] bool header_done() const;
+  // status is the response's status code once header_done(), 0 before.
+  [[nodiscard]] int status() const;
   [[nodiscard]] bool done() const;
   // info is complete once done(); header fields are set once header_done().
   [[nodiscard]] ResponseInfo info() const;

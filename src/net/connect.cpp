@@ -74,7 +74,10 @@ std::string handshake_hint(const std::string& reason) {
 class Session {
  public:
   Session(const ConnectOptions& options, ConnectReport& report, asio::io_context& io, ssl::context& ctx)
-      : o_(options), r_(report), io_(io), resolver_(io), stream_(io, ctx), timer_(io), wait_timer_(io) {}
+      : o_(options), r_(report), io_(io), resolver_(io), stream_(io, ctx), timer_(io), wait_timer_(io) {
+    // Opened before any I/O: a bad -o path fails fast, before a request reaches the server.
+    if (o_.request && !o_.output_file.empty()) file_ = std::make_unique<AtomicFile>(o_.output_file);
+  }
 
   asio::awaitable<void> run() {
     start_ = Clock::now();
@@ -237,14 +240,26 @@ class Session {
         co_await (stream_.async_read_some(asio::buffer(early_), use_tuple) || wait_timer_.async_wait(use_tuple));
     if (result.index() == 0) {
       auto [ec, n] = std::get<0>(result);
-      if (ec) {
-        auto reason = ssl_reason(ec);
-        fail(Kind::Handshake, fmt::format("the server rejected the connection after the handshake: {}{}", reason,
-                                          handshake_hint(reason)));
-      } else {
+      if (ec)
+        fail_rejected(ec);
+      else
         early_len_ = n;
-      }
     }
+  }
+
+  // A TLS 1.3 server judges our client certificate after our side of the handshake is done; its
+  // verdict (an alert) arrives with the first read, whether that read waits for it or for the
+  // response (RFC 8446 section 4.4.2.4). It is still the handshake that failed.
+  bool rejected_after_handshake(const boost::system::error_code& ec) const {
+    return r_.handshake.client_certificate_requested && r_.handshake.version == "TLSv1.3" &&
+           ec.category() == asio::error::get_ssl_category() &&
+           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) >= SSL_AD_REASON_OFFSET;
+  }
+
+  void fail_rejected(const boost::system::error_code& ec) {
+    auto reason = ssl_reason(ec);
+    fail(Kind::Handshake,
+         fmt::format("the server rejected the connection after the handshake: {}{}", reason, handshake_hint(reason)));
   }
 
   std::string verify_message() const {
@@ -265,25 +280,32 @@ class Session {
         fail(Kind::Receive, fmt::format("sending the request failed: {}", ssl_reason(wec)));
       co_return;
     }
-    std::unique_ptr<AtomicFile> file;
-    if (!o_.output_file.empty()) file = std::make_unique<AtomicFile>(o_.output_file);
+    const http::ResponseReader* seen = nullptr;
+    auto refused = [&] { return o_.fail_on_http_error && seen->status() >= 400; };
     auto sink = [&](std::string_view data) {
-      if (file)
-        file->write(data);
+      if (refused()) return;  // --fail: the error page goes nowhere
+      if (file_)
+        file_->write(data);
       else if (o_.body_sink)
         o_.body_sink(data);
     };
     http::ResponseReader reader(sink, o_.max_filesize, o_.head_request);
+    seen = &reader;
     bool first = true;
     try {
       if (early_len_) reader.feed(std::string_view(early_.data(), early_len_));
       std::array<char, 16384> buf;
       while (!reader.done()) {
+        if (reader.header_done() && refused()) break;
         auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
         if (first && n) r_.timings.first_byte_ms = ms_since(t0), first = false;
         if (n) reader.feed(std::string_view(buf.data(), n));
         if (ec) {
           if (timeout_failure("reading the response")) break;
+          if (first && rejected_after_handshake(ec)) {
+            fail_rejected(ec);
+            break;
+          }
           if (ec == asio::error::eof || ec == ssl::error::stream_truncated) {
             reader.finish_eof();
             break;
@@ -296,10 +318,16 @@ class Session {
     } catch (const Failure& f) {
       fail(f.kind(), f.what());
     }
-    r_.response = reader.info();
-    if (!r_.failure && reader.done() && file) {
-      file->commit();
-      r_.saved_to = o_.output_file;
+    if (reader.header_done()) r_.response = reader.info();  // no section for a response that never came
+    if (r_.response && refused())
+      fail(Kind::HttpStatus, fmt::format("the server answered {} {}", r_.response->status, r_.response->reason));
+    if (!r_.failure && reader.done() && file_) {
+      try {
+        file_->commit();
+        r_.saved_to = o_.output_file;
+      } catch (const Failure& f) {
+        fail(f.kind(), f.what());
+      }
     }
   }
 
@@ -328,6 +356,7 @@ class Session {
   std::vector<tcp::endpoint> endpoints_;
   tls::VerifyRecorder recorder_;
   tls::Tracer tracer_;
+  std::unique_ptr<AtomicFile> file_;  // -o: made visible only when the whole body arrived
   std::array<char, 16384> early_{};
   std::size_t early_len_ = 0;
 };

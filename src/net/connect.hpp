@@ -41,6 +41,9 @@ struct ConnectOptions {
   std::string output_file;                          // body destination; "" = body_sink
   std::function<void(std::string_view)> body_sink;  // used when output_file is ""
   std::optional<std::uint64_t> max_filesize;
+  // fail_on_http_error (--fail): a status >= 400 is a failure (Kind::HttpStatus); the body is
+  // neither saved nor passed to body_sink, as curl --fail does.
+  bool fail_on_http_error = false;
 };
 
 struct Timings {

@@ -18,6 +18,12 @@ Ptr<BIO> memory_bio(std::string_view data) {
 
 bool looks_like_pem(std::string_view data) { return data.find("-----BEGIN ") != std::string_view::npos; }
 
+// refuse_empty names the commonest broken input plainly instead of as a parse error.
+void refuse_empty(std::string_view data, std::string_view source, Kind kind) {
+  if (data.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    throw Failure(kind, fmt::format("{}: the file is empty", source));
+}
+
 template <class T, class F>
 Ptr<T> from_der(std::string_view data, F d2i) {
   auto* p = reinterpret_cast<const unsigned char*>(data.data());
@@ -28,6 +34,7 @@ Ptr<T> from_der(std::string_view data, F d2i) {
 
 std::vector<Ptr<X509>> parse_certificates(std::string_view data, std::string_view source, Kind kind) {
   std::vector<Ptr<X509>> out;
+  refuse_empty(data, source, kind);
   if (looks_like_pem(data)) {
     auto bio = memory_bio(data);
     for (;;) {
@@ -67,7 +74,9 @@ std::vector<Ptr<X509>> parse_certificates(std::string_view data, std::string_vie
 
 Ptr<EVP_PKEY> parse_private_key(std::string_view data, std::string_view source, Kind kind) {
   Ptr<EVP_PKEY> key;
-  if (looks_like_pem(data)) {
+  refuse_empty(data, source, kind);
+  bool pem = looks_like_pem(data);
+  if (pem) {
     auto bio = memory_bio(data);
     // An empty passphrase callback result makes encrypted keys fail instead of prompting.
     key.reset(PEM_read_bio_PrivateKey(
@@ -82,6 +91,10 @@ Ptr<EVP_PKEY> parse_private_key(std::string_view data, std::string_view source, 
       throw Failure(kind, fmt::format("{}: the private key is encrypted; decrypt it first "
                                       "(openssl pkey -in {} -out plain-key.pem)",
                                       source, source));
+    // OpenSSL's decoders list every format they tried; that says nothing useful here.
+    if (!pem) throw Failure(kind, fmt::format("{}: not a private key (neither PEM nor DER)", source));
+    if (data.find("PRIVATE KEY-----") == std::string_view::npos)
+      throw Failure(kind, fmt::format("{}: no PEM PRIVATE KEY block found", source));
     throw Failure(kind, fmt::format("{}: not a private key{}{}", source, why.empty() ? "" : ": ", why));
   }
   return key;

@@ -15,11 +15,13 @@ namespace tlslab::pki {
 namespace {
 
 std::string hex_colons(const unsigned char* data, size_t len) {
+  static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(len * 3);
   for (size_t i = 0; i < len; ++i) {
     if (i) out += ':';
-    out += fmt::format("{:02X}", data[i]);
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 0xF];
   }
   return out;
 }

@@ -34,7 +34,9 @@ std::string python_sans(const pki::CertInfo& c) {
 
 void add_connection(Text& t, const net::ConnectReport& r) {
   t.heading("Connection");
-  auto target = fmt::format("{}:{}", r.target.host, r.target.port);
+  bool v6 = r.target.host.find(':') != std::string::npos;  // "[::1]:4433", not "::1:4433"
+  auto target =
+      v6 ? fmt::format("[{}]:{}", r.target.host, r.target.port) : fmt::format("{}:{}", r.target.host, r.target.port);
   std::string via;
   if (r.route.via == "--resolve") via = fmt::format("  (--resolve maps it to {})", fmt::join(r.route.addresses, ", "));
   if (r.route.via == "--connect-to")

@@ -84,7 +84,14 @@ void enable_keylog(SSL_CTX* ctx, const std::string& path) {
 void use_certificate_and_key(SSL_CTX* ctx, const std::string& cert_file, const std::string& key_file, Kind kind) {
   auto certs = ossl::parse_certificates(read_file(cert_file, "certificate file", kind), cert_file, kind);
   const std::string& key_path = key_file.empty() ? cert_file : key_file;
-  auto key = ossl::parse_private_key(read_file(key_path, "key file", kind), key_path, kind);
+  ossl::Ptr<EVP_PKEY> key;
+  try {
+    key = ossl::parse_private_key(read_file(key_path, "key file", kind), key_path, kind);
+  } catch (const Failure& f) {
+    if (!key_file.empty()) throw;
+    throw Failure(
+        kind, fmt::format("{} (no key file was given, so the key was looked for in the certificate file)", f.what()));
+  }
   ossl::check(SSL_CTX_use_certificate(ctx, certs.front().get()), kind, fmt::format("using certificate {}", cert_file));
   for (size_t i = 1; i < certs.size(); ++i) {
     ossl::check(SSL_CTX_add1_chain_cert(ctx, certs[i].get()), kind,
@@ -129,8 +136,7 @@ ClientContext make_client_context(const ClientOptions& o) {
       usage("--alpn", o.alpn.front(), "could not be set");
   }
   if (!o.cert_file.empty()) use_certificate_and_key(ctx, o.cert_file, o.key_file, Kind::ClientCert);
-  out.trust = describe_trust(o.cafile, o.capath);
-  load_trust(ctx, out.trust);
+  out.trust = use_trust(ctx, o.cafile, o.capath);
   if (!o.keylog_file.empty()) enable_keylog(ctx, o.keylog_file);
   return out;
 }

@@ -143,12 +143,24 @@ HandshakeReport read_handshake(SSL* ssl) {
       EVP_PKEY_free(tmp);
     }
   }
+  // Each certificate is described once: the verified path mostly repeats the chain sent.
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) r.peer_chain.push_back(pki::describe(sk_X509_value(chain, i)));
+  }
+  if (STACK_OF(X509)* verified = SSL_get0_verified_chain(ssl)) {
+    STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+    for (int i = 0; i < sk_X509_num(verified); ++i) {
+      X509* cert = sk_X509_value(verified, i);
+      bool sent = chain && i < sk_X509_num(chain) && X509_cmp(cert, sk_X509_value(chain, i)) == 0;
+      r.verified_chain.push_back(sent ? r.peer_chain[static_cast<size_t>(i)] : pki::describe(cert));
+    }
+  }
   X509* leaf = SSL_get0_peer_certificate(ssl);
   int type_nid = NID_undef, digest_nid = NID_undef;
   SSL_get_peer_signature_type_nid(ssl, &type_nid);
   SSL_get_peer_signature_nid(ssl, &digest_nid);
   std::string curve;
-  if (leaf) curve = pki::describe(leaf).key_curve;
+  if (leaf) curve = r.peer_chain.empty() ? pki::describe(leaf).key_curve : r.peer_chain.front().key_curve;
   r.signature_scheme = signature_scheme_from_nids(type_nid, digest_nid, curve);
   const unsigned char* alpn = nullptr;
   unsigned alpn_len = 0;
@@ -162,13 +174,6 @@ HandshakeReport read_handshake(SSL* ssl) {
   r.secure_renegotiation = SSL_get_secure_renegotiation_support(ssl) == 1;
   if (X509* mine = SSL_get_certificate(ssl); mine && SSL_get_privatekey(ssl))
     r.client_certificate = pki::describe(mine).subject;
-  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
-    for (int i = 0; i < sk_X509_num(chain); ++i) r.peer_chain.push_back(pki::describe(sk_X509_value(chain, i)));
-  }
-  if (STACK_OF(X509)* verified = SSL_get0_verified_chain(ssl)) {
-    for (int i = 0; i < sk_X509_num(verified); ++i)
-      r.verified_chain.push_back(pki::describe(sk_X509_value(verified, i)));
-  }
   return r;
 }
 

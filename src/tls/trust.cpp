@@ -1,5 +1,6 @@
 #include "tls/trust.hpp"
 
+#include <dirent.h>
 #include <fmt/format.h>
 #include <openssl/x509.h>
 
@@ -26,12 +27,20 @@ bool is_hashed_name(const std::string& name) {
 
 namespace {
 
+// count_hashed counts HASH.N entries with readdir: no path objects per entry, as the system
+// directory has hundreds of them and this runs on every connect.
 std::size_t count_hashed(const std::string& dir) {
   std::size_t n = 0;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (is_hashed_name(entry.path().filename().string())) ++n;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  while (const dirent* entry = ::readdir(d))
+    if (is_hashed_name(entry->d_name)) ++n;
+  ::closedir(d);
   return n;
+}
+
+std::vector<ossl::Ptr<X509>> read_ca_file(const std::string& path) {
+  return ossl::parse_certificates(read_file(path, "CA file", Kind::CaFile), "CA file " + path, Kind::CaFile);
 }
 
 std::string system_dir() {
@@ -46,8 +55,7 @@ TrustStoreInfo describe_trust(const std::optional<std::string>& cafile, const st
   if (cafile) {
     info.kind = "file";
     info.path = *cafile;
-    auto data = read_file(*cafile, "CA file", Kind::CaFile);
-    info.anchors = ossl::parse_certificates(data, "CA file " + *cafile, Kind::CaFile).size();
+    info.anchors = read_ca_file(*cafile).size();
     return info;
   }
   info.kind = capath ? "directory" : "system";
@@ -75,11 +83,25 @@ void load_trust(SSL_CTX* ctx, const TrustStoreInfo& trust) {
   }
 }
 
+TrustStoreInfo use_trust(SSL_CTX* ctx, const std::optional<std::string>& cafile,
+                         const std::optional<std::string>& capath) {
+  if (!cafile) {
+    auto info = describe_trust(cafile, capath);
+    load_trust(ctx, info);
+    return info;
+  }
+  // A CA file is parsed once, here, instead of once to count and again by SSL_CTX_load_verify_file.
+  auto anchors = read_ca_file(*cafile);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  for (auto& cert : anchors)
+    ossl::check(X509_STORE_add_cert(store, cert.get()), Kind::CaFile, fmt::format("loading CA file {}", *cafile));
+  return TrustStoreInfo{"file", *cafile, anchors.size(), false};
+}
+
 std::vector<pki::CertInfo> list_anchors(const TrustStoreInfo& trust) {
   std::vector<pki::CertInfo> out;
   auto add_file = [&](const std::string& path) {
-    auto data = read_file(path, "CA file", Kind::CaFile);
-    for (auto& cert : ossl::parse_certificates(data, path, Kind::CaFile)) out.push_back(pki::describe(cert.get()));
+    for (auto& cert : read_ca_file(path)) out.push_back(pki::describe(cert.get()));
   };
   if (trust.kind == "file") {
     add_file(trust.path);
@@ -102,10 +124,14 @@ std::vector<pki::CertInfo> list_anchors(const TrustStoreInfo& trust) {
 
 std::string find_hashed_file(const std::string& directory, X509* cert) {
   auto hash = fmt::format("{:08x}", X509_NAME_hash_ex(X509_get_subject_name(cert), nullptr, nullptr, nullptr));
+  std::error_code ec;
+  // The anchor came from this directory's HASH.N files: when HASH.0 is the only one, it is the
+  // one, without reading and parsing it again.
+  if (fs::exists(fs::path(directory) / (hash + ".0"), ec) && !fs::exists(fs::path(directory) / (hash + ".1"), ec))
+    return hash + ".0";
   for (int i = 0; i < 1000; ++i) {
     auto name = fmt::format("{}.{}", hash, i);
     auto path = fs::path(directory) / name;
-    std::error_code ec;
     if (!fs::exists(path, ec)) break;
     try {
       auto data = read_file(path, "CA file", Kind::CaFile);

@@ -31,11 +31,18 @@ struct TrustStoreInfo {
 // naming the file or directory and why.
 void load_trust(SSL_CTX* ctx, const TrustStoreInfo& trust);
 
+// use_trust is describe_trust() then load_trust(), reading a CA file only once; returns the
+// description. Failure{Kind::CaFile} as they do.
+[[nodiscard]] TrustStoreInfo use_trust(SSL_CTX* ctx, const std::optional<std::string>& cafile,
+                                       const std::optional<std::string>& capath);
+
 // list_anchors parses every anchor of the store (for --show-ca).
 [[nodiscard]] std::vector<pki::CertInfo> list_anchors(const TrustStoreInfo& trust);
 
 // find_hashed_file returns the name ("1a2b3c4d.0") of the entry in a hashed directory holding
-// exactly cert, or "" when none does.
+// exactly cert, or "" when none does. cert must be an anchor this directory supplied (the end of
+// a chain verified against it): when HASH.0 is the only entry for its subject, that is the
+// answer, without reading the file.
 [[nodiscard]] std::string find_hashed_file(const std::string& directory, X509* cert);
 
 // is_hashed_name tells whether a file name looks like "1a2b3c4d.0" (OpenSSL's capath naming).

@@ -29,8 +29,8 @@ def tlslab():
         full_env["NO_COLOR"] = "1"
         if env:
             full_env.update(env)
-        proc = subprocess.run([path, *map(str, args)], input=input, capture_output=True, timeout=timeout,
-                              env=full_env)
+        proc = subprocess.run([*run.prefix, path, *map(str, args)], input=input, capture_output=True,
+                              timeout=timeout, env=full_env)
         proc.out = proc.stdout.decode(errors="replace")
         proc.err = proc.stderr.decode(errors="replace")
         if check is not None:
@@ -38,6 +38,7 @@ def tlslab():
         return proc
 
     run.path = path
+    run.prefix = []  # a command to run tlslab under (a module may set it, and must reset it)
     return run
 
 
@@ -64,11 +65,13 @@ class Pki:
     """Certificates made with the openssl command line, independent of tlslab's own CA code."""
 
     def __init__(self, directory):
-        self.dir = pathlib.Path(directory)
+        self.dir = pathlib.Path(directory).resolve()  # commands run with cwd=dir: relative paths would double
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def _run(self, *args):
-        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, cwd=self.dir)
+        proc = subprocess.run(["openssl", *map(str, args)], capture_output=True, cwd=self.dir)
+        if proc.returncode != 0:
+            raise RuntimeError(f"openssl {' '.join(map(str, args))} failed:\n{proc.stderr.decode(errors='replace')}")
 
     def key(self, name, kind="ec"):
         path = self.dir / f"{name}.key"
@@ -82,9 +85,12 @@ class Pki:
     def cert(self, name, cn, issuer=None, ca=False, sans=(), days=30, start_days=-1, eku="serverAuth",
              key_kind="ec", digest="sha256"):
         """Makes NAME.key and NAME.pem. issuer is the name of an earlier cert (None: self-signed).
-        Dates are relative to now (negative start for back-dating, negative days for expired)."""
+        Dates are relative to now in days: start_days for notBefore (positive: not yet valid), days for
+        notAfter (negative: expired)."""
         key = self.key(name, key_kind)
-        ext = self.dir / f"{name}.ext"
+        work = self.dir / ".work"  # openssl ca's scratch files, kept apart from the certificates
+        work.mkdir(exist_ok=True)
+        ext = work / f"{name}.ext"
         lines = ["subjectKeyIdentifier=hash"]
         if ca:
             lines += ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"]
@@ -98,24 +104,31 @@ class Pki:
             lines.append("subjectAltName=" + ",".join(
                 s if ":" in s and s.split(":")[0] in ("DNS", "IP", "email") else f"DNS:{s}" for s in sans))
         ext.write_text("\n".join(lines) + "\n")
-        csr = self.dir / f"{name}.csr"
+        csr = work / f"{name}.csr"
         self._run("req", "-new", "-key", key, "-subj", f"/O=tlslab tests/CN={cn}", "-out", csr)
-        start = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + start_days * 86400))
-        end = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + (start_days + days if days < 0 else days)
-                                                             * 86400))
+        # notAfter is `days` from now (negative: expired that long ago); notBefore is `start_days` from
+        # now, moved back to 30 days before notAfter when it would not come first (an expired cert
+        # made with the default start_days=-1).
+        now = time.time()
+        not_after = now + days * 86400
+        not_before = now + start_days * 86400
+        if not_before >= not_after:
+            not_before = not_after - 30 * 86400
+        start = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(not_before))
+        end = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(not_after))
         pem = self.dir / f"{name}.pem"
         # openssl x509 has no -not_before; `openssl ca` does, with a throwaway database.
-        db = self.dir / f"{name}.db"
+        db = work / f"{name}.db"
         db.write_text("")
         signer_cert = self.dir / f"{issuer}.pem" if issuer else None
         signer_key = self.dir / f"{issuer}.key" if issuer else key
-        conf = self.dir / f"{name}.cnf"
+        conf = work / f"{name}.cnf"
         conf.write_text(f"""[ca]
 default_ca = d
 [d]
 database = {db}
-new_certs_dir = {self.dir}
-serial = {self.dir / (name + '.srl')}
+new_certs_dir = {work}
+serial = {work / (name + '.srl')}
 default_md = {digest}
 policy = p
 unique_subject = no
@@ -125,9 +138,9 @@ copy_extensions = none
 commonName = supplied
 organizationName = optional
 """)
-        (self.dir / f"{name}.srl").write_text(os.urandom(8).hex().upper() + "\n")
+        (work / f"{name}.srl").write_text(os.urandom(8).hex().upper() + "\n")
         args = ["ca", "-batch", "-config", conf, "-in", csr, "-out", pem, "-startdate", start, "-enddate", end,
-                "-extfile", ext, "-notext", "-keyfile", signer_key]
+                "-extfile", ext, "-notext", "-preserveDN", "-keyfile", signer_key]
         if issuer:
             args += ["-cert", signer_cert]
         else:

@@ -1,0 +1,820 @@
+"""End-to-end tests of `tlslab connect` against real peers on loopback: `openssl s_server` with
+certificates made by the openssl CLI, curl as the reference verdict, tshark for the key log, and
+hostile peers scripted here with Python's socket and ssl modules.
+
+Every name used as a target is mapped to 127.0.0.1 with --resolve / --connect-to (or is an IP
+literal), so no test sends a DNS query; as a guard, tlslab and curl run with a resolv.conf that
+names only 127.0.0.1 (dns_on_loopback), and the one test that must resolve a name runs tlslab in
+a private network namespace."""
+import hashlib
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import stat
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import Pki, have
+
+HOST = "www.bank32.com"
+LOOPBACK = "127.0.0.1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Guard: no DNS query may leave the machine (this host's resolver is not on loopback).
+
+DNS_GUARD = []  # command prefix for tlslab and curl, set by dns_on_loopback
+
+
+@pytest.fixture(scope="module", autouse=True)
+def dns_on_loopback(tlslab, tmp_path_factory):
+    """Runs tlslab and curl in a private mount namespace whose /etc/resolv.conf names only
+    127.0.0.1: a test that forgets --resolve fails instead of asking the network's DNS server.
+    Without the rights for it (not root), the tests run as they are; they map every name anyway."""
+    conf = tmp_path_factory.mktemp("dns") / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.1\n")
+    prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+              'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(conf)]
+    if have("unshare") and subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
+        DNS_GUARD[:] = prefix
+        tlslab.prefix = prefix
+    yield
+    DNS_GUARD.clear()
+    tlslab.prefix = []
+
+
+# ---------------------------------------------------------------------------------------------
+# Certificates: made once per module (openssl CLI, independent of tlslab's code).
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    p = Pki(tmp_path_factory.mktemp("pki"))
+    p.cert("root", "tlslab Test Root", ca=True, days=365)
+    p.cert("inter", "tlslab Test Intermediate", issuer="root", ca=True, days=180)
+    p.cert("leaf", HOST, issuer="inter", sans=(HOST,))
+    p.cert("expired", HOST, issuer="inter", sans=(HOST,), days=-3)
+    p.cert("future", HOST, issuer="inter", sans=(HOST,), start_days=3)
+    p.cert("wild", "*.bank32.com", issuer="inter", sans=("*.bank32.com",))
+    p.cert("ip", LOOPBACK, issuer="inter", sans=(f"IP:{LOOPBACK}",))
+    p.cert("dnsip", LOOPBACK, issuer="inter", sans=(f"DNS:{LOOPBACK}",))
+    p.cert("ip6", "::1", issuer="inter", sans=("IP:::1",))
+    p.chain("ip6_chain", "ip6", "inter")
+    p.cert("self", HOST, sans=(HOST,))
+    p.cert("other_root", "Other Root", ca=True, days=365)
+    p.cert("other_leaf", HOST, issuer="other_root", sans=(HOST,))
+    p.cert("client_ca", "tlslab Client CA", ca=True, days=365)
+    p.cert("client", "alice", issuer="client_ca", eku="clientAuth")
+    p.cert("stranger", "mallory", issuer="other_root", eku="clientAuth")
+    p.chain("leaf_chain", "leaf", "inter")  # for Python's ssl servers
+    return p
+
+
+def pem(certs, name):
+    return str(certs.dir / f"{name}.pem")
+
+
+def key(certs, name):
+    return str(certs.dir / f"{name}.key")
+
+
+def serve(s_server, certs, leaf, chain, *extra, cwd=None):
+    """Starts s_server presenting certificate leaf followed by chain (a certificate name, or None
+    for the leaf alone)."""
+    sent = ["-cert_chain", pem(certs, chain)] if chain else []
+    return s_server("-cert", pem(certs, leaf), "-key", key(certs, leaf), *sent, *extra, cwd=cwd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running tlslab and curl against a port.
+
+def connect(tlslab, port, *args, host=HOST, timeout=20, env=None):
+    """tlslab connect HOST:PORT with HOST mapped to loopback (IP literals need no mapping)."""
+    route = [] if host == LOOPBACK else ["--resolve", f"{host}:{port}:{LOOPBACK}"]
+    return tlslab("connect", f"{host}:{port}", *route, *args, timeout=timeout, env=env)
+
+
+def curl(port, *args, host=HOST, path="/"):
+    """curl's exit code for the same request, or None when curl is not installed."""
+    if not have("curl"):
+        return None
+    route = [] if host == LOOPBACK else ["--resolve", f"{host}:{port}:{LOOPBACK}"]
+    proc = subprocess.run([*DNS_GUARD, "curl", "-sS", "-o", os.devnull, "--max-time", "5", *route, *args,
+                           f"https://{host}:{port}{path}"], capture_output=True, timeout=10)
+    return proc.returncode
+
+
+def expect(proc, code, *texts):
+    """Asserts the exit code and that every text appears in the output (stdout + stderr), with runs
+    of spaces counting as one (the report aligns its columns)."""
+    both = squeeze(proc.out + proc.err)
+    shown = f"\n--- stdout\n{proc.out}\n--- stderr\n{proc.err}"
+    assert proc.returncode == code, f"exit {proc.returncode}, wanted {code}{shown}"
+    for text in texts:
+        assert squeeze(text) in both, f"{text!r} not in the output{shown}"
+
+
+def squeeze(text):
+    return re.sub(r"[ \t]+", " ", text)
+
+
+def closed_port():
+    """A loopback port with nothing listening on it."""
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def one_error_line(proc):
+    """Asserts that standard error ends with exactly one "tlslab: ..." line (the report may come
+    before it when a body was going to standard output), and returns it."""
+    lines = [line for line in proc.err.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("tlslab: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], proc.err
+    return errors[0]
+
+
+def as_json(proc):
+    return json.loads(proc.out)
+
+
+OK = "Verdict:     OK — the server is who it claims to be"
+FAILED = "Verdict:     FAILED — no data was sent"
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification verdicts, each checked against curl's.
+
+VERDICTS = {
+    # name: (server certificate, chain it sends after it, host to connect to, exit code, texts in the report)
+    "good_chain_with_intermediate": ("leaf", "inter", HOST, 0, [OK, "Chain:       trusted",
+                                                                      f"Hostname:    {HOST} matches DNS:{HOST}"]),
+    "expired": ("expired", "inter", HOST, 60, [FAILED, "expired on", "(3 days ago)",
+                                                       "the server must renew its certificate"]),
+    "not_yet_valid": ("future", "inter", HOST, 60, [FAILED, "not valid before", "(3 days from now)",
+                                                           "check the clocks"]),
+    "wrong_host": ("leaf", "inter", "www.evil32.com", 60,
+                   [FAILED, "Hostname:    MISMATCH",
+                    f"name www.evil32.com is not among the certificate's DNS SANs [{HOST}]",
+                    "hostname check failed"]),
+    "self_signed": ("self", None, HOST, 60, [FAILED, "self-signed"]),
+    "untrusted_root": ("other_leaf", "other_root", HOST, 60,
+                       [FAILED, "the root 'O=tlslab tests, CN=Other Root' sent by the server is not a trusted anchor"]),
+    "missing_intermediate": ("leaf", None, HOST, 60,
+                             [FAILED, "probably missing its intermediate certificate",
+                              "send the full chain"]),
+    "wildcard_match": ("wild", "inter", "x.bank32.com", 0, [OK, "x.bank32.com matches DNS:*.bank32.com"]),
+    "wildcard_two_labels": ("wild", "inter", "a.b.bank32.com", 60,
+                            [FAILED, "Hostname:    MISMATCH", "covers exactly one label"]),
+    "wildcard_apex": ("wild", "inter", "bank32.com", 60,
+                      [FAILED, "Hostname:    MISMATCH", "does not cover bank32.com itself"]),
+    "ip_san": ("ip", "inter", LOOPBACK, 0, [OK, f"{LOOPBACK} matches IP:{LOOPBACK}"]),
+    "ip_only_as_dns_san": ("dnsip", "inter", LOOPBACK, 60,
+                           [FAILED, f"address {LOOPBACK} is not among the certificate's IP SANs none",
+                            "listed as a DNS name, which does not count for an address"]),
+}
+
+
+@pytest.mark.parametrize("case", list(VERDICTS))
+def test_verdict_agrees_with_curl(tlslab, s_server, certs, case):
+    leaf, chain, host, code, texts = VERDICTS[case]
+    server = serve(s_server, certs, leaf, chain)
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), host=host)
+    expect(proc, code, *texts)
+    if code:
+        # One line on standard error says why; the report on standard output says the rest.
+        one_error_line(proc)
+    assert curl(server.port, "--cacert", pem(certs, "root"), host=host) in (None, code)
+
+
+def test_self_signed_trusted_explicitly(tlslab, s_server, certs):
+    server = serve(s_server, certs, "self", None)
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "self"))
+    expect(proc, 0, OK, f"O=tlslab tests, CN={HOST} <- trust anchor (from {pem(certs, 'self')})")
+    assert curl(server.port, "--cacert", pem(certs, "self")) in (None, 0)
+
+
+def test_ipv6_loopback(tlslab, certs, py_server):
+    seen = {}
+
+    def handler(conn):
+        seen["request"] = read_request(conn)
+        conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    server = py_server(handler, tls_certs=certs, leaf="ip6", host="::1")
+    proc = tlslab("connect", f"https://[::1]:{server.port}/v6", "--cacert", pem(certs, "root"))
+    expect(proc, 0, OK, f"Target: [::1]:{server.port}", f"TCP connected: [::1]:{server.port}",
+           "::1 matches IP:::1", "SNI sent: none", "HTTP/1.1 204 No Content")
+    assert f"Host: [::1]:{server.port}\r\n".encode() in seen["request"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Client certificates (s_server -Verify). TLS 1.3 servers reject a client certificate after the
+# client has finished its handshake: tlslab must wait for that verdict.
+
+@pytest.fixture
+def mtls_server(s_server, certs):
+    return serve(s_server, certs, "leaf", "inter", "-Verify", "1", "-verify_return_error", "-CAfile",
+                 pem(certs, "client_ca"))
+
+
+@pytest.mark.parametrize("request_args", [[], ["--get", "/"]], ids=["handshake-only", "with-request"])
+def test_client_cert_missing(tlslab, certs, mtls_server, request_args):
+    proc = connect(tlslab, mtls_server.port, "--cacert", pem(certs, "root"), *request_args)
+    expect(proc, 35, "the server requires a client certificate (--cert FILE --key FILE)")
+    one_error_line(proc)
+    assert curl(mtls_server.port, "--cacert", pem(certs, "root")) not in (0, 60)
+
+
+def test_client_cert_accepted(tlslab, certs, mtls_server):
+    args = ["--cacert", pem(certs, "root"), "--cert", pem(certs, "client"), "--key", key(certs, "client")]
+    proc = connect(tlslab, mtls_server.port, *args)
+    expect(proc, 0, OK, "Client certificate: sent: O=tlslab tests, CN=alice")
+    proc = connect(tlslab, mtls_server.port, *args, "--get", "/")
+    expect(proc, 0, "HTTP/1.0 200 ok")
+    assert curl(mtls_server.port, *args) in (None, 0)
+
+
+@pytest.mark.parametrize("tls_max", ["1.3", "1.2"])
+def test_client_cert_from_another_ca_refused(tlslab, certs, mtls_server, tls_max):
+    args = ["--cacert", pem(certs, "root"), "--cert", pem(certs, "stranger"), "--key", key(certs, "stranger"),
+            "--tls-max", tls_max]
+    proc = connect(tlslab, mtls_server.port, *args)
+    expect(proc, 35, "the server rejected our client certificate")
+    one_error_line(proc)
+
+
+def test_client_cert_refused_with_request(tlslab, certs, mtls_server):
+    # With a request to send, the TLS 1.3 alert arrives with the first read: still a refusal of
+    # the handshake, not a broken response.
+    args = ["--cacert", pem(certs, "root"), "--cert", pem(certs, "stranger"), "--key", key(certs, "stranger")]
+    proc = connect(tlslab, mtls_server.port, *args, "--get", "/")
+    expect(proc, 35, "the server rejected the connection after the handshake: tlsv1 alert unknown ca",
+           "the server rejected our client certificate")
+    assert "HTTP response" not in proc.out + proc.err, "no response came: the report must not show one"
+
+
+# ---------------------------------------------------------------------------------------------
+# Protocol versions.
+
+def test_tls12_forced(tlslab, s_server, certs):
+    server = serve(s_server, certs, "leaf", "inter")
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--tls-max", "1.2")
+    expect(proc, 0, "Protocol:           TLSv1.2", "Key exchange:     ECDHE", OK)
+    doc = as_json(connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--tls-max", "1.2", "--json"))
+    assert doc["tls"]["version"] == "TLSv1.2"
+    assert doc["tls"]["cipher_suite"]["key_exchange"] == "ECDHE"
+    assert doc["tls"]["cipher_suite"]["iana"].startswith("TLS_ECDHE_ECDSA_WITH_")
+
+
+def test_tls13_default(tlslab, s_server, certs):
+    server = serve(s_server, certs, "leaf", "inter")
+    doc = as_json(connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--json"))
+    assert doc["tls"]["version"] == "TLSv1.3"
+    assert doc["tls"]["cipher_suite"]["iana"].startswith("TLS_AES_") or "CHACHA20" in doc["tls"]["cipher_suite"]["iana"]
+
+
+@pytest.mark.parametrize("server_flag,client_args", [("-tls1_3", ["--tls-max", "1.2"]),
+                                                     ("-tls1_2", ["--tls-min", "1.3"])])
+def test_no_version_in_common(tlslab, s_server, certs, server_flag, client_args):
+    server = serve(s_server, certs, "leaf", "inter", server_flag)
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), *client_args)
+    expect(proc, 35, "no TLS version in common (see --tls-min/--tls-max)")
+    one_error_line(proc)
+    curl_args = ["--tls-max", "1.2"] if server_flag == "-tls1_3" else ["--tlsv1.3"]
+    assert curl(server.port, "--cacert", pem(certs, "root"), *curl_args) in (None, 35)
+
+
+# ---------------------------------------------------------------------------------------------
+# Trust stores and relaxed checks.
+
+def subject_hash(path):
+    return subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", path], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_capath_names_the_anchor_file(tlslab, s_server, certs, tmp_path):
+    capath = tmp_path / "capath"
+    capath.mkdir()
+    shutil.copy(pem(certs, "root"), capath / "root.pem")
+    shutil.copy(pem(certs, "other_root"), capath / "other_root.pem")
+    subprocess.run(["openssl", "rehash", str(capath)], check=True, capture_output=True)
+    anchor = f"{subject_hash(pem(certs, 'root'))}.0"
+    assert (capath / anchor).exists()
+    server = serve(s_server, certs, "leaf", "inter")
+    proc = connect(tlslab, server.port, "--capath", capath)
+    expect(proc, 0, OK, f"<- trust anchor ({capath}/{anchor})", f"CA directory {capath} (2 hashed entries)")
+    doc = as_json(connect(tlslab, server.port, "--capath", capath, "--json"))
+    assert doc["trust_anchor_file"] == anchor
+    assert doc["trust_store"] == {"kind": "directory", "path": str(capath), "anchors": 2, "lazy": True}
+    assert curl(server.port, "--capath", str(capath)) in (None, 0)
+
+
+def test_capath_empty_dir(tlslab, s_server, certs, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    server = serve(s_server, certs, "leaf", "inter")
+    proc = connect(tlslab, server.port, "--capath", empty)
+    expect(proc, 77, f"CA directory {empty} has no hashed entries")
+    one_error_line(proc)
+    expect(connect(tlslab, server.port, "--capath", tmp_path / "nowhere"), 77, "does not exist")
+
+
+def test_insecure_continues(tlslab, s_server, certs):
+    server = serve(s_server, certs, "expired", "inter")
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "-k", "--get", "/")
+    expect(proc, 0, "Verdict:     FAILED — continuing anyway because of --insecure", "expired on",
+           "HTTP/1.0 200 ok")
+    assert curl(server.port, "--cacert", pem(certs, "root"), "-k") in (None, 0)
+    doc = as_json(connect(tlslab, server.port, "--cacert", pem(certs, "root"), "-k", "--json"))
+    assert doc["verification"]["ok"] is False and doc["verification"]["enforced"] is False
+    assert doc["error"] is None
+
+
+def test_no_check_hostname_still_verifies_the_chain(tlslab, s_server, certs):
+    server = serve(s_server, certs, "leaf", "inter")
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--no-check-hostname", host="www.evil32.com")
+    expect(proc, 0, OK, "Hostname:    not checked (--no-check-hostname)")
+    other = serve(s_server, certs, "other_leaf", "other_root")
+    proc = connect(tlslab, other.port, "--cacert", pem(certs, "root"), "--no-check-hostname")
+    expect(proc, 60, FAILED, "is not a trusted anchor")
+
+
+# ---------------------------------------------------------------------------------------------
+# Routing overrides.
+
+def test_resolve(tlslab, s_server, certs):
+    server = serve(s_server, certs, "leaf", "inter")
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"))
+    expect(proc, 0, f"Target: {HOST}:{server.port} (--resolve maps it to {LOOPBACK})", f"SNI sent: {HOST}")
+    doc = as_json(connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--json"))
+    assert doc["route"]["via"] == "--resolve"
+    assert doc["connected_address"] == f"{LOOPBACK}:{server.port}"
+    assert doc["tls"]["sni"] == HOST
+
+
+@pytest.mark.parametrize("rule", ["{host}:443:127.0.0.1:{port}", "::127.0.0.1:{port}"])
+def test_connect_to(tlslab, s_server, certs, rule):
+    server = serve(s_server, certs, "leaf", "inter")
+    rule = rule.format(host=HOST, port=server.port)
+    proc = tlslab("connect", HOST, "--connect-to", rule, "--cacert", pem(certs, "root"))
+    expect(proc, 0, OK, f"(--connect-to sends it to {LOOPBACK}:{server.port})", f"SNI sent:           {HOST}")
+    doc = as_json(tlslab("connect", HOST, "--connect-to", rule, "--cacert", pem(certs, "root"), "--json"))
+    assert doc["route"] == {"host": LOOPBACK, "port": server.port, "via": "--connect-to"}
+    assert doc["target"]["port"] == 443
+    if have("curl"):
+        rc = subprocess.run([*DNS_GUARD, "curl", "-sS", "-o", os.devnull, "--max-time", "5", "--connect-to", rule,
+                             "--cacert", pem(certs, "root"), f"https://{HOST}/"], capture_output=True).returncode
+        assert rc == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP: byte-exact downloads, JSON report, trace.
+
+@pytest.fixture
+def www(s_server, certs, tmp_path):
+    """s_server -WWW serving a binary file (NUL bytes and all) from its own directory."""
+    root = tmp_path / "www"
+    root.mkdir()
+    blob = bytes(range(256)) * 300 + os.urandom(50_000) + b"\0\r\n\r\n" * 10
+    (root / "blob.bin").write_bytes(blob)
+    server = serve(s_server, certs, "leaf", "inter", "-WWW", cwd=root)
+    server.blob = blob
+    return server
+
+
+def test_get_binary_file_byte_exact(tlslab, certs, www, tmp_path):
+    out = tmp_path / "out.bin"
+    proc = connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", out)
+    expect(proc, 0, f"Saved to:         {out}", f"{len(www.blob)} bytes (until close)")
+    assert out.read_bytes() == www.blob
+    # The URL form, body to standard output (not a terminal here), report to standard error.
+    proc = tlslab("connect", f"https://{HOST}:{www.port}/blob.bin", "--resolve", f"{HOST}:{www.port}:{LOOPBACK}",
+                  "--cacert", pem(certs, "root"))
+    assert proc.returncode == 0, proc.err
+    assert proc.stdout == www.blob
+    assert squeeze(OK) in squeeze(proc.err)
+
+
+def test_failed_download_leaves_no_file(tlslab, certs, www, tmp_path):
+    out = tmp_path / "out.bin"
+    proc = connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", out,
+                   "--max-filesize", "1000")
+    expect(proc, 63, "larger than the --max-filesize limit")
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.bin")], "temporary file left behind"
+    # An earlier complete file is not clobbered by a failed download.
+    out.write_bytes(b"previous")
+    expect(connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", out,
+                   "--max-filesize", "1000"), 63)
+    assert out.read_bytes() == b"previous"
+
+
+def test_output_to_a_fifo_and_through_a_symlink(tlslab, certs, www, tmp_path):
+    # A FIFO stands for /dev/null and other devices: written to, never replaced by a regular file.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = {}
+    reader = threading.Thread(target=lambda: got.update(data=fifo.read_bytes()), daemon=True)
+    reader.start()
+    proc = connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", fifo, "-q")
+    if reader.is_alive():  # tlslab never opened the FIFO: release the reader
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(5)
+    expect(proc, 0)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced by a regular file"
+    assert got.get("data") == www.blob
+    # Through a symbolic link, the file it points to gets the body; the link stays.
+    (tmp_path / "real.bin").write_bytes(b"old")
+    (tmp_path / "link.bin").symlink_to(tmp_path / "real.bin")
+    proc = connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o",
+                   tmp_path / "link.bin", "-q")
+    expect(proc, 0)
+    assert (tmp_path / "link.bin").is_symlink()
+    assert (tmp_path / "real.bin").read_bytes() == www.blob
+
+
+def test_unwritable_output_fails_before_the_request(tlslab, certs, www, tmp_path):
+    out = tmp_path / "no-such-dir" / "out.bin"
+    proc = connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", out)
+    expect(proc, 23, f"cannot write {out}")
+    one_error_line(proc)
+    assert "FILE:" not in www.output(), "the request was sent although the body could not be saved"
+
+
+def test_json_report(tlslab, certs, www, tmp_path):
+    out = tmp_path / "out.bin"
+    proc = connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o", out, "--json")
+    assert proc.returncode == 0, proc.err
+    doc = as_json(proc)
+    assert doc["tls"]["version"] == "TLSv1.3"
+    assert doc["tls"]["cipher_suite"]["iana"] in ("TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+                                                 "TLS_CHACHA20_POLY1305_SHA256")
+    assert [c["subject"] for c in doc["peer_chain"]] == [f"O=tlslab tests, CN={HOST}",
+                                                        "O=tlslab tests, CN=tlslab Test Intermediate"]
+    assert [c["subject"] for c in doc["verified_chain"]][-1] == "O=tlslab tests, CN=tlslab Test Root"
+    assert doc["verification"]["ok"] is True
+    assert doc["verification"]["hostname"]["matched"] == f"DNS:{HOST}"
+    assert doc["http"]["status"] == 200
+    assert doc["http"]["body_bytes"] == len(www.blob)
+    assert doc["http"]["body_sha256"] == hashlib.sha256(www.blob).hexdigest()
+    assert doc["http"]["saved_to"] == str(out)
+    assert doc["error"] is None
+    # Failures are in the JSON too, with the exit code.
+    proc = connect(tlslab, www.port, "--json", "--cacert", pem(certs, "other_root"), host="www.evil32.com")
+    assert proc.returncode == 60
+    doc = as_json(proc)
+    assert doc["verification"]["ok"] is False
+    assert doc["error"]["kind_exit_code"] == 60
+
+
+def test_trace_in_json(tlslab, s_server, certs):
+    server = serve(s_server, certs, "leaf", "inter")
+    doc = as_json(connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--trace", "--json"))
+    assert isinstance(doc["trace"], list) and len(doc["trace"]) >= 4
+    assert {m["direction"] for m in doc["trace"]} == {"sent", "received"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Key log: proven by Wireshark's dissector decrypting a capture.
+
+def start_capture(port, path):
+    """Starts tshark capturing tcp port PORT on lo into path; returns once packets are captured.
+    tshark reports "Capturing on" before its filter is live, so a probe (connections to a closed
+    port, also in the filter) shows when it really is."""
+    probe = closed_port()
+    proc = subprocess.Popen(["tshark", "-i", "lo", "-f", f"tcp port {port} or tcp port {probe}", "-w", str(path),
+                             "-P", "-l"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection((LOOPBACK, probe), timeout=0.2).close()
+        except OSError:
+            pass  # refused: the SYN and RST are what we wait to see
+        if select.select([proc.stdout], [], [], 0.2)[0] and proc.stdout.readline():
+            return proc
+    proc.kill()
+    _, err = proc.communicate()
+    pytest.fail(f"tshark did not capture on lo (capturing needs root): {err.decode(errors='replace')}")
+
+
+def decrypted_http(capture, keylog, port):
+    # s_server negotiates no ALPN, so tell the dissector that the decrypted stream is HTTP.
+    return subprocess.run(["tshark", "-r", str(capture), "-o", f"tls.keylog_file:{keylog}", "-d",
+                           f"tls.port=={port},http", "-Y", "http"],
+                          capture_output=True, text=True, timeout=30).stdout
+
+
+@pytest.mark.skipif(not have("tshark"), reason="tshark is not installed (package tshark)")
+def test_keylog_decrypts_capture(tlslab, certs, www, tmp_path):
+    capture = tmp_path / "cap.pcapng"
+    by_option, by_env = tmp_path / "keys-option.log", tmp_path / "keys-env.log"
+    tshark = start_capture(www.port, capture)
+    try:
+        shutil.copy(tmp_path / "www" / "blob.bin", tmp_path / "www" / "other.bin")
+        expect(connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/blob.bin", "-o",
+                       tmp_path / "a", "--keylog", by_option), 0)
+        expect(connect(tlslab, www.port, "--cacert", pem(certs, "root"), "--get", "/other.bin", "-o",
+                       tmp_path / "b", env={"SSLKEYLOGFILE": str(by_env)}), 0)
+        time.sleep(0.3)
+    finally:
+        tshark.send_signal(signal.SIGINT)
+        tshark.wait(timeout=10)
+    assert "CLIENT_TRAFFIC_SECRET_0" in by_option.read_text()
+    assert oct(by_option.stat().st_mode & 0o777) == "0o600"
+    assert "CLIENT_TRAFFIC_SECRET_0" in by_env.read_text()
+    # Each key log decrypts its own connection, and only that one.
+    seen = decrypted_http(capture, by_option, www.port)
+    assert "GET /blob.bin" in seen and "GET /other.bin" not in seen, seen
+    seen = decrypted_http(capture, by_env, www.port)
+    assert "GET /other.bin" in seen and "GET /blob.bin" not in seen, seen
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile and broken peers, scripted here.
+
+class PyServer:
+    """A loopback server whose connections are handled by handler(conn) in threads; with a
+    context, each connection is a TLS server connection (Python's ssl: a real peer too)."""
+
+    def __init__(self, handler, context=None, accept=True, host=LOOPBACK):
+        self.sock = socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.port = self.sock.getsockname()[1]
+        self.handler, self.context = handler, context
+        self.stop = threading.Event()
+        self.errors = []
+        if accept:
+            threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        try:
+            with conn:
+                conn.settimeout(10)
+                if self.context:
+                    conn = self.context.wrap_socket(conn, server_side=True)
+                self.handler(conn)
+        except (OSError, ssl.SSLError) as e:
+            self.errors.append(e)
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+@pytest.fixture
+def py_server():
+    servers = []
+
+    def start(handler=None, tls_certs=None, accept=True, leaf="leaf", host=LOOPBACK):
+        context = None
+        if tls_certs:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(pem(tls_certs, f"{leaf}_chain"), key(tls_certs, leaf))
+        server = PyServer(handler, context, accept, host)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def read_request(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("garbage", [b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", b"HTTP/1.1 400 Bad Request\r\n\r\n",
+                                     bytes(range(200, 256)) * 20])
+def test_garbage_instead_of_server_hello(tlslab, py_server, garbage):
+    def handler(conn):
+        conn.recv(4096)
+        conn.sendall(garbage)
+
+    server = py_server(handler)
+    proc = connect(tlslab, server.port)
+    expect(proc, 35, f"tlslab: TLS handshake with {LOOPBACK}:{server.port} failed")
+    one_error_line(proc)
+
+
+@pytest.mark.parametrize("sent", [b"", b"\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03"])
+def test_server_closes_mid_handshake(tlslab, py_server, sent):
+    def handler(conn):
+        conn.recv(4096)
+        conn.sendall(sent)  # nothing, or the start of a ServerHello record
+
+    server = py_server(handler)
+    proc = connect(tlslab, server.port)
+    expect(proc, 35, f"tlslab: TLS handshake with {LOOPBACK}:{server.port} failed")
+    one_error_line(proc)
+
+
+@pytest.mark.parametrize("option", ["--connect-timeout", "--max-time"])
+def test_server_never_answers(tlslab, py_server, option):
+    server = py_server(accept=False)  # the kernel completes TCP connects; nobody reads or writes
+    start = time.monotonic()
+    proc = connect(tlslab, server.port, option, "1")
+    elapsed = time.monotonic() - start
+    expect(proc, 28, f"timed out during the TLS handshake ({option} 1s")
+    assert elapsed < 1.5, elapsed
+    one_error_line(proc)
+
+
+def endless(conn, length_header=b""):
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n" + length_header + b"\r\n")
+    chunk = b"x" * 16384
+    while True:
+        conn.sendall(chunk)
+
+
+@pytest.mark.parametrize("framing", ["until-close", "content-length"])
+def test_endless_response_max_time(tlslab, certs, py_server, tmp_path, framing):
+    header = b"Content-Length: 100000000000\r\n" if framing == "content-length" else b""
+    server = py_server(lambda conn: endless(conn, header), tls_certs=certs)
+    out = tmp_path / "out.bin"
+    start = time.monotonic()
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/", "-o", out, "--max-time", "2")
+    elapsed = time.monotonic() - start
+    expect(proc, 28, "timed out reading the response (--max-time 2s")
+    assert elapsed < 3, elapsed
+    assert not out.exists()
+    assert os.listdir(tmp_path) == [], "a temporary file was left behind"
+
+
+@pytest.mark.parametrize("framing", ["until-close", "content-length"])
+def test_endless_response_max_filesize(tlslab, certs, py_server, tmp_path, framing):
+    header = b"Content-Length: 100000000000\r\n" if framing == "content-length" else b""
+    server = py_server(lambda conn: endless(conn, header), tls_certs=certs)
+    out = tmp_path / "out.bin"
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/", "-o", out,
+                   "--max-filesize", "1000")
+    expect(proc, 63, "larger than the --max-filesize limit")
+    assert not out.exists()
+    assert os.listdir(tmp_path) == [], "a temporary file was left behind"
+
+
+@pytest.mark.parametrize("close_notify", [True, False])
+def test_response_cut_short(tlslab, certs, py_server, tmp_path, close_notify):
+    def handler(conn):
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"y" * 40000)
+        if close_notify:
+            conn.unwrap()
+
+    server = py_server(handler, tls_certs=certs)
+    out = tmp_path / "out.bin"
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/", "-o", out)
+    expect(proc, 56, "closed the connection in the middle of the response (after 40000 body bytes)")
+    assert not out.exists()
+    assert os.listdir(tmp_path) == [], "a temporary file was left behind"
+
+
+def test_http_error_with_fail(tlslab, certs, py_server, tmp_path):
+    def handler(conn):
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
+
+    server = py_server(handler, tls_certs=certs)
+    out = tmp_path / "out.bin"
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/x", "-o", out, "--fail")
+    expect(proc, 22, "the server answered 404 Not Found")
+    assert not out.exists(), "--fail must not save the error page (as curl does not)"
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/x", "--fail")
+    expect(proc, 22, "the server answered 404 Not Found")
+    assert proc.stdout == b"", "--fail must not print the error page"
+    doc = as_json(connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/x", "--fail", "--json"))
+    assert doc["http"]["status"] == 404 and doc["error"]["kind_exit_code"] == 22
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/x", "-o", out)
+    expect(proc, 0, "HTTP/1.1 404 Not Found")
+    assert out.read_bytes() == b"not found"
+
+
+def chunked(body, size=7000):
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
+                    for i in range(0, len(body), size)) + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "until-close"])
+def test_download_framings_byte_exact(tlslab, certs, py_server, tmp_path, framing):
+    body = os.urandom(100_000) + b"\r\n0\r\n\r\n"
+    head = {"content-length": b"Content-Length: %d\r\n" % len(body), "chunked": b"Transfer-Encoding: chunked\r\n",
+            "until-close": b"Connection: close\r\n"}[framing]
+
+    def handler(conn):
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + (chunked(body) if framing == "chunked" else body))
+        conn.unwrap()
+
+    server = py_server(handler, tls_certs=certs)
+    out = tmp_path / "out.bin"
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/", "-o", out, "--json")
+    assert proc.returncode == 0, proc.err
+    assert out.read_bytes() == body
+    doc = as_json(proc)
+    assert doc["http"]["framing"] == framing.replace("-", " " if framing == "until-close" else "-")
+    assert doc["http"]["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input files and unreachable peers: the message names the file; nothing is sent.
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory, certs):
+    d = tmp_path_factory.mktemp("bad")
+    (d / "garbage.pem").write_text("this is not a certificate\n")
+    (d / "truncated.pem").write_text(certs.dir.joinpath("root.pem").read_text()[:200])
+    (d / "empty.pem").write_text("")
+    subprocess.run(["openssl", "pkey", "-in", key(certs, "client"), "-aes128", "-passout", "pass:secret",
+                    "-out", d / "encrypted.key"], check=True, capture_output=True)
+    return d
+
+
+@pytest.mark.parametrize("name,why", [("missing.pem", "No such file or directory"),
+                                      ("garbage.pem", "not a certificate"),
+                                      ("truncated.pem", ""),
+                                      ("empty.pem", "the file is empty"),
+                                      (".", "it is a directory")])
+def test_bad_ca_file(tlslab, bad_files, free_port_closed, name, why):
+    path = bad_files / name
+    proc = connect(tlslab, free_port_closed, "--cacert", path)
+    expect(proc, 77, str(path), why)
+    one_error_line(proc)
+
+
+@pytest.mark.parametrize("option,name,why", [
+    ("--cert", "missing.pem", "No such file or directory"),
+    ("--cert", "garbage.pem", "not a certificate"),
+    ("--key", "garbage.pem", "not a private key"),
+    ("--key", "missing.pem", "No such file or directory"),
+    ("--key", "encrypted.key", "the private key is encrypted"),
+    ("--key", "empty.pem", "the file is empty"),
+    ("--cert", "empty.pem", "the file is empty"),
+])
+def test_bad_client_cert_files(tlslab, certs, bad_files, free_port_closed, option, name, why):
+    path = bad_files / name
+    args = {"--cert": [path, "--key", key(certs, "client")], "--key": [pem(certs, "client"), "--key", path]}[option]
+    proc = connect(tlslab, free_port_closed, "--cert", *args)
+    expect(proc, 58, str(path), why)
+    one_error_line(proc)
+
+
+def test_client_cert_without_key(tlslab, certs, free_port_closed):
+    proc = connect(tlslab, free_port_closed, "--cert", pem(certs, "client"))
+    expect(proc, 58, f"{pem(certs, 'client')}: no PEM PRIVATE KEY block found",
+           "the key was looked for in the certificate file")
+
+
+def test_client_key_does_not_match(tlslab, certs, free_port_closed):
+    proc = connect(tlslab, free_port_closed, "--cert", pem(certs, "client"), "--key", key(certs, "leaf"))
+    expect(proc, 58, f"key {key(certs, 'leaf')} does not match the certificate in {pem(certs, 'client')}")
+
+
+@pytest.fixture
+def free_port_closed():
+    return closed_port()
+
+
+def test_nothing_listening(tlslab, free_port_closed):
+    proc = connect(tlslab, free_port_closed)
+    expect(proc, 7, f"could not connect to {LOOPBACK}:{free_port_closed}: Connection refused")
+    one_error_line(proc)
+
+
+def test_dns_guard_keeps_queries_on_loopback(tlslab):
+    if not DNS_GUARD:
+        pytest.skip("no DNS guard (needs root for `unshare -m`): not resolving a name here")
+    proc = tlslab("connect", f"{HOST}:443", "--connect-timeout", "5")
+    expect(proc, 6, f"could not resolve host {HOST}")
+
+
+def test_unresolvable_name(tlslab):
+    # Resolving a name asks the system's DNS server, which is not on loopback: run tlslab in a
+    # network namespace of its own, where the query cannot leave the process's loopback.
+    if not have("unshare") or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs `unshare -n` (root) to resolve without sending a DNS query off the machine")
+    proc = subprocess.run(["unshare", "-n", tlslab.path, "connect", "nonexistent.invalid:443"], capture_output=True,
+                          text=True, timeout=20, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 6, proc.stderr
+    assert "could not resolve host nonexistent.invalid" in proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
