@@ -31,5 +31,6 @@ void setup_connect(CLI::App& app);
 void setup_serve(CLI::App& app);
 void setup_ca(CLI::App& app);
 void setup_cert(CLI::App& app);
+void setup_proxy(CLI::App& app);
 
 }  // namespace tlslab::cli

@@ -1,0 +1,134 @@
+// tlslab proxy: options -> net::ProxyOptions -> run_proxy.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "base/failure.hpp"
+#include "cli/commands.hpp"
+#include "net/proxy.hpp"
+#include "pki/ca.hpp"
+#include "report/cert_render.hpp"
+
+namespace tlslab::cli {
+namespace {
+
+struct ProxyArgs {
+  std::string mode = "sni", upstream, ca_dir, upstream_cacert, har, keylog;
+  std::vector<std::string> listen, upstream_resolve, pass;
+  std::uint16_t upstream_port = 443;
+  bool upstream_insecure = false, dump = false, redact = false, show_forgery = false, log_json = false;
+  unsigned threads = 0;
+  std::size_t cert_cache = 1000, max_connections = 10000;
+  double idle_timeout = 60, handshake_timeout = 10, connect_timeout = 10;
+};
+
+std::chrono::milliseconds ms(double seconds, const char* option) {
+  if (!(seconds > 0)) throw Failure(Kind::Usage, fmt::format("{} must be a positive number of seconds", option));
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+int run(const ProxyArgs& a) {
+  net::ProxyOptions o;
+  if (a.mode != "sni" && a.mode != "explicit" && a.mode != "reverse")
+    throw Failure(Kind::Usage, fmt::format("--mode {}: use sni, explicit or reverse", a.mode));
+  o.mode = a.mode;
+  if (a.mode == "reverse" && a.upstream.empty())
+    throw Failure(Kind::Usage, "--mode reverse needs --upstream HOST:PORT");
+  if (a.mode != "reverse" && !a.upstream.empty()) throw Failure(Kind::Usage, "--upstream is for --mode reverse");
+  o.upstream = a.upstream;
+  o.listen = a.listen.empty() ? std::vector<std::string>{a.mode == "explicit" ? "127.0.0.1:8080" : "127.0.0.1:8443"}
+                              : a.listen;
+  for (const auto& r : a.upstream_resolve) o.upstream_resolve.push_back(proxy::parse_upstream_resolve(r));
+  o.upstream_port = a.upstream_port;
+  for (const auto& p : a.pass) o.pass.emplace_back(p);
+  if (!a.upstream_cacert.empty()) o.upstream_cacert = a.upstream_cacert;
+  o.upstream_insecure = a.upstream_insecure;
+  o.dump = a.dump;
+  o.redact = a.redact;
+  o.show_forgery = a.show_forgery;
+  o.log_json = a.log_json;
+  o.har_file = a.har;
+  o.keylog_file = a.keylog;
+  if (o.keylog_file.empty())
+    if (const char* env = std::getenv("SSLKEYLOGFILE"); env && *env) o.keylog_file = env;
+  o.threads = a.threads;
+  o.cert_cache = a.cert_cache;
+  o.max_connections = a.max_connections;
+  o.idle_timeout = ms(a.idle_timeout, "--idle-timeout");
+  o.handshake_timeout = ms(a.handshake_timeout, "--handshake-timeout");
+  o.connect_timeout = ms(a.connect_timeout, "--connect-timeout");
+  o.version = TLSLAB_VERSION;
+  o.describe_forgery = [](const std::string& host, const pki::CertInfo* real, const pki::CertInfo& forged,
+                          double mint_us) {
+    auto now = pki::now_epoch();
+    report::Text t(false);
+    t.heading(fmt::format("Forged certificate for {} (minted in {:.0f} µs)", host, mint_us));
+    if (real) {
+      t.line("real (from the server)", report::Tone::Strong);
+      report::add_cert_rows(t, *real, now, 1);
+    }
+    t.line("forged (sent to the client)", report::Tone::Strong);
+    report::add_cert_rows(t, forged, now, 1);
+    return t.str();
+  };
+  auto dir = a.ca_dir.empty() ? pki::default_ca_dir() : std::filesystem::path(a.ca_dir);
+  auto ca = pki::Ca::load(dir);
+  o.on_ready = [&](const std::vector<std::string>& addresses, unsigned threads) {
+    std::string how = a.mode == "sni" ? "clients reach it through DNS or /etc/hosts pointing their server names here"
+                      : a.mode == "explicit"
+                          ? fmt::format("clients use it as an HTTP proxy (curl -x http://{})", addresses.front())
+                          : fmt::format("every client goes to {}", a.upstream);
+    fmt::print(stderr,
+               "tlslab proxy: {} mode on {} ({} thread{}); {}\n"
+               "  forging certificates with the CA {} ({}); clients must trust it\n"
+               "  the real servers are {}\n",
+               a.mode, fmt::join(addresses, ", "), threads, threads == 1 ? "" : "s", how, dir.string(), ca.name(),
+               a.upstream_insecure ? "NOT verified (--upstream-insecure)"
+                                   : fmt::format("verified against {}",
+                                                 a.upstream_cacert.empty() ? "the system store" : a.upstream_cacert));
+  };
+  net::run_proxy(o, ca);
+  return 0;
+}
+
+}  // namespace
+
+void setup_proxy(CLI::App& app) {
+  auto a = std::make_shared<ProxyArgs>();
+  auto* cmd = app.add_subcommand("proxy", "A man-in-the-middle HTTPS proxy that forges certificates with your CA");
+  cmd->footer(
+      "Examples:\n"
+      "  tlslab proxy --mode sni --listen 127.0.0.1:443 --upstream-resolve www.bank32.com:10.0.2.15 --dump\n"
+      "  tlslab proxy --mode explicit --har flows.har          # then: curl -x http://127.0.0.1:8080 https://...\n"
+      "  tlslab proxy --mode reverse --upstream 127.0.0.1:4433 --upstream-cacert ca.pem\n\n"
+      "For teaching and for inspecting your own applications: intercept only traffic you are allowed to.");
+  cmd->add_option("--mode", a->mode, "sni (default), explicit (HTTP CONNECT proxy) or reverse");
+  cmd->add_option("--listen", a->listen, "ADDR:PORT (default 127.0.0.1:8443; explicit mode 127.0.0.1:8080)");
+  cmd->add_option("--upstream", a->upstream, "reverse mode: the one real server, HOST:PORT");
+  cmd->add_option("--upstream-resolve", a->upstream_resolve, "NAME:ADDR — where the real NAME lives (repeatable)");
+  cmd->add_option("--upstream-port", a->upstream_port, "Port of the real servers in sni mode (default 443)");
+  cmd->add_option("--pass", a->pass, "Relay hosts matching PATTERN untouched (www.x.com, *.x.com)");
+  cmd->add_option("--ca", a->ca_dir, "The CA that signs forged certificates (default: tlslab ca's folder)");
+  cmd->add_option("--upstream-cacert", a->upstream_cacert,
+                  "Verify real servers against FILE instead of the system store");
+  cmd->add_flag("--upstream-insecure", a->upstream_insecure, "Do not verify the real servers");
+  auto* see = "Seeing the traffic";
+  cmd->add_flag("--dump", a->dump, "Print requests and responses; passwords, tokens and cookies highlighted")
+      ->group(see);
+  cmd->add_flag("--redact", a->redact, "Mask passwords, tokens and cookies in --dump and --har")->group(see);
+  cmd->add_flag("--show-forgery", a->show_forgery, "Show the real and the forged certificate side by side")->group(see);
+  cmd->add_option("--har", a->har, "Write the exchanges to FILE (HAR 1.2) when stopped")->group(see);
+  cmd->add_option("--keylog", a->keylog, "NSS key log of both legs (also SSLKEYLOGFILE)")->group(see);
+  cmd->add_flag("--log-json", a->log_json, "Log lines as JSON")->group(see);
+  auto* limits = "Limits";
+  cmd->add_option("--threads", a->threads, "Worker threads (default: one per core)")->group(limits);
+  cmd->add_option("--cert-cache", a->cert_cache, "Forged certificates kept in memory (default 1000)")->group(limits);
+  cmd->add_option("--max-connections", a->max_connections, "Open connections at most (default 10000)")->group(limits);
+  cmd->add_option("--idle-timeout", a->idle_timeout, "Seconds without traffic before a connection is closed")
+      ->group(limits);
+  cmd->add_option("--handshake-timeout", a->handshake_timeout, "Seconds for a client's ClientHello and handshake")
+      ->group(limits);
+  cmd->add_option("--connect-timeout", a->connect_timeout, "Seconds to reach a real server")->group(limits);
+  cmd->callback([a] { select([a] { return run(*a); }); });
+}
+
+}  // namespace tlslab::cli

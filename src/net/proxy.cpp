@@ -1,0 +1,652 @@
+#include "net/proxy.hpp"
+
+#include <fmt/format.h>
+#include <openssl/err.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "base/failure.hpp"
+#include "base/files.hpp"
+#include "net/target.hpp"
+#include "net/workers.hpp"
+#include "ossl/error.hpp"
+#include "pki/ca.hpp"
+#include "proxy/client_hello.hpp"
+#include "proxy/flow.hpp"
+#include "proxy/forge.hpp"
+#include "proxy/har.hpp"
+#include "tls/client_context.hpp"
+#include "tls/verify.hpp"
+
+namespace tlslab::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using TlsStream = ssl::stream<tcp::socket&>;
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string error_words(const boost::system::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category())
+    if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) return reason;
+  if (ec == ssl::error::stream_truncated) return "closed without close_notify";
+  return ec.message();
+}
+
+ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o) {
+  tls::ClientOptions c;
+  c.cafile = o.upstream_cacert;
+  c.keylog_file = o.keylog_file;
+  auto built = tls::make_client_context(c);
+  SSL_CTX_set_session_cache_mode(built.ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  return std::move(built.ctx);
+}
+
+// State shared by every connection of one proxy run.
+struct Shared {
+  const ProxyOptions& o;
+  proxy::Forger forger;
+  ssl::context upstream;       // client side, towards the real servers
+  ssl::context client_facing;  // a base server context; each connection switches to its forged one
+  std::vector<proxy::Endpoint> listeners;
+  std::atomic<std::size_t> connections{0};
+  std::mutex out_mutex;  // --dump and log lines on stdout
+  std::mutex har_mutex;
+  std::vector<nlohmann::json> har;
+  std::mutex first_mutex;
+  std::unordered_map<std::string, bool> shown_forgery;
+
+  Shared(const ProxyOptions& options, const pki::Ca& ca)
+      : o(options),
+        forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2"}),
+        upstream(make_upstream_context(options).release()),
+        client_facing(ssl::context::tls_server) {}
+
+  void log(const std::string& line) {
+    std::lock_guard lock(out_mutex);
+    Workers::write_line(1, line);
+  }
+  void error(const std::string& client, const std::string& what) {
+    if (o.log_json)
+      Workers::write_line(2, nlohmann::json{{"client", client}, {"error", what}}.dump());
+    else
+      Workers::write_line(2, fmt::format("tlslab proxy: {}: {}", client, what));
+  }
+};
+
+std::string endpoint_text(const tcp::endpoint& ep) { return Workers::endpoint_text(ep); }
+
+// Watchdog closes a connection's sockets after `idle` without traffic.
+class Watchdog {
+ public:
+  Watchdog(asio::any_io_executor ex, std::chrono::milliseconds idle) : timer_(ex), idle_(idle) {}
+  void touch() { last_ = std::chrono::steady_clock::now(); }
+  template <class... Sockets>
+  asio::awaitable<void> watch(Sockets&... sockets) {
+    touch();
+    for (;;) {
+      timer_.expires_after(idle_ / 4 + std::chrono::milliseconds(10));
+      auto [ec] = co_await timer_.async_wait(use_tuple);
+      if (ec || done_) co_return;
+      if (std::chrono::steady_clock::now() - last_ >= idle_) {
+        timed_out_ = true;
+        boost::system::error_code ignored;
+        (sockets.close(ignored), ...);
+        co_return;
+      }
+    }
+  }
+  void finish() {
+    done_ = true;
+    timer_.cancel();
+  }
+  [[nodiscard]] bool timed_out() const { return timed_out_; }
+
+ private:
+  asio::steady_timer timer_;
+  std::chrono::milliseconds idle_;
+  std::chrono::steady_clock::time_point last_{};
+  bool done_ = false;
+  bool timed_out_ = false;
+};
+
+struct Counters {
+  std::uint64_t up = 0;    // client -> server
+  std::uint64_t down = 0;  // server -> client
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Shared& shared, tcp::socket client)
+      : s_(shared),
+        client_(std::move(client)),
+        upstream_(client_.get_executor()),
+        dog_(client_.get_executor(), shared.o.idle_timeout) {
+    boost::system::error_code ec;
+    auto ep = client_.remote_endpoint(ec);
+    peer_ = ec ? "unknown" : endpoint_text(ep);
+    client_.set_option(tcp::no_delay(true), ec);
+  }
+
+  asio::awaitable<void> run() {
+    ++s_.connections;
+    struct Guard {
+      Shared& s;
+      ~Guard() { --s.connections; }
+    } guard{s_};
+    auto self = shared_from_this();
+    try {
+      // (Not a ?: inside co_await: GCC 12 evaluates both arms there.)
+      std::pair<std::string, std::uint16_t> target{"", s_.o.upstream_port};
+      if (s_.o.mode == "reverse") target = reverse_target();
+      if (s_.o.mode == "explicit")
+        co_await run_explicit();
+      else
+        co_await run_tls_entry(target);
+    } catch (const std::exception& e) {
+      s_.error(peer_, fmt::format("connection failed: {}", e.what()));
+    }
+    dog_.finish();
+    boost::system::error_code ignored;
+    client_.close(ignored);
+    upstream_.close(ignored);
+  }
+
+ private:
+  std::pair<std::string, std::uint16_t> reverse_target() const {
+    auto t = parse_target(s_.o.upstream, 443);
+    return {t.host, t.port};
+  }
+
+  // read_hello buffers the client's first flight until its SNI and ALPN can be read.
+  asio::awaitable<bool> read_hello(proxy::ClientHelloReader& reader, std::string_view already) {
+    asio::steady_timer timer(client_.get_executor());
+    timer.expires_after(s_.o.handshake_timeout);
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec) {
+        boost::system::error_code ignored;
+        client_.cancel(ignored);
+      }
+    });
+    auto state = already.empty() ? proxy::ClientHelloReader::State::NeedMore : reader.feed(already);
+    std::array<char, 4096> buf;
+    while (state == proxy::ClientHelloReader::State::NeedMore) {
+      auto [ec, n] = co_await client_.async_read_some(asio::buffer(buf), use_tuple);
+      if (ec) {
+        timer.cancel();
+        if (ec == asio::error::operation_aborted)
+          s_.error(peer_, "no complete ClientHello in time; closed");
+        else if (!reader.buffered().empty())
+          s_.error(peer_, "closed in the middle of its ClientHello");
+        co_return false;
+      }
+      state = reader.feed(std::string_view(buf.data(), n));
+    }
+    timer.cancel();
+    if (state != proxy::ClientHelloReader::State::Done) {
+      s_.error(peer_, fmt::format("not a TLS client ({}); closed", reader.error()));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // resolve_upstream finds where host really lives: --upstream-resolve, else the system resolver.
+  asio::awaitable<std::vector<tcp::endpoint>> resolve_upstream(const std::string& host, std::uint16_t port) {
+    std::vector<tcp::endpoint> out;
+    for (const auto& r : s_.o.upstream_resolve)
+      if (r.name == host) out.emplace_back(asio::ip::make_address(r.address), port);
+    if (out.empty()) {
+      boost::system::error_code ec;
+      auto addr = asio::ip::make_address(host, ec);
+      if (!ec) {
+        out.emplace_back(addr, port);
+      } else {
+        tcp::resolver resolver(client_.get_executor());
+        auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
+        if (rec) {
+          s_.error(peer_, fmt::format("cannot resolve {}: {} (map it with --upstream-resolve {}:ADDR)", host,
+                                      rec.message(), host));
+          co_return out;
+        }
+        for (const auto& e : results) out.push_back(e.endpoint());
+      }
+    }
+    std::vector<tcp::endpoint> safe;
+    for (const auto& ep : out) {
+      if (proxy::is_loop({ep.address().to_string(), ep.port()}, s_.listeners)) {
+        s_.error(peer_,
+                 fmt::format("{} resolves to {}, which is this proxy itself: refusing the loop (the redirect "
+                             "that sends clients here must not apply to the proxy; use --upstream-resolve {}:ADDR)",
+                             host, endpoint_text(ep), host));
+        continue;
+      }
+      safe.push_back(ep);
+    }
+    co_return safe;
+  }
+
+  asio::awaitable<bool> connect_upstream(const std::string& host, std::uint16_t port) {
+    auto endpoints = co_await resolve_upstream(host, port);
+    if (endpoints.empty()) co_return false;
+    asio::steady_timer timer(client_.get_executor());
+    timer.expires_after(s_.o.connect_timeout);
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec) {
+        boost::system::error_code ignored;
+        upstream_.close(ignored);
+      }
+    });
+    std::string errors;
+    for (const auto& ep : endpoints) {
+      boost::system::error_code ignored;
+      upstream_.close(ignored);
+      auto [ec] = co_await upstream_.async_connect(ep, use_tuple);
+      if (!ec) {
+        timer.cancel();
+        upstream_.set_option(tcp::no_delay(true), ignored);
+        upstream_address_ = endpoint_text(ep);
+        co_return true;
+      }
+      errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ec.message());
+    }
+    timer.cancel();
+    s_.error(peer_, fmt::format("cannot connect to {}:{}: {}", host, port, errors));
+    co_return false;
+  }
+
+  template <class From, class To>
+  asio::awaitable<void> pump(From& from, To& to, bool upward, proxy::HttpObserver* observer, Counters& counters) {
+    std::array<char, 16 * 1024> buf;
+    for (;;) {
+      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_tuple);
+      if (n) {
+        dog_.touch();
+        if (observer) {
+          std::string_view bytes(buf.data(), n);
+          if (upward)
+            observer->client_bytes(bytes, now_ms());
+          else
+            observer->server_bytes(bytes, now_ms());
+        }
+        auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_tuple);
+        (upward ? counters.up : counters.down) += written;
+        if (wec) co_return;
+      }
+      if (ec) co_return;
+    }
+  }
+
+  // relay_raw copies bytes both ways untouched (pass-through, or an unparsed tunnel), with
+  // half-closes propagated.
+  asio::awaitable<Counters> relay_raw(std::string_view first_up) {
+    Counters c;
+    if (!first_up.empty()) {
+      auto [ec, n] = co_await asio::async_write(upstream_, asio::buffer(first_up.data(), first_up.size()), use_tuple);
+      c.up += n;
+      if (ec) co_return c;
+    }
+    auto up = [&]() -> asio::awaitable<void> {
+      co_await pump(client_, upstream_, true, nullptr, c);
+      boost::system::error_code ignored;
+      upstream_.shutdown(tcp::socket::shutdown_send, ignored);
+    };
+    auto down = [&]() -> asio::awaitable<void> {
+      co_await pump(upstream_, client_, false, nullptr, c);
+      boost::system::error_code ignored;
+      client_.shutdown(tcp::socket::shutdown_send, ignored);
+    };
+    co_await ((up() && down()) || dog_.watch(client_, upstream_));
+    co_return c;
+  }
+
+  void on_flow(proxy::Flow&& flow) {
+    auto secrets = proxy::find_secrets(flow);
+    double total = flow.response_done_ms - flow.started_ms;
+    if (s_.o.log_json) {
+      s_.log(nlohmann::json{{"client", peer_},
+                            {"host", flow.host},
+                            {"method", flow.method},
+                            {"url", flow.url()},
+                            {"status", flow.status},
+                            {"bytes_up", flow.request_body_bytes},
+                            {"bytes_down", flow.response_body_bytes},
+                            {"ms", total},
+                            {"complete", flow.complete}}
+                 .dump());
+    } else {
+      s_.log(fmt::format("{} {} \"{} {}\" {} up {} B, down {} B, {:.1f} ms{}", peer_, flow.host, flow.method,
+                         flow.url(), flow.status, flow.request_body_bytes, flow.response_body_bytes, total,
+                         flow.complete ? "" : " (cut short)"));
+    }
+    if (s_.o.dump) dump(flow, secrets);
+    if (!s_.o.har_file.empty()) {
+      auto entry = proxy::har_entry(flow);
+      if (s_.o.redact) entry = nlohmann::json::parse(proxy::redact(entry.dump(), secrets));
+      std::lock_guard lock(s_.har_mutex);
+      s_.har.push_back(std::move(entry));
+    }
+  }
+
+  void dump(const proxy::Flow& f, const std::vector<proxy::Secret>& secrets) {
+    auto clean = [&](const std::string& text) { return s_.o.redact ? proxy::redact(text, secrets) : text; };
+    auto printable = [](const std::string& body) {
+      return std::all_of(body.begin(), body.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 || c == '\n' || c == '\r' || c == '\t';
+      });
+    };
+    std::string out = fmt::format("──── {} → {} ({})\n> {} {} {}\n", peer_, f.host, upstream_address_, f.method,
+                                  f.target, f.http_version);
+    for (const auto& [n, v] : f.request_headers) out += fmt::format("> {}: {}\n", n, clean(v));
+    if (!f.request_body.empty())
+      out += printable(f.request_body) ? "> \n> " + clean(f.request_body) + "\n"
+                                       : fmt::format("> ({} bytes of binary body)\n", f.request_body_bytes);
+    for (const auto& sec : secrets)
+      out += fmt::format("  !! {} {} = {}\n", sec.where, sec.name, s_.o.redact ? "********" : sec.value);
+    out += fmt::format("< {} {} {}\n", f.response_version, f.status, f.reason);
+    for (const auto& [n, v] : f.response_headers) out += fmt::format("< {}: {}\n", n, clean(v));
+    if (!f.response_body.empty()) {
+      if (printable(f.response_body)) {
+        auto shown = f.response_body.substr(0, 4096);
+        out += "< \n< " + clean(shown) +
+               (f.response_body_bytes > shown.size() ? fmt::format("\n< … ({} bytes in all)", f.response_body_bytes)
+                                                     : "") +
+               "\n";
+      } else {
+        out += fmt::format("< ({} bytes of binary body)\n", f.response_body_bytes);
+      }
+    }
+    s_.log(out);
+  }
+
+  void show_forgery(const std::string& host, const pki::CertInfo* real, const proxy::Forged& forged) {
+    if ((!s_.o.show_forgery && !s_.o.dump) || !s_.o.describe_forgery) return;
+    {
+      std::lock_guard lock(s_.first_mutex);
+      if (s_.shown_forgery[host]) return;
+      s_.shown_forgery[host] = true;
+    }
+    s_.log(s_.o.describe_forgery(host, real, forged.info, forged.mint_us));
+  }
+
+  // run_tls_entry handles a connection whose first bytes are a ClientHello (sni and reverse modes,
+  // and the inside of a CONNECT tunnel). target names where to go when the hello does not.
+  asio::awaitable<void> run_tls_entry(std::pair<std::string, std::uint16_t> target, std::string_view already = {}) {
+    proxy::ClientHelloReader hello;
+    if (!co_await read_hello(hello, already)) co_return;
+    const auto& info = hello.info();
+    std::string host = s_.o.mode == "sni" && target.first.empty() ? info.sni : target.first;
+    if (host.empty()) {
+      s_.error(peer_, "the ClientHello names no server (no SNI): cannot tell where to go; closed");
+      co_return;
+    }
+    std::string requested = info.sni.empty() ? host : info.sni;
+    if (proxy::should_pass(s_.o.pass, requested)) {
+      if (!co_await connect_upstream(host, target.second)) co_return;
+      auto c = co_await relay_raw(hello.buffered());
+      s_.log(
+          fmt::format("{} {} passed through untouched (--pass): up {} B, down {} B", peer_, requested, c.up, c.down));
+      co_return;
+    }
+    if (!co_await connect_upstream(host, target.second)) co_return;
+    // The real server first: its certificate decides the forged names and key type, its ALPN
+    // choice is what the client will get.
+    TlsStream up(upstream_, s_.upstream);
+    SSL* ussl = up.native_handle();
+    SSL_set_tlsext_host_name(ussl, requested.c_str());
+    if (!info.alpn.empty()) {
+      auto wire = tls::alpn_wire(info.alpn);
+      SSL_set_alpn_protos(ussl, reinterpret_cast<const unsigned char*>(wire.data()),
+                          static_cast<unsigned>(wire.size()));
+    }
+    tls::VerifyRecorder recorder;
+    recorder.install(ussl);
+    auto [uec] = co_await up.async_handshake(ssl::stream_base::client, use_tuple);
+    if (uec) {
+      s_.error(peer_, fmt::format("TLS handshake with the real server {} ({}) failed: {}", host, upstream_address_,
+                                  error_words(uec)));
+      co_await refuse_client(host, fmt::format("the real server's TLS handshake failed: {}", error_words(uec)));
+      co_return;
+    }
+    X509* real_leaf = SSL_get0_peer_certificate(ussl);
+    std::optional<pki::CertInfo> real;
+    if (real_leaf) real = pki::describe(real_leaf);
+    std::vector<pki::CertInfo> sent;
+    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ussl))
+      for (int i = 0; i < sk_X509_num(chain); ++i) sent.push_back(pki::describe(sk_X509_value(chain, i)));
+    auto verdict = tls::make_verdict(recorder, sent, real_leaf, requested, true, pki::now_epoch());
+    if (!verdict.ok() && !s_.o.upstream_insecure) {
+      std::string why = !verdict.problems.empty()
+                            ? fmt::format("depth {} ({}): {}", verdict.problems.front().depth,
+                                          verdict.problems.front().subject, verdict.problems.front().reason)
+                            : verdict.hostname.reason;
+      s_.error(peer_, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
+                                  "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
+                                  host, upstream_address_, why));
+      co_await refuse_client(host, "the real server's certificate did not verify: " + why);
+      co_return;
+    }
+    const unsigned char* alpn = nullptr;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ussl, &alpn, &alpn_len);
+    std::string protocol = alpn ? std::string(reinterpret_cast<const char*>(alpn), alpn_len) : "";
+    auto names = proxy::forged_names(real ? &*real : nullptr, requested,
+                                     tls::is_ip_literal(requested) ? requested : std::string());
+    auto forged = s_.forger.forge(names, real ? real->key_type : "EC");
+    show_forgery(requested, real ? &*real : nullptr, *forged);
+    // Now the client, with the forged certificate, replaying its buffered ClientHello.
+    TlsStream down(client_, s_.client_facing);
+    SSL* cssl = down.native_handle();
+    SSL_set_SSL_CTX(cssl, forged->ctx.get());
+    proxy::set_alpn_choice(cssl, protocol);
+    asio::steady_timer timer(client_.get_executor());
+    timer.expires_after(s_.o.handshake_timeout);
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec) {
+        boost::system::error_code ignored;
+        client_.cancel(ignored);
+      }
+    });
+    auto [cec, used] = co_await down.async_handshake(
+        ssl::stream_base::server, asio::buffer(hello.buffered().data(), hello.buffered().size()), use_tuple);
+    timer.cancel();
+    if (cec) {
+      s_.error(peer_, fmt::format("the client refused the forged certificate for {}: {}{}", requested, error_words(cec),
+                                  error_words(cec).find("unknown ca") != std::string::npos ||
+                                          error_words(cec).find("bad certificate") != std::string::npos
+                                      ? " (it does not trust the proxy's CA)"
+                                      : ""));
+      co_return;
+    }
+    bool http1 = protocol.empty() || protocol == "http/1.1" || protocol == "http/1.0";
+    std::optional<proxy::HttpObserver> observer;
+    if (http1) observer.emplace(peer_, requested, s_.o.body_cap, [this](proxy::Flow&& f) { on_flow(std::move(f)); });
+    Counters c;
+    auto up_pump = [&]() -> asio::awaitable<void> {
+      co_await pump(down, up, true, observer ? &*observer : nullptr, c);
+    };
+    auto down_pump = [&]() -> asio::awaitable<void> {
+      co_await pump(up, down, false, observer ? &*observer : nullptr, c);
+      // The server is done: the client has everything; end its side too.
+      boost::system::error_code ignored;
+      client_.shutdown(tcp::socket::shutdown_both, ignored);
+    };
+    co_await ((up_pump() && down_pump()) || dog_.watch(client_, upstream_));
+    if (observer) {
+      observer->closed(now_ms());
+      if (!observer->active() && !observer->why().empty())
+        s_.log(fmt::format("{} {}: stopped parsing HTTP ({}); relayed the rest as bytes", peer_, requested,
+                           observer->why()));
+    } else {
+      s_.log(fmt::format("{} {} ALPN {}: relayed as opaque bytes, up {} B, down {} B", peer_, requested, protocol, c.up,
+                         c.down));
+    }
+  }
+
+  // refuse_client tells an intercepted client no: in sni/reverse mode a fatal TLS alert before any
+  // certificate; inside an explicit CONNECT the tunnel was already granted, so the same alert.
+  asio::awaitable<void> refuse_client(const std::string&, const std::string&) {
+    // handshake_failure (40), TLS 1.2 record framing as every client accepts it before a version is agreed.
+    static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40};
+    co_await asio::async_write(client_, asio::buffer(alert), use_tuple);
+  }
+
+  asio::awaitable<void> run_explicit() {
+    beast::flat_buffer buffer;
+    bhttp::request_parser<bhttp::empty_body> parser;
+    parser.header_limit(64 * 1024);
+    asio::steady_timer timer(client_.get_executor());
+    timer.expires_after(s_.o.handshake_timeout);
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec) {
+        boost::system::error_code ignored;
+        client_.cancel(ignored);
+      }
+    });
+    auto [ec, n] = co_await bhttp::async_read_header(client_, buffer, parser, use_tuple);
+    timer.cancel();
+    if (ec) {
+      if (ec != bhttp::error::end_of_stream) s_.error(peer_, fmt::format("no proxy request: {}", ec.message()));
+      co_return;
+    }
+    auto& req = parser.get();
+    std::string leftover(static_cast<const char*>(buffer.data().data()), buffer.size());
+    if (req.method() == bhttp::verb::connect) {
+      auto target = parse_target(std::string(req.target()), 443);
+      static const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+      if (proxy::should_pass(s_.o.pass, target.host)) {
+        if (!co_await connect_upstream(target.host, target.port)) {
+          co_await reply_plain(502, fmt::format("cannot reach {}:{}", target.host, target.port));
+          co_return;
+        }
+        co_await asio::async_write(client_, asio::buffer(ok), use_tuple);
+        auto c = co_await relay_raw(leftover);
+        s_.log(fmt::format("{} {} passed through untouched (--pass): up {} B, down {} B", peer_, target.host, c.up,
+                           c.down));
+        co_return;
+      }
+      co_await asio::async_write(client_, asio::buffer(ok), use_tuple);
+      co_await run_tls_entry({target.host, target.port}, leftover);
+      co_return;
+    }
+    // A plain http:// request in absolute form: forward it, and watch the exchange.
+    std::string url(req.target());
+    if (url.rfind("http://", 0) != 0) {
+      co_await reply_plain(400, "this is a proxy: send absolute http:// URLs or CONNECT");
+      co_return;
+    }
+    auto rest = url.substr(7);
+    auto slash = rest.find('/');
+    auto hostport = rest.substr(0, slash);
+    auto path = slash == std::string::npos ? std::string("/") : rest.substr(slash);
+    auto target = parse_target(hostport, 80);
+    if (!co_await connect_upstream(target.host, target.port)) {
+      co_await reply_plain(502, fmt::format("cannot reach {}:{}", target.host, target.port));
+      co_return;
+    }
+    std::string head = fmt::format("{} {} HTTP/{}.{}\r\n", std::string(req.method_string()), path, req.version() / 10,
+                                   req.version() % 10);
+    for (const auto& f : req) {
+      auto name = std::string(f.name_string());
+      if (beast::iequals(name, "Proxy-Connection") || beast::iequals(name, "Connection")) continue;
+      head += fmt::format("{}: {}\r\n", name, std::string(f.value()));
+    }
+    head += "Connection: close\r\n\r\n";
+    proxy::HttpObserver observer(peer_, target.host, s_.o.body_cap, [this](proxy::Flow&& f) {
+      f.scheme = "http";
+      on_flow(std::move(f));
+    });
+    std::string first = head + leftover;
+    observer.client_bytes(first, now_ms());
+    auto [wec, wn] = co_await asio::async_write(upstream_, asio::buffer(first), use_tuple);
+    if (wec) co_return;
+    Counters c;
+    auto up = [&]() -> asio::awaitable<void> { co_await pump(client_, upstream_, true, &observer, c); };
+    auto down = [&]() -> asio::awaitable<void> {
+      co_await pump(upstream_, client_, false, &observer, c);
+      boost::system::error_code ignored;
+      client_.shutdown(tcp::socket::shutdown_both, ignored);
+    };
+    co_await ((up() && down()) || dog_.watch(client_, upstream_));
+    observer.closed(now_ms());
+  }
+
+  asio::awaitable<void> reply_plain(unsigned status, const std::string& why) {
+    auto body = fmt::format("<!doctype html><title>{} tlslab proxy</title><h1>{} {}</h1><p>{}</p>\n", status, status,
+                            status == 502 ? "Bad Gateway" : "Bad Request", why);
+    auto msg = fmt::format(
+        "HTTP/1.1 {} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n"
+        "Connection: close\r\n\r\n{}",
+        status, status == 502 ? "Bad Gateway" : "Bad Request", body.size(), body);
+    s_.error(peer_, fmt::format("answered {}: {}", status, why));
+    co_await asio::async_write(client_, asio::buffer(msg), use_tuple);
+  }
+
+  Shared& s_;
+  tcp::socket client_;
+  tcp::socket upstream_;
+  Watchdog dog_;
+  std::string peer_;
+  std::string upstream_address_;
+};
+
+}  // namespace
+
+void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
+  Shared shared(o, ca);
+  Workers workers(o.threads);
+  auto bound = workers.listen(o.listen, o.mode == "explicit" ? 8080 : 8443);
+  for (const auto& ep : bound) shared.listeners.push_back({ep.address().to_string(), ep.port()});
+  WorkerHooks hooks;
+  hooks.name = "proxy";
+  hooks.accept = [&](tcp::socket socket, unsigned index) {
+    auto c = std::make_shared<Connection>(shared, std::move(socket));
+    asio::co_spawn(
+        workers.io(index), [c]() -> asio::awaitable<void> { co_await c->run(); }, asio::detached);
+  };
+  hooks.open_connections = [&] { return shared.connections.load(); };
+  hooks.max_connections = o.max_connections;
+  hooks.grace = o.grace;
+  hooks.ready = o.on_ready;
+  workers.run(hooks);
+  auto stats = shared.forger.stats();
+  Workers::write_line(
+      2, fmt::format("tlslab proxy: forged {} certificate{} ({:.0f} µs each on average), {} cache hit{}", stats.misses,
+                     stats.misses == 1 ? "" : "s",
+                     stats.misses ? stats.mint_us_total / static_cast<double>(stats.misses) : 0.0, stats.hits,
+                     stats.hits == 1 ? "" : "s"));
+  if (!o.har_file.empty()) {
+    std::lock_guard lock(shared.har_mutex);
+    write_file_atomic(o.har_file, proxy::har_document(shared.har, o.version).dump(2) + "\n", 0600);
+    Workers::write_line(2, fmt::format("tlslab proxy: wrote {} exchange{} to {}", shared.har.size(),
+                                       shared.har.size() == 1 ? "" : "s", o.har_file));
+  }
+}
+
+}  // namespace tlslab::net

@@ -1,0 +1,56 @@
+// net::run_proxy — `tlslab proxy`: the man-in-the-middle HTTPS proxy's I/O driver. It moves bytes
+// and carries out what the sans-I/O parts decide (proxy/: ClientHello reading, policy, forging,
+// flow observation, HAR).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pki/cert_info.hpp"
+#include "proxy/policy.hpp"
+
+namespace tlslab::pki {
+class Ca;
+}
+
+namespace tlslab::net {
+
+struct ProxyOptions {
+  std::string mode = "sni";  // sni, explicit, reverse
+  std::vector<std::string> listen;
+  std::string upstream;  // reverse mode: HOST:PORT
+  std::vector<proxy::UpstreamResolve> upstream_resolve;
+  std::uint16_t upstream_port = 443;
+  std::vector<proxy::HostPattern> pass;
+  std::optional<std::string> upstream_cacert;
+  bool upstream_insecure = false;
+  bool dump = false;
+  bool redact = false;
+  bool show_forgery = false;
+  bool log_json = false;
+  std::string har_file;
+  std::string keylog_file;
+  unsigned threads = 0;
+  std::size_t cert_cache = 1000;
+  std::size_t max_connections = 10'000;
+  std::size_t body_cap = 64 * 1024;  // bytes of each body kept for --dump and HAR
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds grace{5'000};
+  std::function<void(const std::vector<std::string>& addresses, unsigned threads)> on_ready;
+  std::string version;  // for the HAR creator
+  // describe_forgery renders the real and the forged certificate for --show-forgery.
+  std::function<std::string(const std::string& host, const pki::CertInfo* real, const pki::CertInfo& forged,
+                            double mint_us)>
+      describe_forgery;
+};
+
+// run_proxy serves until SIGINT/SIGTERM; then writes the HAR file, if any, and returns.
+void run_proxy(const ProxyOptions& options, const pki::Ca& ca);
+
+}  // namespace tlslab::net

@@ -1,0 +1,127 @@
+#include "proxy/forge.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <variant>
+
+#include "base/failure.hpp"
+#include "ossl/error.hpp"
+#include "pki/ca.hpp"
+#include "pki/names.hpp"
+#include "proxy/policy.hpp"
+#include "tls/client_context.hpp"
+
+namespace tlslab::proxy {
+namespace {
+
+void free_choice(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<std::string*>(ptr); }
+
+int choice_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_choice);
+  return index;
+}
+
+// The client gets exactly what the real server accepted, if the client offered it.
+int select_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+                void*) {
+  auto* choice = static_cast<std::string*>(SSL_get_ex_data(ssl, choice_index()));
+  if (!choice || choice->empty()) return SSL_TLSEXT_ERR_NOACK;
+  for (unsigned i = 0; i < inlen;) {
+    unsigned len = in[i];
+    if (i + 1 + len > inlen) break;
+    if (len == choice->size() && std::equal(choice->begin(), choice->end(), in + i + 1)) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+}  // namespace
+
+void set_alpn_choice(SSL* ssl, const std::string& protocol) {
+  delete static_cast<std::string*>(SSL_get_ex_data(ssl, choice_index()));
+  SSL_set_ex_data(ssl, choice_index(), new std::string(protocol));
+}
+
+Forger::Forger(const pki::Ca& ca, ForgeOptions options) : ca_(ca), options_(std::move(options)) {}
+Forger::~Forger() = default;
+
+EVP_PKEY* Forger::key_for(const std::string& key_type) {
+  // One leaf key per type per run (not the CA's): generating a key per host would cost more than
+  // the signature, and the forged leaves are only as trustworthy as the CA anyway.
+  std::lock_guard lock(mutex_);
+  auto& slot = key_type == "RSA" ? rsa_key_ : ec_key_;
+  if (!slot) {
+    slot.reset(key_type == "RSA" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
+                                 : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    ossl::check(slot.get(), Kind::Generic, "generating the forged certificates' key");
+  }
+  return slot.get();
+}
+
+ossl::Ptr<SSL_CTX> Forger::make_context(X509* leaf) const {
+  ossl::Ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()));
+  SSL_CTX* c = ossl::check(ctx.get(), Kind::Generic, "creating a forged server context");
+  SSL_CTX_set_min_proto_version(c, tls::parse_tls_version(options_.tls_min, "--tls-min"));
+  SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+  ossl::check(SSL_CTX_use_certificate(c, leaf), Kind::Generic, "using a forged certificate");
+  for (const auto& issuer : ca_.issuers()) SSL_CTX_add1_chain_cert(c, issuer.get());
+  return ctx;
+}
+
+std::shared_ptr<const Forged> Forger::forge(const std::vector<std::string>& names, const std::string& key_type) {
+  std::string kt = key_type == "RSA" || key_type == "RSA-PSS" ? "RSA" : "EC";
+  auto key = cache_key(names, kt);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = index_.find(key); it != index_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      ++stats_.hits;
+      return it->second->second;
+    }
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  pki::LeafRequest request;
+  for (const auto& n : names) {
+    auto parsed = pki::classify_name(n);
+    if (auto* name = std::get_if<pki::Name>(&parsed); name && name->kind != pki::NameKind::Email)
+      request.names.push_back(*name);
+  }
+  if (request.names.empty())
+    throw Failure(Kind::Usage, fmt::format("no name a certificate can carry among [{}]", fmt::join(names, ", ")));
+  EVP_PKEY* leaf_key = key_for(kt);
+  request.public_key = leaf_key;
+  auto issued = ca_.issue(request);
+  auto forged = std::make_shared<Forged>();
+  forged->ctx = make_context(issued.cert.get());
+  ossl::check(SSL_CTX_use_PrivateKey(forged->ctx.get(), leaf_key), Kind::Generic, "using the forged key");
+  SSL_CTX_set_alpn_select_cb(forged->ctx.get(), select_alpn, nullptr);
+  if (!options_.keylog_file.empty()) tls::enable_keylog(forged->ctx.get(), options_.keylog_file);
+  forged->info = pki::describe(issued.cert.get());
+  for (const auto& n : request.names) forged->names.push_back(n.value);
+  forged->mint_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  std::lock_guard lock(mutex_);
+  if (auto it = index_.find(key); it != index_.end()) return it->second->second;  // another thread was faster
+  lru_.emplace_front(key, forged);
+  index_[key] = lru_.begin();
+  while (lru_.size() > options_.capacity) {
+    index_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  ++stats_.misses;
+  stats_.mint_us_total += forged->mint_us;
+  return forged;
+}
+
+ForgeStats Forger::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace tlslab::proxy
