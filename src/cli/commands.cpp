@@ -17,7 +17,7 @@ std::function<int()>& selected() {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"connect", setup_connect}, {"serve", setup_serve}, {"ca", setup_ca},
-      {"cert", setup_cert},       {"proxy", setup_proxy},
+      {"cert", setup_cert},       {"proxy", setup_proxy}, {"lab", setup_lab},
   };
   return table;
 }

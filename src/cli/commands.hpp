@@ -32,5 +32,6 @@ void setup_serve(CLI::App& app);
 void setup_ca(CLI::App& app);
 void setup_cert(CLI::App& app);
 void setup_proxy(CLI::App& app);
+void setup_lab(CLI::App& app);
 
 }  // namespace tlslab::cli

@@ -76,7 +76,7 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-Target parse_target(std::string_view text, std::uint16_t default_port) {
+Target parse_target(std::string_view text, std::uint16_t default_port, bool allow_any_port) {
   Target t;
   t.port = default_port;
   std::string_view rest = text;
@@ -97,7 +97,10 @@ Target parse_target(std::string_view text, std::uint16_t default_port) {
   }
   auto [host, port] = split_host_port(rest, "");
   if (host.empty()) throw Failure(Kind::Usage, fmt::format("'{}': no host name", text));
-  if (!port.empty()) t.port = need_port(port, text, "");
+  if (allow_any_port && port == "0")
+    t.port = 0;
+  else if (!port.empty())
+    t.port = need_port(port, text, "");
   t.host = host;
   return t;
 }

@@ -19,7 +19,8 @@ struct Target {
 
 // parse_target reads HOST, HOST:PORT, [V6]:PORT or https://HOST[:PORT]/PATH; Failure{Usage} for
 // anything else (http:// is refused with a hint: this is a TLS tool).
-[[nodiscard]] Target parse_target(std::string_view text, std::uint16_t default_port = 443);
+// With allow_any_port, port 0 is accepted (a listener: "let the system pick").
+[[nodiscard]] Target parse_target(std::string_view text, std::uint16_t default_port = 443, bool allow_any_port = false);
 
 // host_header returns the Host header value for target: the name, bracketed if IPv6, with the
 // port when it is not 443.
