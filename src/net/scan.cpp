@@ -325,9 +325,8 @@ class Scanner {
     out.verdict = tls::make_verdict(recorder, out.report.peer_chain, SSL_get0_peer_certificate(s), verify_name_,
                                     !verify_name_.empty(), pki::now_epoch());
     // A request makes a TLS 1.3 server's tickets arrive before we take the session.
-    std::string request =
-        fmt::format("{} / HTTP/1.1\r\nHost: {}\r\nUser-Agent: tlslab/scan\r\nConnection: close\r\n\r\n",
-                    "GET", host_header_);
+    std::string request = fmt::format(
+        "{} / HTTP/1.1\r\nHost: {}\r\nUser-Agent: tlslab/scan\r\nConnection: close\r\n\r\n", "GET", host_header_);
     auto [wec, n] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
     std::array<char, 8192> buf;
     // The response only matters for HSTS; a server that does not speak HTTP gets two seconds.
