@@ -18,6 +18,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"connect", setup_connect}, {"serve", setup_serve}, {"ca", setup_ca},
       {"cert", setup_cert},       {"proxy", setup_proxy}, {"lab", setup_lab},
+      {"scan", setup_scan},
   };
   return table;
 }

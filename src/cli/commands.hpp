@@ -33,5 +33,6 @@ void setup_ca(CLI::App& app);
 void setup_cert(CLI::App& app);
 void setup_proxy(CLI::App& app);
 void setup_lab(CLI::App& app);
+void setup_scan(CLI::App& app);
 
 }  // namespace tlslab::cli

@@ -1,0 +1,31 @@
+// net::run_scan — `tlslab scan` as a library call: many small probes (hand-built ClientHellos,
+// only the server's first answer read) and a few full OpenSSL handshakes, run concurrently under
+// a bound, gathered into a scan::ScanReport (graded). Prints nothing (progress callback aside).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "net/target.hpp"
+#include "scan/model.hpp"
+#include "tls/client_options.hpp"
+
+namespace tlslab::net {
+
+struct ScanOptions {
+  Target target;
+  std::vector<ResolveOverride> resolves;
+  std::string servername;  // SNI and the name checked; default: the target's host (no SNI for IPs)
+  std::optional<std::string> cafile, capath;
+  int concurrency = 8;  // probes in flight at once
+  int delay_ms = 0;     // pause before each probe (per slot)
+  double timeout = 5;   // seconds per connection
+  // progress is called after each connection with the count so far.
+  std::function<void(int connections)> progress;
+};
+
+// run_scan scans one target. Failure{Connect/Timeout/Resolve} when it cannot be reached at all.
+[[nodiscard]] scan::ScanReport run_scan(const ScanOptions& options);
+
+}  // namespace tlslab::net

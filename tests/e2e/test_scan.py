@@ -1,0 +1,242 @@
+"""End-to-end tests of `tlslab scan` against real servers on loopback (openssl s_server, nginx,
+tlslab serve) configured with known sets of versions, suites and certificates; every finding is
+checked against the configuration, and protocols/suites against sslscan (Debian package) when it
+is installed. Targets are IP literals: no name is ever resolved."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import Pki, free_port, have, wait_port
+
+IP = "127.0.0.1"
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    p = Pki(tmp_path_factory.mktemp("scan-pki"))
+    p.cert("root", "tlslab Scan Root", ca=True, days=365)
+    p.cert("good", "localhost", issuer="root", sans=("IP:127.0.0.1",), days=60)
+    p.cert("expired", "localhost", issuer="root", sans=("IP:127.0.0.1",), days=-3)
+    p.cert("sha1", "localhost", issuer="root", sans=("IP:127.0.0.1",), digest="sha1", key_kind="rsa-2048")
+    p.cert("other", "other.example", issuer="root", sans=("other.example",))
+    return p
+
+
+def scan(tlslab, port, certs, *extra, check=0):
+    proc = tlslab("scan", f"{IP}:{port}", "--cacert", certs.dir / "root.pem", "--json", *extra, check=check,
+                  timeout=60)
+    return json.loads(proc.out) if check == 0 else proc
+
+
+def version(report, name):
+    return next(v for v in report["protocols"] if v["version"] == name)
+
+
+def offered(report):
+    return [v["version"] for v in report["protocols"] if v["supported"]]
+
+
+def suites(report, name):
+    return [s["name"] for s in version(report, name)["cipher_suites"]]
+
+
+def serve(s_server, certs, cert, *args):
+    return s_server("-cert", certs.dir / f"{cert}.pem", "-key", certs.dir / f"{cert}.key", *args)
+
+
+def test_tls13_only(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "good", "-tls1_3")
+    r = scan(tlslab, srv.port, certs)
+    assert offered(r) == ["TLS 1.3"]
+    assert set(suites(r, "TLS 1.3")) == {"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+                                         "TLS_AES_128_GCM_SHA256"}
+    assert {"x25519", "secp256r1", "secp384r1"} <= set(r["groups"])
+    assert "ecdsa_secp256r1_sha256" in r["signature_algorithms"]
+    assert r["tls13_resumption"] is True
+    assert r["verification"]["ok"] is True
+    assert r["compression"] is False
+    assert r["secure_renegotiation"] is None and r["fallback_scsv"] is None
+    assert r["grade"]["letter"] == "A", r["grade"]
+    assert r["connections"] < 100
+
+
+def test_tls12_server_order(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "good", "-tls1_2", "-serverpref", "-cipher",
+                "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256")
+    r = scan(tlslab, srv.port, certs)
+    assert offered(r) == ["TLS 1.2"]
+    assert suites(r, "TLS 1.2") == ["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]
+    assert version(r, "TLS 1.2")["server_preference"] is True
+    assert r["secure_renegotiation"] is True and r["extended_master_secret"] is True
+    assert r["session_id_resumption"] is True and r["ticket_resumption"] is True
+    assert r["grade"]["letter"] == "A"
+    assert any("TLS 1.3" in rec for rec in r["grade"]["recommendations"])
+
+
+def test_client_order_is_detected(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "good", "-tls1_2", "-cipher",
+                "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256")
+    r = scan(tlslab, srv.port, certs)
+    assert version(r, "TLS 1.2")["server_preference"] is False
+
+
+def test_legacy_tls10_cbc(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "good", "-tls1", "-cipher", "DEFAULT:@SECLEVEL=0")
+    r = scan(tlslab, srv.port, certs)
+    assert offered(r) == ["TLS 1.0"]
+    names = suites(r, "TLS 1.0")
+    assert names and all("_CBC_" in n for n in names), names
+    assert r["grade"]["letter"] == "C"  # TLS 1.0 caps at B, no TLS 1.2/1.3 at C
+    assert any("TLS 1.0" in reason for reason in r["grade"]["reasons"])
+    assert any("neither TLS 1.2" in reason for reason in r["grade"]["reasons"])
+
+
+def test_fallback_scsv_and_versions(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "good", "-cipher", "DEFAULT:@SECLEVEL=0", "-min_protocol", "TLSv1.1")
+    r = scan(tlslab, srv.port, certs)
+    assert "TLS 1.3" in offered(r) and "TLS 1.2" in offered(r)
+    assert r["fallback_scsv"] is True
+
+
+def test_no_resumption(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "good", "-tls1_2", "-no_ticket", "-no_cache")
+    r = scan(tlslab, srv.port, certs)
+    assert r["session_id_resumption"] is False
+    assert r["ticket_resumption"] is False
+
+
+def test_expired_chain_is_t(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "expired", "-tls1_3")
+    r = scan(tlslab, srv.port, certs)
+    assert r["grade"]["letter"] == "T"
+    assert r["grade"]["letter_if_trusted"] == "A"
+    assert any("expired" in p["reason"] for p in r["verification"]["problems"])
+
+
+def test_sha1_chain_is_t(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "sha1", "-cipher", "DEFAULT:@SECLEVEL=0")
+    r = scan(tlslab, srv.port, certs)
+    assert r["grade"]["letter"] == "T"
+    assert any("SHA-1" in reason for reason in r["grade"]["reasons"]), r["grade"]
+
+
+def test_name_mismatch_and_text_report(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "other", "-tls1_3")
+    proc = tlslab("scan", f"{IP}:{srv.port}", "--cacert", certs.dir / "root.pem", check=0)
+    assert "Grade" in proc.out and "T (would be" in proc.out
+    assert "Connections made" in proc.out
+    assert "TLS_AES_256_GCM_SHA384" in proc.out
+
+
+def test_unreachable_exit_code(tlslab):
+    proc = tlslab("scan", f"{IP}:{free_port()}", check=7)
+    assert "could not connect" in proc.err
+
+
+def test_usage(tlslab):
+    tlslab("scan", check=2)
+    tlslab("scan", f"{IP}:443", "--concurrency", "0", check=2)
+
+
+def test_targets_file_json_lines(tlslab, s_server, certs, tmp_path):
+    a = serve(s_server, certs, "good", "-tls1_3")
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"# two servers\n{IP}:{a.port}\n{IP}:{free_port()}\n")
+    proc = tlslab("scan", "--targets", targets, "--cacert", certs.dir / "root.pem", "--json", timeout=60)
+    lines = [json.loads(line) for line in proc.out.splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["grade"]["letter"] == "A"
+    assert "error" in lines[1]
+    assert proc.returncode == 7
+
+
+@pytest.fixture
+def nginx(tmp_path, certs):
+    if not have("nginx"):
+        pytest.skip("nginx not installed")
+    port = free_port()
+    prefix = tmp_path / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(f"""daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {prefix}/tmp; proxy_temp_path {prefix}/tmp; fastcgi_temp_path {prefix}/tmp;
+  uwsgi_temp_path {prefix}/tmp; scgi_temp_path {prefix}/tmp;
+  server {{
+    listen {IP}:{port} ssl http2;
+    ssl_certificate {certs.dir}/good.pem;
+    ssl_certificate_key {certs.dir}/good.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_tickets on;
+    ssl_session_cache shared:s:1m;
+    add_header Strict-Transport-Security "max-age=31536000" always;
+    location / {{ return 200 "ok\\n"; }}
+  }}
+}}
+""")
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", prefix], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_port(port, proc=proc)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=5)
+
+
+def test_nginx_hsts_a_plus(tlslab, nginx, certs):
+    r = scan(tlslab, nginx, certs)
+    assert offered(r) == ["TLS 1.2", "TLS 1.3"]
+    assert r["hsts_max_age"] == 31536000
+    assert r["http_status"] == 200
+    assert r["alpn"][:2] == ["h2", "http/1.1"]
+    assert r["fallback_scsv"] is True
+    assert r["grade"]["letter"] == "A+", r["grade"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-checks with sslscan: the same protocols and the same suites.
+
+def openssl_to_iana():
+    out = subprocess.run(["openssl", "ciphers", "-stdname", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"],
+                         capture_output=True, text=True).stdout
+    table = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] == "-":
+            table[parts[2]] = parts[0]
+    return table
+
+
+def sslscan_findings(port):
+    out = subprocess.run(["sslscan", "--no-colour", f"{IP}:{port}"], capture_output=True, text=True,
+                         timeout=120).stdout
+    names = openssl_to_iana()
+    protocols, accepted = set(), {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3") \
+                and parts[1] == "enabled":
+            protocols.add(parts[0].replace("TLSv", "TLS "))
+        if parts[:1] in (["Accepted"], ["Preferred"]) and len(parts) >= 5:
+            accepted.setdefault(parts[1].replace("TLSv", "TLS "), set()).add(names.get(parts[4], parts[4]))
+    return protocols, accepted
+
+
+@pytest.mark.skipif(not have("sslscan"), reason="sslscan not installed")
+@pytest.mark.parametrize("args", [
+    ("-tls1_2", "-serverpref", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256"),
+    ("-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"),
+    ("-cipher", "DEFAULT:@SECLEVEL=0"),
+], ids=["tls12-order", "tls10-cbc", "default"])
+def test_agrees_with_sslscan(tlslab, s_server, certs, args):
+    srv = serve(s_server, certs, "good", *args)
+    r = scan(tlslab, srv.port, certs)
+    protocols, accepted = sslscan_findings(srv.port)
+    assert set(offered(r)) == protocols
+    for name in protocols:
+        assert set(suites(r, name)) == accepted.get(name, set()), name
