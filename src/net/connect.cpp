@@ -74,7 +74,7 @@ std::string handshake_hint(const std::string& reason) {
 class Session {
  public:
   Session(const ConnectOptions& options, ConnectReport& report, asio::io_context& io, ssl::context& ctx)
-      : o_(options), r_(report), io_(io), resolver_(io), stream_(io, ctx), timer_(io), wait_timer_(io) {
+      : o_(options), r_(report), resolver_(io), stream_(io, ctx), timer_(io), wait_timer_(io) {
     // Opened before any I/O: a bad -o path fails fast, before a request reaches the server.
     if (o_.request && !o_.output_file.empty()) file_ = std::make_unique<AtomicFile>(o_.output_file);
   }
@@ -346,7 +346,6 @@ class Session {
  private:
   const ConnectOptions& o_;
   ConnectReport& r_;
-  asio::io_context& io_;
   tcp::resolver resolver_;
   ssl::stream<tcp::socket> stream_;
   asio::steady_timer timer_;

@@ -219,11 +219,13 @@ RehashReport rehash(const fs::path& dir) {
   for (const auto& [key, links] : existing) {
     auto bucket = scan.buckets.find(key);
     int n = bucket == scan.buckets.end() ? 0 : needed[key];
-    for (const auto& [number, target] : links) {
+    for (const auto& entry : links) {
+      const auto& [number, target] = entry;
+      const std::string& wanted = target;  // a plain reference: clang 14 cannot capture a structured binding
       if (number < n) continue;
       auto name = link_name(key.first, key.second, number);
       bool still_linked = std::any_of(report.links.begin(), report.links.end(),
-                                      [&](const RehashLink& l) { return l.target == target; });
+                                      [&](const RehashLink& l) { return l.target == wanted; });
       std::string reason = !fs::exists(dir / target, ec) ? "its target is gone"
                            : still_linked                ? "its target is linked under a lower number now"
                                                          : "its target holds no certificate or CRL of this hash";
