@@ -24,6 +24,7 @@
 
 #include "base/failure.hpp"
 #include "base/files.hpp"
+#include "http/site.hpp"
 #include "net/target.hpp"
 #include "net/workers.hpp"
 #include "ossl/error.hpp"
@@ -33,6 +34,7 @@
 #include "proxy/forge.hpp"
 #include "proxy/har.hpp"
 #include "tls/client_context.hpp"
+#include "tls/session_cache.hpp"
 #include "tls/verify.hpp"
 
 namespace tlslab::net {
@@ -59,12 +61,12 @@ std::string error_words(const boost::system::error_code& ec) {
   return ec.message();
 }
 
-ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o) {
+ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o, tls::SessionCache& sessions) {
   tls::ClientOptions c;
   c.cafile = o.upstream_cacert;
   c.keylog_file = o.keylog_file;
   auto built = tls::make_client_context(c);
-  SSL_CTX_set_session_cache_mode(built.ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  sessions.install(built.ctx.get());
   return std::move(built.ctx);
 }
 
@@ -72,6 +74,7 @@ ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o) {
 struct Shared {
   const ProxyOptions& o;
   proxy::Forger forger;
+  tls::SessionCache sessions;  // upstream sessions per server and name: new connections resume
   ssl::context upstream;       // client side, towards the real servers
   ssl::context client_facing;  // a base server context; each connection switches to its forged one
   std::vector<proxy::Endpoint> listeners;
@@ -85,7 +88,8 @@ struct Shared {
   Shared(const ProxyOptions& options, const pki::Ca& ca)
       : o(options),
         forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2"}),
-        upstream(make_upstream_context(options).release()),
+        sessions(options.cert_cache),
+        upstream(make_upstream_context(options, sessions).release()),
         client_facing(ssl::context::tls_server) {}
 
   void log(const std::string& line) {
@@ -141,6 +145,43 @@ struct Counters {
   std::uint64_t down = 0;  // server -> client
 };
 
+// Deadline cancels a socket's pending operations if it is still alive after `limit`.
+class Deadline {
+ public:
+  Deadline(tcp::socket& socket, std::chrono::milliseconds limit) : timer_(socket.get_executor()) {
+    timer_.expires_after(limit);
+    timer_.async_wait([&socket, fired = fired_](boost::system::error_code ec) {
+      if (ec) return;
+      *fired = true;
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+  ~Deadline() { timer_.cancel(); }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+  [[nodiscard]] bool expired() const { return *fired_; }
+
+ private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> fired_ = std::make_shared<bool>(false);
+};
+
+// error_page is a complete HTTP/1.1 response with a small HTML page saying why.
+std::string error_page(unsigned status, const std::string& why) {
+  const char* reason = status == 502 ? "Bad Gateway" : "Bad Request";
+  auto body = fmt::format(
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{0} {1} — tlslab proxy</title></head>\n"
+      "<body><h1>{0} {1}</h1>\n<p>tlslab proxy could not give you this site: {2}</p>\n</body></html>\n",
+      status, reason, http::html_escape(why));
+  return fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\n"
+      "Connection: close\r\n\r\n{}",
+      status, reason, body.size(), body);
+}
+
+std::string tls_version(SSL* ssl) { return SSL_get_version(ssl); }
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Shared& shared, tcp::socket client)
@@ -186,21 +227,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // read_hello buffers the client's first flight until its SNI and ALPN can be read.
   asio::awaitable<bool> read_hello(proxy::ClientHelloReader& reader, std::string_view already) {
-    asio::steady_timer timer(client_.get_executor());
-    timer.expires_after(s_.o.handshake_timeout);
-    timer.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        client_.cancel(ignored);
-      }
-    });
+    Deadline deadline(client_, s_.o.handshake_timeout);
     auto state = already.empty() ? proxy::ClientHelloReader::State::NeedMore : reader.feed(already);
     std::array<char, 4096> buf;
     while (state == proxy::ClientHelloReader::State::NeedMore) {
       auto [ec, n] = co_await client_.async_read_some(asio::buffer(buf), use_tuple);
       if (ec) {
-        timer.cancel();
-        if (ec == asio::error::operation_aborted)
+        if (deadline.expired())
           s_.error(peer_, "no complete ClientHello in time; closed");
         else if (!reader.buffered().empty())
           s_.error(peer_, "closed in the middle of its ClientHello");
@@ -208,7 +241,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       state = reader.feed(std::string_view(buf.data(), n));
     }
-    timer.cancel();
     if (state != proxy::ClientHelloReader::State::Done) {
       s_.error(peer_, fmt::format("not a TLS client ({}); closed", reader.error()));
       co_return false;
@@ -217,7 +249,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // resolve_upstream finds where host really lives: --upstream-resolve, else the system resolver.
-  asio::awaitable<std::vector<tcp::endpoint>> resolve_upstream(const std::string& host, std::uint16_t port) {
+  // Addresses that are this proxy's own listeners are left out. why says what went wrong when
+  // nothing remains.
+  asio::awaitable<std::vector<tcp::endpoint>> resolve_upstream(const std::string& host, std::uint16_t port,
+                                                               std::string& why) {
     std::vector<tcp::endpoint> out;
     for (const auto& r : s_.o.upstream_resolve)
       if (r.name == host) out.emplace_back(asio::ip::make_address(r.address), port);
@@ -230,8 +265,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         tcp::resolver resolver(client_.get_executor());
         auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
         if (rec) {
-          s_.error(peer_, fmt::format("cannot resolve {}: {} (map it with --upstream-resolve {}:ADDR)", host,
-                                      rec.message(), host));
+          why =
+              fmt::format("cannot resolve {}: {} (map it with --upstream-resolve {}:ADDR)", host, rec.message(), host);
           co_return out;
         }
         for (const auto& e : results) out.push_back(e.endpoint());
@@ -240,10 +275,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<tcp::endpoint> safe;
     for (const auto& ep : out) {
       if (proxy::is_loop({ep.address().to_string(), ep.port()}, s_.listeners)) {
-        s_.error(peer_,
-                 fmt::format("{} resolves to {}, which is this proxy itself: refusing the loop (the redirect "
-                             "that sends clients here must not apply to the proxy; use --upstream-resolve {}:ADDR)",
-                             host, endpoint_text(ep), host));
+        why = fmt::format(
+            "{} resolves to {}, which is this proxy itself: refusing the loop (the redirect that sends clients "
+            "here must not apply to the proxy; use --upstream-resolve {}:ADDR)",
+            host, endpoint_text(ep), host);
         continue;
       }
       safe.push_back(ep);
@@ -251,9 +286,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_return safe;
   }
 
-  asio::awaitable<bool> connect_upstream(const std::string& host, std::uint16_t port) {
-    auto endpoints = co_await resolve_upstream(host, port);
-    if (endpoints.empty()) co_return false;
+  // connect_upstream opens the TCP connection to the real server; returns "" or why it failed.
+  asio::awaitable<std::string> connect_upstream(const std::string& host, std::uint16_t port) {
+    std::string why;
+    auto endpoints = co_await resolve_upstream(host, port, why);
+    if (endpoints.empty()) co_return why;
     asio::steady_timer timer(client_.get_executor());
     timer.expires_after(s_.o.connect_timeout);
     timer.async_wait([this](boost::system::error_code ec) {
@@ -271,19 +308,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
         timer.cancel();
         upstream_.set_option(tcp::no_delay(true), ignored);
         upstream_address_ = endpoint_text(ep);
-        co_return true;
+        co_return std::string();
       }
       errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ec.message());
     }
     timer.cancel();
-    s_.error(peer_, fmt::format("cannot connect to {}:{}: {}", host, port, errors));
-    co_return false;
+    co_return fmt::format("cannot connect to {}:{}: {}", host, port, errors);
   }
 
+  // pump copies from -> to until from ends, a write fails, or stop is set between two reads; it
+  // returns how the reading side ended (eof is a clean end: FIN, or close_notify under TLS).
   template <class From, class To>
-  asio::awaitable<void> pump(From& from, To& to, bool upward, proxy::HttpObserver* observer, Counters& counters) {
-    std::array<char, 16 * 1024> buf;
-    for (;;) {
+  asio::awaitable<boost::system::error_code> pump(From& from, To& to, bool upward, proxy::HttpObserver* observer,
+                                                  Counters& counters, const bool& stop) {
+    std::array<char, 64 * 1024> buf;
+    while (!stop) {
       auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_tuple);
       if (n) {
         dog_.touch();
@@ -296,32 +335,75 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_tuple);
         (upward ? counters.up : counters.down) += written;
-        if (wec) co_return;
+        if (wec) co_return wec;
       }
-      if (ec) co_return;
+      if (ec) co_return ec;
     }
+    co_return asio::error::operation_aborted;
   }
 
   // relay_raw copies bytes both ways untouched (pass-through, or an unparsed tunnel), with
-  // half-closes propagated.
-  asio::awaitable<Counters> relay_raw(std::string_view first_up) {
+  // half-closes propagated: a FIN from one side becomes a FIN to the other, and the other
+  // direction goes on until it ends too.
+  asio::awaitable<Counters> relay_raw(std::string_view first_up, proxy::HttpObserver* observer = nullptr) {
     Counters c;
     if (!first_up.empty()) {
+      if (observer) observer->client_bytes(first_up, now_ms());
       auto [ec, n] = co_await asio::async_write(upstream_, asio::buffer(first_up.data(), first_up.size()), use_tuple);
       c.up += n;
       if (ec) co_return c;
     }
+    const bool never = false;
     auto up = [&]() -> asio::awaitable<void> {
-      co_await pump(client_, upstream_, true, nullptr, c);
+      co_await pump(client_, upstream_, true, observer, c, never);
       boost::system::error_code ignored;
       upstream_.shutdown(tcp::socket::shutdown_send, ignored);
     };
     auto down = [&]() -> asio::awaitable<void> {
-      co_await pump(upstream_, client_, false, nullptr, c);
+      co_await pump(upstream_, client_, false, observer, c, never);
       boost::system::error_code ignored;
       client_.shutdown(tcp::socket::shutdown_send, ignored);
     };
     co_await ((up() && down()) || dog_.watch(client_, upstream_));
+    co_return c;
+  }
+
+  // relay_tls copies the decrypted bytes between the two TLS legs. Ends are passed on as they
+  // came: the server's close_notify becomes ours to the client, its cut (FIN without one) a cut;
+  // the client's end becomes a FIN to the server, whose reply still reaches the client. (Asio's
+  // TLS shutdown waits to read the peer's close_notify, which cannot run beside the other
+  // direction's read, so the client's end is passed on at the TCP level.)
+  asio::awaitable<Counters> relay_tls(TlsStream& down, TlsStream& up, proxy::HttpObserver* observer) {
+    Counters c;
+    bool client_done = false, server_done = false;
+    asio::steady_timer up_finished(client_.get_executor(), std::chrono::steady_clock::time_point::max());
+    auto up_pump = [&]() -> asio::awaitable<void> {
+      co_await pump(down, up, true, observer, c, server_done);
+      client_done = true;
+      up_finished.cancel();
+      if (server_done) co_return;
+      boost::system::error_code ignored;
+      upstream_.shutdown(tcp::socket::shutdown_send, ignored);
+    };
+    auto down_pump = [&]() -> asio::awaitable<void> {
+      auto end = co_await pump(up, down, false, observer, c, client_done);
+      server_done = true;
+      boost::system::error_code ignored;
+      if (!client_done) {  // stop the client's reader before touching its TLS stream
+        client_.cancel(ignored);
+        co_await up_finished.async_wait(use_tuple);
+      }
+      if (end == asio::error::eof) {
+        // Send close_notify without waiting for the client's: mark it received first.
+        SSL* ssl = down.native_handle();
+        SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+        co_await down.async_shutdown(use_tuple);
+        client_.shutdown(tcp::socket::shutdown_send, ignored);
+      } else {
+        client_.shutdown(tcp::socket::shutdown_both, ignored);
+      }
+    };
+    co_await ((up_pump() && down_pump()) || dog_.watch(client_, upstream_));
     co_return c;
   }
 
@@ -337,12 +419,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
                             {"bytes_up", flow.request_body_bytes},
                             {"bytes_down", flow.response_body_bytes},
                             {"ms", total},
+                            {"ttfb_ms", flow.response_start_ms - flow.started_ms},
                             {"complete", flow.complete}}
                  .dump());
     } else {
-      s_.log(fmt::format("{} {} \"{} {}\" {} up {} B, down {} B, {:.1f} ms{}", peer_, flow.host, flow.method,
-                         flow.url(), flow.status, flow.request_body_bytes, flow.response_body_bytes, total,
-                         flow.complete ? "" : " (cut short)"));
+      s_.log(fmt::format("{} {} \"{} {}\" {} up {} B, down {} B, {:.1f} ms (first byte {:.1f} ms){}", peer_, flow.host,
+                         flow.method, flow.url(), flow.status, flow.request_body_bytes, flow.response_body_bytes, total,
+                         flow.response_start_ms - flow.started_ms, flow.complete ? "" : " (cut short)"));
     }
     if (s_.o.dump) dump(flow, secrets);
     if (!s_.o.har_file.empty()) {
@@ -361,8 +444,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         return u >= 0x20 || c == '\n' || c == '\r' || c == '\t';
       });
     };
-    std::string out = fmt::format("──── {} → {} ({})\n> {} {} {}\n", peer_, f.host, upstream_address_, f.method,
-                                  f.target, f.http_version);
+    std::string out = fmt::format("──── {} → {} ({}; {})\n> {} {} {}\n", peer_, f.host, upstream_address_, legs_,
+                                  f.method, f.target, f.http_version);
     for (const auto& [n, v] : f.request_headers) out += fmt::format("> {}: {}\n", n, clean(v));
     if (!f.request_body.empty())
       out += printable(f.request_body) ? "> \n> " + clean(f.request_body) + "\n"
@@ -397,60 +480,65 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // run_tls_entry handles a connection whose first bytes are a ClientHello (sni and reverse modes,
   // and the inside of a CONNECT tunnel). target names where to go when the hello does not.
-  asio::awaitable<void> run_tls_entry(std::pair<std::string, std::uint16_t> target, std::string_view already = {}) {
+  asio::awaitable<void> run_tls_entry(std::pair<std::string, std::uint16_t> target, std::string_view already = {},
+                                      bool tunnel = false) {
     proxy::ClientHelloReader hello;
     if (!co_await read_hello(hello, already)) co_return;
     const auto& info = hello.info();
     std::string host = s_.o.mode == "sni" && target.first.empty() ? info.sni : target.first;
     if (host.empty()) {
       s_.error(peer_, "the ClientHello names no server (no SNI): cannot tell where to go; closed");
+      co_await refuse(hello, host, tunnel, "");
       co_return;
     }
     std::string requested = info.sni.empty() ? host : info.sni;
+    if (auto why = co_await connect_upstream(host, target.second); !why.empty()) {
+      s_.error(peer_, why);
+      co_await refuse(hello, requested, tunnel, why);
+      co_return;
+    }
     if (proxy::should_pass(s_.o.pass, requested)) {
-      if (!co_await connect_upstream(host, target.second)) co_return;
       auto c = co_await relay_raw(hello.buffered());
       s_.log(
           fmt::format("{} {} passed through untouched (--pass): up {} B, down {} B", peer_, requested, c.up, c.down));
       co_return;
     }
-    if (!co_await connect_upstream(host, target.second)) co_return;
     // The real server first: its certificate decides the forged names and key type, its ALPN
     // choice is what the client will get.
     TlsStream up(upstream_, s_.upstream);
     SSL* ussl = up.native_handle();
-    SSL_set_tlsext_host_name(ussl, requested.c_str());
+    if (!tls::is_ip_literal(requested)) SSL_set_tlsext_host_name(ussl, requested.c_str());
     if (!info.alpn.empty()) {
       auto wire = tls::alpn_wire(info.alpn);
       SSL_set_alpn_protos(ussl, reinterpret_cast<const unsigned char*>(wire.data()),
                           static_cast<unsigned>(wire.size()));
     }
+    auto session_key = upstream_address_ + "/" + requested;
+    s_.sessions.prepare(ussl, session_key);
     tls::VerifyRecorder recorder;
     recorder.install(ussl);
+    Deadline up_deadline(upstream_, s_.o.handshake_timeout);
     auto [uec] = co_await up.async_handshake(ssl::stream_base::client, use_tuple);
     if (uec) {
-      s_.error(peer_, fmt::format("TLS handshake with the real server {} ({}) failed: {}", host, upstream_address_,
-                                  error_words(uec)));
-      co_await refuse_client(host, fmt::format("the real server's TLS handshake failed: {}", error_words(uec)));
+      s_.sessions.forget(session_key);
+      auto why = fmt::format("the TLS handshake with the real server {} ({}) failed: {}", host, upstream_address_,
+                             up_deadline.expired() ? std::string("timed out") : error_words(uec));
+      s_.error(peer_, why);
+      co_await refuse(hello, requested, tunnel, why);
       co_return;
     }
     X509* real_leaf = SSL_get0_peer_certificate(ussl);
     std::optional<pki::CertInfo> real;
     if (real_leaf) real = pki::describe(real_leaf);
-    std::vector<pki::CertInfo> sent;
-    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ussl))
-      for (int i = 0; i < sk_X509_num(chain); ++i) sent.push_back(pki::describe(sk_X509_value(chain, i)));
-    auto verdict = tls::make_verdict(recorder, sent, real_leaf, requested, true, pki::now_epoch());
-    if (!verdict.ok() && !s_.o.upstream_insecure) {
-      std::string why = !verdict.problems.empty()
-                            ? fmt::format("depth {} ({}): {}", verdict.problems.front().depth,
-                                          verdict.problems.front().subject, verdict.problems.front().reason)
-                            : verdict.hostname.reason;
-      s_.error(peer_, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
-                                  "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
-                                  host, upstream_address_, why));
-      co_await refuse_client(host, "the real server's certificate did not verify: " + why);
-      co_return;
+    if (!s_.o.upstream_insecure) {
+      if (auto why = check_upstream(recorder, ussl, real_leaf, requested); !why.empty()) {
+        s_.sessions.forget(session_key);
+        s_.error(peer_, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
+                                    "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
+                                    host, upstream_address_, why));
+        co_await refuse(hello, requested, tunnel, fmt::format("the real server's certificate did not verify: {}", why));
+        co_return;
+      }
     }
     const unsigned char* alpn = nullptr;
     unsigned alpn_len = 0;
@@ -462,75 +550,103 @@ class Connection : public std::enable_shared_from_this<Connection> {
     show_forgery(requested, real ? &*real : nullptr, *forged);
     // Now the client, with the forged certificate, replaying its buffered ClientHello.
     TlsStream down(client_, s_.client_facing);
-    SSL* cssl = down.native_handle();
-    SSL_set_SSL_CTX(cssl, forged->ctx.get());
-    proxy::set_alpn_choice(cssl, protocol);
-    asio::steady_timer timer(client_.get_executor());
-    timer.expires_after(s_.o.handshake_timeout);
-    timer.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        client_.cancel(ignored);
-      }
-    });
-    auto [cec, used] = co_await down.async_handshake(
-        ssl::stream_base::server, asio::buffer(hello.buffered().data(), hello.buffered().size()), use_tuple);
-    timer.cancel();
-    if (cec) {
-      s_.error(peer_, fmt::format("the client refused the forged certificate for {}: {}{}", requested, error_words(cec),
-                                  error_words(cec).find("unknown ca") != std::string::npos ||
-                                          error_words(cec).find("bad certificate") != std::string::npos
-                                      ? " (it does not trust the proxy's CA)"
-                                      : ""));
-      co_return;
-    }
+    if (!co_await handshake_client(down, hello, *forged, protocol, requested)) co_return;
+    legs_ = fmt::format("client {}, server {}{}{}", tls_version(down.native_handle()), tls_version(ussl),
+                        SSL_session_reused(ussl) ? " resumed" : "", protocol.empty() ? "" : ", ALPN " + protocol);
     bool http1 = protocol.empty() || protocol == "http/1.1" || protocol == "http/1.0";
     std::optional<proxy::HttpObserver> observer;
     if (http1) observer.emplace(peer_, requested, s_.o.body_cap, [this](proxy::Flow&& f) { on_flow(std::move(f)); });
-    Counters c;
-    auto up_pump = [&]() -> asio::awaitable<void> {
-      co_await pump(down, up, true, observer ? &*observer : nullptr, c);
-    };
-    auto down_pump = [&]() -> asio::awaitable<void> {
-      co_await pump(up, down, false, observer ? &*observer : nullptr, c);
-      // The server is done: the client has everything; end its side too.
-      boost::system::error_code ignored;
-      client_.shutdown(tcp::socket::shutdown_both, ignored);
-    };
-    co_await ((up_pump() && down_pump()) || dog_.watch(client_, upstream_));
+    auto c = co_await relay_tls(down, up, observer ? &*observer : nullptr);
     if (observer) {
       observer->closed(now_ms());
       if (!observer->active() && !observer->why().empty())
-        s_.log(fmt::format("{} {}: stopped parsing HTTP ({}); relayed the rest as bytes", peer_, requested,
-                           observer->why()));
+        s_.log(fmt::format("{} {}: stopped parsing HTTP ({}); relayed the rest as bytes, up {} B, down {} B", peer_,
+                           requested, observer->why(), c.up, c.down));
     } else {
-      s_.log(fmt::format("{} {} ALPN {}: relayed as opaque bytes, up {} B, down {} B", peer_, requested, protocol, c.up,
+      s_.log(fmt::format("{} {} ({}): relayed as opaque bytes, up {} B, down {} B", peer_, requested, legs_, c.up,
                          c.down));
     }
   }
 
-  // refuse_client tells an intercepted client no: in sni/reverse mode a fatal TLS alert before any
-  // certificate; inside an explicit CONNECT the tunnel was already granted, so the same alert.
-  asio::awaitable<void> refuse_client(const std::string&, const std::string&) {
-    // handshake_failure (40), TLS 1.2 record framing as every client accepts it before a version is agreed.
-    static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40};
-    co_await asio::async_write(client_, asio::buffer(alert), use_tuple);
+  // check_upstream returns why the real server's certificate is not acceptable for name ("" if
+  // it is). A resumed session carries the verification result of its first handshake.
+  std::string check_upstream(const tls::VerifyRecorder& recorder, SSL* ssl, X509* leaf, const std::string& name) {
+    if (SSL_session_reused(ssl) && SSL_get_verify_result(ssl) != X509_V_OK)
+      return X509_verify_cert_error_string(SSL_get_verify_result(ssl));
+    // The chain is described only when there is a problem to explain: it costs on every handshake.
+    std::vector<pki::CertInfo> sent;
+    if (!recorder.findings().empty())
+      if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
+        for (int i = 0; i < sk_X509_num(chain); ++i) sent.push_back(pki::describe(sk_X509_value(chain, i)));
+    auto verdict = tls::make_verdict(recorder, sent, leaf, name, true, pki::now_epoch());
+    if (verdict.ok()) return {};
+    if (!verdict.problems.empty())
+      return fmt::format("depth {} ({}): {}", verdict.problems.front().depth, verdict.problems.front().subject,
+                         verdict.problems.front().reason);
+    return verdict.hostname.reason;
+  }
+
+  // handshake_client finishes the client's handshake with a forged certificate, replaying its
+  // buffered ClientHello; protocol is the ALPN to select ("" none).
+  asio::awaitable<bool> handshake_client(TlsStream& down, const proxy::ClientHelloReader& hello,
+                                         const proxy::Forged& forged, const std::string& protocol,
+                                         const std::string& requested) {
+    SSL* cssl = down.native_handle();
+    SSL_set_SSL_CTX(cssl, forged.ctx.get());
+    proxy::set_alpn_choice(cssl, protocol);
+    Deadline deadline(client_, s_.o.handshake_timeout);
+    auto [cec, used] = co_await down.async_handshake(
+        ssl::stream_base::server, asio::buffer(hello.buffered().data(), hello.buffered().size()), use_tuple);
+    if (!cec) co_return true;
+    auto words = deadline.expired() ? std::string("timed out") : error_words(cec);
+    bool distrust = words.find("unknown ca") != std::string::npos || words.find("bad certificate") != std::string::npos;
+    s_.error(peer_, fmt::format("the client refused the forged certificate for {}: {}{}", requested, words,
+                                distrust ? " (it does not trust the proxy's CA)" : ""));
+    co_return false;
+  }
+
+  // refuse tells an intercepted client no. In sni and reverse mode: a fatal TLS alert, before any
+  // certificate. Inside an explicit-mode CONNECT tunnel the client already has its tunnel, and a
+  // browser shows a failed CONNECT only as a bare error code: so the proxy finishes the handshake
+  // with a certificate forged for the requested name and answers the first request with a 502
+  // page that says why.
+  asio::awaitable<void> refuse(const proxy::ClientHelloReader& hello, const std::string& requested, bool tunnel,
+                               const std::string& why) {
+    if (!tunnel || requested.empty()) {
+      // handshake_failure (40), TLS 1.2 record framing as every client accepts it before a version is agreed.
+      static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40};
+      co_await asio::async_write(client_, asio::buffer(alert), use_tuple);
+      co_return;
+    }
+    auto forged =
+        s_.forger.forge(proxy::forged_names(nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
+    TlsStream down(client_, s_.client_facing);
+    if (!co_await handshake_client(down, hello, *forged, "http/1.1", requested)) co_return;
+    {  // the request's head, so the answer is not taken for a reply to nothing
+      Deadline deadline(client_, s_.o.handshake_timeout);
+      std::string head;
+      std::array<char, 4096> buf;
+      while (head.find("\r\n\r\n") == std::string::npos && head.size() < 64 * 1024) {
+        auto [ec, n] = co_await down.async_read_some(asio::buffer(buf), use_tuple);
+        if (ec) co_return;
+        head.append(buf.data(), n);
+      }
+    }
+    auto page = error_page(502, why);
+    co_await asio::async_write(down, asio::buffer(page), use_tuple);
+    SSL_set_shutdown(down.native_handle(), SSL_get_shutdown(down.native_handle()) | SSL_RECEIVED_SHUTDOWN);
+    co_await down.async_shutdown(use_tuple);
   }
 
   asio::awaitable<void> run_explicit() {
     beast::flat_buffer buffer;
     bhttp::request_parser<bhttp::empty_body> parser;
     parser.header_limit(64 * 1024);
-    asio::steady_timer timer(client_.get_executor());
-    timer.expires_after(s_.o.handshake_timeout);
-    timer.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        client_.cancel(ignored);
-      }
-    });
-    auto [ec, n] = co_await bhttp::async_read_header(client_, buffer, parser, use_tuple);
-    timer.cancel();
+    boost::system::error_code ec;
+    {
+      Deadline deadline(client_, s_.o.handshake_timeout);
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_header(client_, buffer, parser, use_tuple);
+    }
     if (ec) {
       if (ec != bhttp::error::end_of_stream) s_.error(peer_, fmt::format("no proxy request: {}", ec.message()));
       co_return;
@@ -541,8 +657,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       auto target = parse_target(std::string(req.target()), 443);
       static const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
       if (proxy::should_pass(s_.o.pass, target.host)) {
-        if (!co_await connect_upstream(target.host, target.port)) {
-          co_await reply_plain(502, fmt::format("cannot reach {}:{}", target.host, target.port));
+        if (auto why = co_await connect_upstream(target.host, target.port); !why.empty()) {
+          co_await reply_plain(502, why);
           co_return;
         }
         co_await asio::async_write(client_, asio::buffer(ok), use_tuple);
@@ -552,7 +668,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         co_return;
       }
       co_await asio::async_write(client_, asio::buffer(ok), use_tuple);
-      co_await run_tls_entry({target.host, target.port}, leftover);
+      co_await run_tls_entry({target.host, target.port}, leftover, true);
       co_return;
     }
     // A plain http:// request in absolute form: forward it, and watch the exchange.
@@ -566,8 +682,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto hostport = rest.substr(0, slash);
     auto path = slash == std::string::npos ? std::string("/") : rest.substr(slash);
     auto target = parse_target(hostport, 80);
-    if (!co_await connect_upstream(target.host, target.port)) {
-      co_await reply_plain(502, fmt::format("cannot reach {}:{}", target.host, target.port));
+    if (auto why = co_await connect_upstream(target.host, target.port); !why.empty()) {
+      co_await reply_plain(502, why);
       co_return;
     }
     std::string head = fmt::format("{} {} HTTP/{}.{}\r\n", std::string(req.method_string()), path, req.version() / 10,
@@ -582,30 +698,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       f.scheme = "http";
       on_flow(std::move(f));
     });
-    std::string first = head + leftover;
-    observer.client_bytes(first, now_ms());
-    auto [wec, wn] = co_await asio::async_write(upstream_, asio::buffer(first), use_tuple);
-    if (wec) co_return;
-    Counters c;
-    auto up = [&]() -> asio::awaitable<void> { co_await pump(client_, upstream_, true, &observer, c); };
-    auto down = [&]() -> asio::awaitable<void> {
-      co_await pump(upstream_, client_, false, &observer, c);
-      boost::system::error_code ignored;
-      client_.shutdown(tcp::socket::shutdown_both, ignored);
-    };
-    co_await ((up() && down()) || dog_.watch(client_, upstream_));
+    co_await relay_raw(head + leftover, &observer);
     observer.closed(now_ms());
   }
 
   asio::awaitable<void> reply_plain(unsigned status, const std::string& why) {
-    auto body = fmt::format("<!doctype html><title>{} tlslab proxy</title><h1>{} {}</h1><p>{}</p>\n", status, status,
-                            status == 502 ? "Bad Gateway" : "Bad Request", why);
-    auto msg = fmt::format(
-        "HTTP/1.1 {} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n"
-        "Connection: close\r\n\r\n{}",
-        status, status == 502 ? "Bad Gateway" : "Bad Request", body.size(), body);
     s_.error(peer_, fmt::format("answered {}: {}", status, why));
-    co_await asio::async_write(client_, asio::buffer(msg), use_tuple);
+    auto page = error_page(status, why);
+    co_await asio::async_write(client_, asio::buffer(page), use_tuple);
   }
 
   Shared& s_;
@@ -614,6 +714,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Watchdog dog_;
   std::string peer_;
   std::string upstream_address_;
+  std::string legs_;  // TLS versions and ALPN of both legs, for --dump
 };
 
 }  // namespace
