@@ -4,7 +4,9 @@ import os
 import pathlib
 import shutil
 import socket
+import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -220,3 +222,52 @@ def dns_on_loopback(tlslab, tmp_path_factory):
     yield
     DNS_GUARD.clear()
     tlslab.prefix = []
+
+
+# ---------------------------------------------------------------------------------------------
+# Scripted peers.
+
+class PyServer:
+    """A loopback server whose connections are handled by handler(conn) in threads; with a
+    context, each connection is a TLS server connection (Python's ssl: a real peer too)."""
+
+    def __init__(self, handler, context=None, accept=True, host="127.0.0.1"):
+        self.sock = socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.port = self.sock.getsockname()[1]
+        self.handler, self.context = handler, context
+        self.stop = threading.Event()
+        self.errors = []
+        if accept:
+            threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        try:
+            with conn:
+                conn.settimeout(10)
+                if self.context:
+                    conn = self.context.wrap_socket(conn, server_side=True)
+                self.handler(conn)
+        except (OSError, ssl.SSLError) as e:
+            self.errors.append(e)
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def read_request(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from conftest import DNS_GUARD, Pki, have
+from conftest import DNS_GUARD, Pki, PyServer, have, read_request
 
 HOST = "www.bank32.com"
 LOOPBACK = "127.0.0.1"
@@ -525,42 +525,6 @@ def test_keylog_decrypts_capture(tlslab, certs, www, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Hostile and broken peers, scripted here.
 
-class PyServer:
-    """A loopback server whose connections are handled by handler(conn) in threads; with a
-    context, each connection is a TLS server connection (Python's ssl: a real peer too)."""
-
-    def __init__(self, handler, context=None, accept=True, host=LOOPBACK):
-        self.sock = socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self.port = self.sock.getsockname()[1]
-        self.handler, self.context = handler, context
-        self.stop = threading.Event()
-        self.errors = []
-        if accept:
-            threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn):
-        try:
-            with conn:
-                conn.settimeout(10)
-                if self.context:
-                    conn = self.context.wrap_socket(conn, server_side=True)
-                self.handler(conn)
-        except (OSError, ssl.SSLError) as e:
-            self.errors.append(e)
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
-
-
 @pytest.fixture
 def py_server():
     servers = []
@@ -577,16 +541,6 @@ def py_server():
     yield start
     for server in servers:
         server.close()
-
-
-def read_request(conn):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 @pytest.mark.parametrize("garbage", [b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", b"HTTP/1.1 400 Bad Request\r\n\r\n",

@@ -9,17 +9,15 @@ guard (a resolv.conf naming only 127.0.0.1), so nothing can query a real resolve
 import hashlib
 import json
 import os
-import pathlib
 import signal
 import socket
 import ssl
 import subprocess
-import threading
 import time
 
 import pytest
 
-from conftest import DNS_GUARD, Pki, free_port, have, wait_port
+from conftest import DNS_GUARD, Pki, PyServer, free_port, have, read_request, wait_port
 
 HOST = "www.bank32.com"
 SANS = ("www.bank32.com", "bank32.com", "api.bank32.com")
@@ -91,7 +89,7 @@ class Proc:
                 self.proc.wait()
         return self.proc.returncode
 
-    def wait_for(self, text, timeout=5.0, stream="both"):
+    def wait_for(self, text, timeout=5.0):
         """Waits until text appears in the output (log lines are written as things happen)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -410,69 +408,28 @@ def test_loop_is_refused(proxy, pca):
 # ---------------------------------------------------------------------------------------------
 # Misbehaving peers (small Python servers and clients).
 
-class PyServer:
-    """A one-thread TLS server on loopback running handler(conn) for each connection."""
-
-    def __init__(self, certs, handler, tls=True):
-        self.sock = socket.socket()
-        self.sock.bind((LOOPBACK, 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.ctx = None
-        if tls:
-            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            self.ctx.load_cert_chain(pem(certs, "leaf"), key(certs, "leaf"))
-            self.ctx.set_alpn_protocols(["http/1.1"])
-        self.handler = handler
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
-
-    def loop(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                if self.ctx:
-                    conn = self.ctx.wrap_socket(conn, server_side=True)
-                self.handler(conn)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                conn.close()
-
-    def close(self):
-        self.sock.close()
-
-
 @pytest.fixture
 def py_server(certs):
     servers = []
 
     def start(handler, tls=True):
-        s = PyServer(certs, handler, tls)
-        servers.append(s)
-        return s
+        context = None
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(pem(certs, "leaf"), key(certs, "leaf"))
+            context.set_alpn_protocols(["http/1.1"])
+        server = PyServer(handler, context)
+        servers.append(server)
+        return server
 
     yield start
     for s in servers:
         s.close()
 
 
-def read_head(conn):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 def test_upstream_closing_mid_body(proxy, py_server, certs, pca):
     def cut(conn):
-        read_head(conn)
+        read_request(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 5000)
         conn.shutdown(socket.SHUT_RDWR)  # a cut: no close_notify
 
@@ -493,7 +450,7 @@ def tls_client(pca, port, host=HOST):
 
 def test_websocket_is_relayed(proxy, py_server, certs, pca):
     def ws_echo(conn):
-        head = read_head(conn)
+        head = read_request(conn)
         assert b"Upgrade: websocket" in head
         conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
@@ -505,7 +462,7 @@ def test_websocket_is_relayed(proxy, py_server, certs, pca):
     with tls_client(pca, p.port) as c:
         c.sendall(b"GET /chat HTTP/1.1\r\nHost: www.bank32.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        assert read_head(c).startswith(b"HTTP/1.1 101")
+        assert read_request(c).startswith(b"HTTP/1.1 101")
         frame = bytes([0x81, 0x85, 1, 2, 3, 4]) + bytes(b ^ m for b, m in zip(b"hello", b"\x01\x02\x03\x04\x01"))
         for _ in range(3):  # frames go both ways, byte for byte, after the upgrade
             c.sendall(frame)
@@ -531,7 +488,7 @@ def test_half_close_on_a_raw_tunnel(proxy, py_server):
     p = proxy("--upstream-resolve", f"raw.bank32.com:{LOOPBACK}", "--pass", "raw.bank32.com", mode="explicit")
     with socket.create_connection((LOOPBACK, p.port), timeout=10) as c:
         c.sendall(f"CONNECT raw.bank32.com:{up.port} HTTP/1.1\r\nHost: raw.bank32.com:{up.port}\r\n\r\n".encode())
-        assert read_head(c).startswith(b"HTTP/1.1 200")
+        assert read_request(c).startswith(b"HTTP/1.1 200")
         c.sendall(b"a" * 100000)
         c.shutdown(socket.SHUT_WR)
         answer = b""
