@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "base/failure.hpp"
 #include "base/files.hpp"
@@ -30,6 +32,7 @@
 #include "ossl/error.hpp"
 #include "pki/ca.hpp"
 #include "proxy/client_hello.hpp"
+#include "proxy/dns.hpp"
 #include "proxy/flow.hpp"
 #include "proxy/forge.hpp"
 #include "proxy/har.hpp"
@@ -148,7 +151,8 @@ struct Counters {
 // Deadline cancels a socket's pending operations if it is still alive after `limit`.
 class Deadline {
  public:
-  Deadline(tcp::socket& socket, std::chrono::milliseconds limit) : timer_(socket.get_executor()) {
+  template <class Socket>
+  Deadline(Socket& socket, std::chrono::milliseconds limit) : timer_(socket.get_executor()) {
     timer_.expires_after(limit);
     timer_.async_wait([&socket, fired = fired_](boost::system::error_code ec) {
       if (ec) return;
@@ -261,6 +265,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       auto addr = asio::ip::make_address(host, ec);
       if (!ec) {
         out.emplace_back(addr, port);
+      } else if (s_.o.dns) {
+        out = co_await dns_lookup(host, port, why);
+        if (out.empty()) co_return out;
       } else {
         tcp::resolver resolver(client_.get_executor());
         auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
@@ -284,6 +291,53 @@ class Connection : public std::enable_shared_from_this<Connection> {
       safe.push_back(ep);
     }
     co_return safe;
+  }
+
+  // dns_lookup asks the --dns server for host's A and AAAA records (IPv4 first), over UDP.
+  asio::awaitable<std::vector<tcp::endpoint>> dns_lookup(const std::string& host, std::uint16_t port,
+                                                         std::string& why) {
+    std::vector<tcp::endpoint> out;
+    asio::ip::udp::endpoint server(asio::ip::make_address(s_.o.dns->address), s_.o.dns->port);
+    auto where = endpoint_text(tcp::endpoint(server.address(), server.port()));
+    asio::ip::udp::socket socket(client_.get_executor());
+    boost::system::error_code ec;
+    socket.open(server.protocol(), ec);
+    if (!ec) socket.connect(server, ec);
+    thread_local std::mt19937 random(std::random_device{}());
+    auto id = static_cast<std::uint16_t>(random());
+    const std::uint16_t types[] = {proxy::kDnsTypeA, proxy::kDnsTypeAaaa};
+    for (std::uint16_t i = 0; i < 2 && !ec; ++i) {
+      auto query = proxy::dns_query(host, types[i], static_cast<std::uint16_t>(id + i));
+      std::tie(ec, std::ignore) = co_await socket.async_send(asio::buffer(query), use_tuple);
+    }
+    std::optional<proxy::DnsAnswer> answers[2];
+    {
+      Deadline deadline(socket, std::chrono::milliseconds(3000));
+      std::array<char, 1500> buf;  // without EDNS an answer over UDP is 512 bytes at most
+      while (!ec && (!answers[0] || !answers[1])) {
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await socket.async_receive(asio::buffer(buf), use_tuple);
+        if (ec) {
+          if (deadline.expired())
+            why = fmt::format("cannot resolve {}: no answer from the DNS server {} in 3 s", host, where);
+          break;
+        }
+        for (std::uint16_t i = 0; i < 2; ++i)
+          if (!answers[i])
+            if (auto a = proxy::read_dns_answer({buf.data(), n}, static_cast<std::uint16_t>(id + i), types[i]);
+                a.matched)
+              answers[i] = std::move(a);
+      }
+    }
+    for (const auto& a : answers)
+      if (a)
+        for (const auto& address : a->addresses) out.emplace_back(asio::ip::make_address(address), port);
+    if (out.empty() && why.empty())
+      why = fmt::format("cannot resolve {} with the DNS server {}: {}", host, where,
+                        ec           ? ec.message()
+                        : answers[0] ? answers[0]->error
+                                     : std::string("no answer"));
+    co_return out;
   }
 
   // connect_upstream opens the TCP connection to the real server; returns "" or why it failed.

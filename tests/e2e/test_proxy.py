@@ -13,6 +13,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -403,6 +404,59 @@ def test_loop_is_refused(proxy, pca):
     r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/"))
     assert r.returncode == 35, r.stderr  # a handshake_failure alert
     assert p.wait_for("which is this proxy itself: refusing the loop"), p.err()
+
+
+class DnsResponder:
+    """A DNS server on 127.0.0.1 (UDP) that knows one name: A 127.0.0.1, no AAAA; NXDOMAIN else."""
+
+    def __init__(self, name):
+        self.name, self.asked = name, []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((LOOPBACK, 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except OSError:
+                return
+            labels, i = [], 12
+            while query[i]:
+                labels.append(query[i + 1:i + 1 + query[i]].decode())
+                i += 1 + query[i]
+            qtype = int.from_bytes(query[i + 1:i + 3], "big")
+            name = ".".join(labels)
+            self.asked.append((name, qtype))
+            question = query[12:i + 5]
+            known = name == self.name
+            answers = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x7f\x00\x00\x01" if known and qtype == 1 else b""
+            flags = 0x8180 if known else 0x8183
+            header = query[:2] + flags.to_bytes(2, "big") + b"\x00\x01" + (1 if answers else 0).to_bytes(2, "big")
+            self.sock.sendto(header + b"\x00\x00\x00\x00" + question + answers, peer)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_dns_option_asks_the_given_server(proxy, serve, certs, pca):
+    """--dns: the real server's address comes from a DNS server of our choice (a responder on
+    loopback here), not from /etc/hosts or the system resolver."""
+    up = serve()
+    dns = DnsResponder(HOST)
+    try:
+        p = proxy("--dns", f"{LOOPBACK}:{dns.port}", "--upstream-port", up.port, "--upstream-cacert",
+                  pem(certs, "root"))
+        r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/"))
+        assert r.returncode == 0, r.stderr
+        assert (HOST, 1) in dns.asked and (HOST, 28) in dns.asked
+        r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/", host="nowhere.bank32.com"))
+        assert r.returncode == 35, r.stderr
+        assert p.wait_for(f"cannot resolve nowhere.bank32.com with the DNS server {LOOPBACK}:{dns.port}: "
+                          "no such name (NXDOMAIN)"), p.err()
+    finally:
+        dns.close()
 
 
 # ---------------------------------------------------------------------------------------------
