@@ -11,7 +11,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -28,6 +28,7 @@
 #include "base/files.hpp"
 #include "http/site.hpp"
 #include "net/target.hpp"
+#include "net/tls_socket.hpp"
 #include "net/workers.hpp"
 #include "ossl/error.hpp"
 #include "pki/ca.hpp"
@@ -51,7 +52,19 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-using TlsStream = ssl::stream<tcp::socket&>;
+
+// Plain gives a TCP socket the read_some/write_all shape of TlsSocket, for the one pump.
+struct Plain {
+  tcp::socket& socket;
+  asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(char* data, std::size_t size) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(data, size), use_tuple);
+    co_return std::pair{ec, n};
+  }
+  asio::awaitable<boost::system::error_code> write_all(const char* data, std::size_t size) {
+    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data, size), use_tuple);
+    co_return ec;
+  }
+};
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -69,6 +82,7 @@ ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o, tls::SessionCach
   c.cafile = o.upstream_cacert;
   c.keylog_file = o.keylog_file;
   auto built = tls::make_client_context(c);
+  SSL_CTX_set_mode(built.ctx.get(), SSL_MODE_RELEASE_BUFFERS);  // idle connections hold no record buffers
   sessions.install(built.ctx.get());
   return std::move(built.ctx);
 }
@@ -77,9 +91,8 @@ ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o, tls::SessionCach
 struct Shared {
   const ProxyOptions& o;
   proxy::Forger forger;
-  tls::SessionCache sessions;  // upstream sessions per server and name: new connections resume
-  ssl::context upstream;       // client side, towards the real servers
-  ssl::context client_facing;  // a base server context; each connection switches to its forged one
+  tls::SessionCache sessions;   // upstream sessions per server and name: new connections resume
+  ossl::Ptr<SSL_CTX> upstream;  // client side, towards the real servers
   std::vector<proxy::Endpoint> listeners;
   std::atomic<std::size_t> connections{0};
   std::mutex out_mutex;  // --dump and log lines on stdout
@@ -92,8 +105,7 @@ struct Shared {
       : o(options),
         forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2"}),
         sessions(options.cert_cache),
-        upstream(make_upstream_context(options, sessions).release()),
-        client_facing(ssl::context::tls_server) {}
+        upstream(make_upstream_context(options, sessions)) {}
 
   void log(const std::string& line) {
     std::lock_guard lock(out_mutex);
@@ -370,14 +382,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_return fmt::format("cannot connect to {}:{}: {}", host, port, errors);
   }
 
-  // pump copies from -> to until from ends, a write fails, or stop is set between two reads; it
-  // returns how the reading side ended (eof is a clean end: FIN, or close_notify under TLS).
-  template <class From, class To>
+  // pump copies from -> to until from ends or a write fails; returns how it ended (eof is a clean
+  // end: a FIN, or a close_notify under TLS). Size is the buffer: one TLS record is 16 KiB.
+  template <std::size_t Size, class From, class To>
   asio::awaitable<boost::system::error_code> pump(From& from, To& to, bool upward, proxy::HttpObserver* observer,
-                                                  Counters& counters, const bool& stop) {
-    std::array<char, 64 * 1024> buf;
-    while (!stop) {
-      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_tuple);
+                                                  Counters& counters) {
+    std::array<char, Size> buf;
+    for (;;) {
+      auto [ec, n] = co_await from.read_some(buf.data(), buf.size());
       if (n) {
         dog_.touch();
         if (observer) {
@@ -387,13 +399,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
           else
             observer->server_bytes(bytes, now_ms());
         }
-        auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_tuple);
-        (upward ? counters.up : counters.down) += written;
-        if (wec) co_return wec;
+        if (auto wec = co_await to.write_all(buf.data(), n)) co_return wec;
+        (upward ? counters.up : counters.down) += n;
       }
       if (ec) co_return ec;
     }
-    co_return asio::error::operation_aborted;
   }
 
   // relay_raw copies bytes both ways untouched (pass-through, or an unparsed tunnel), with
@@ -407,14 +417,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       c.up += n;
       if (ec) co_return c;
     }
-    const bool never = false;
+    Plain client{client_}, upstream{upstream_};
     auto up = [&]() -> asio::awaitable<void> {
-      co_await pump(client_, upstream_, true, observer, c, never);
+      co_await pump<64 * 1024>(client, upstream, true, observer, c);
       boost::system::error_code ignored;
       upstream_.shutdown(tcp::socket::shutdown_send, ignored);
     };
     auto down = [&]() -> asio::awaitable<void> {
-      co_await pump(upstream_, client_, false, observer, c, never);
+      co_await pump<64 * 1024>(upstream, client, false, observer, c);
       boost::system::error_code ignored;
       client_.shutdown(tcp::socket::shutdown_send, ignored);
     };
@@ -423,35 +433,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // relay_tls copies the decrypted bytes between the two TLS legs. Ends are passed on as they
-  // came: the server's close_notify becomes ours to the client, its cut (FIN without one) a cut;
-  // the client's end becomes a FIN to the server, whose reply still reaches the client. (Asio's
-  // TLS shutdown waits to read the peer's close_notify, which cannot run beside the other
-  // direction's read, so the client's end is passed on at the TCP level.)
-  asio::awaitable<Counters> relay_tls(TlsStream& down, TlsStream& up, proxy::HttpObserver* observer) {
+  // came: a close_notify becomes a close_notify to the other side (the other direction goes on
+  // until it ends too), a cut (FIN without one) a cut.
+  asio::awaitable<Counters> relay_tls(TlsSocket& down, TlsSocket& up, proxy::HttpObserver* observer) {
     Counters c;
-    bool client_done = false, server_done = false;
-    asio::steady_timer up_finished(client_.get_executor(), std::chrono::steady_clock::time_point::max());
     auto up_pump = [&]() -> asio::awaitable<void> {
-      co_await pump(down, up, true, observer, c, server_done);
-      client_done = true;
-      up_finished.cancel();
-      if (server_done) co_return;
+      auto end = co_await pump<16 * 1024>(down, up, true, observer, c);
+      if (end == asio::error::eof) co_await up.shutdown();
       boost::system::error_code ignored;
       upstream_.shutdown(tcp::socket::shutdown_send, ignored);
     };
     auto down_pump = [&]() -> asio::awaitable<void> {
-      auto end = co_await pump(up, down, false, observer, c, client_done);
-      server_done = true;
+      auto end = co_await pump<16 * 1024>(up, down, false, observer, c);
       boost::system::error_code ignored;
-      if (!client_done) {  // stop the client's reader before touching its TLS stream
-        client_.cancel(ignored);
-        co_await up_finished.async_wait(use_tuple);
-      }
       if (end == asio::error::eof) {
-        // Send close_notify without waiting for the client's: mark it received first.
-        SSL* ssl = down.native_handle();
-        SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
-        co_await down.async_shutdown(use_tuple);
+        co_await down.shutdown();
         client_.shutdown(tcp::socket::shutdown_send, ignored);
       } else {
         client_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -559,7 +555,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     // The real server first: its certificate decides the forged names and key type, its ALPN
     // choice is what the client will get.
-    TlsStream up(upstream_, s_.upstream);
+    TlsSocket up(upstream_, s_.upstream.get());
     SSL* ussl = up.native_handle();
     if (!tls::is_ip_literal(requested)) SSL_set_tlsext_host_name(ussl, requested.c_str());
     if (!info.alpn.empty()) {
@@ -572,7 +568,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     tls::VerifyRecorder recorder;
     recorder.install(ussl);
     Deadline up_deadline(upstream_, s_.o.handshake_timeout);
-    auto [uec] = co_await up.async_handshake(ssl::stream_base::client, use_tuple);
+    auto uec = co_await up.handshake(false);
     if (uec) {
       s_.sessions.forget(session_key);
       auto why = fmt::format("the TLS handshake with the real server {} ({}) failed: {}", host, upstream_address_,
@@ -603,8 +599,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto forged = s_.forger.forge(names, real ? real->key_type : "EC");
     show_forgery(requested, real ? &*real : nullptr, *forged);
     // Now the client, with the forged certificate, replaying its buffered ClientHello.
-    TlsStream down(client_, s_.client_facing);
-    if (!co_await handshake_client(down, hello, *forged, protocol, requested)) co_return;
+    TlsSocket down(client_, forged->ctx.get(), hello.buffered());
+    if (!co_await handshake_client(down, protocol, requested)) co_return;
     legs_ = fmt::format("client {}, server {}{}{}", tls_version(down.native_handle()), tls_version(ussl),
                         SSL_session_reused(ussl) ? " resumed" : "", protocol.empty() ? "" : ", ALPN " + protocol);
     bool http1 = protocol.empty() || protocol == "http/1.1" || protocol == "http/1.0";
@@ -640,17 +636,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return verdict.hostname.reason;
   }
 
-  // handshake_client finishes the client's handshake with a forged certificate, replaying its
-  // buffered ClientHello; protocol is the ALPN to select ("" none).
-  asio::awaitable<bool> handshake_client(TlsStream& down, const proxy::ClientHelloReader& hello,
-                                         const proxy::Forged& forged, const std::string& protocol,
-                                         const std::string& requested) {
-    SSL* cssl = down.native_handle();
-    SSL_set_SSL_CTX(cssl, forged.ctx.get());
-    proxy::set_alpn_choice(cssl, protocol);
+  // handshake_client finishes the client's handshake (down holds the forged certificate and the
+  // buffered ClientHello); protocol is the ALPN to select ("" none).
+  asio::awaitable<bool> handshake_client(TlsSocket& down, const std::string& protocol, const std::string& requested) {
+    proxy::set_alpn_choice(down.native_handle(), protocol);
     Deadline deadline(client_, s_.o.handshake_timeout);
-    auto [cec, used] = co_await down.async_handshake(
-        ssl::stream_base::server, asio::buffer(hello.buffered().data(), hello.buffered().size()), use_tuple);
+    auto cec = co_await down.handshake(true);
     if (!cec) co_return true;
     auto words = deadline.expired() ? std::string("timed out") : error_words(cec);
     bool distrust = words.find("unknown ca") != std::string::npos || words.find("bad certificate") != std::string::npos;
@@ -674,22 +665,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     auto forged =
         s_.forger.forge(proxy::forged_names(nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
-    TlsStream down(client_, s_.client_facing);
-    if (!co_await handshake_client(down, hello, *forged, "http/1.1", requested)) co_return;
+    TlsSocket down(client_, forged->ctx.get(), hello.buffered());
+    if (!co_await handshake_client(down, "http/1.1", requested)) co_return;
     {  // the request's head, so the answer is not taken for a reply to nothing
       Deadline deadline(client_, s_.o.handshake_timeout);
       std::string head;
       std::array<char, 4096> buf;
       while (head.find("\r\n\r\n") == std::string::npos && head.size() < 64 * 1024) {
-        auto [ec, n] = co_await down.async_read_some(asio::buffer(buf), use_tuple);
+        auto [ec, n] = co_await down.read_some(buf.data(), buf.size());
         if (ec) co_return;
         head.append(buf.data(), n);
       }
     }
     auto page = error_page(502, why);
-    co_await asio::async_write(down, asio::buffer(page), use_tuple);
-    SSL_set_shutdown(down.native_handle(), SSL_get_shutdown(down.native_handle()) | SSL_RECEIVED_SHUTDOWN);
-    co_await down.async_shutdown(use_tuple);
+    if (!co_await down.write_all(page.data(), page.size())) co_await down.shutdown();
   }
 
   asio::awaitable<void> run_explicit() {
