@@ -98,6 +98,8 @@ struct Shared {
   std::mutex out_mutex;  // --dump and log lines on stdout
   std::mutex har_mutex;
   std::vector<nlohmann::json> har;
+  std::mutex by_name_mutex;  // the last forgery served for each requested name
+  std::unordered_map<std::string, std::shared_ptr<const proxy::Forged>> by_name;
   std::mutex first_mutex;
   std::unordered_map<std::string, bool> shown_forgery;
 
@@ -106,6 +108,17 @@ struct Shared {
         forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2"}),
         sessions(options.cert_cache),
         upstream(make_upstream_context(options, sessions)) {}
+
+  std::shared_ptr<const proxy::Forged> forged_for(const std::string& name) {
+    std::lock_guard lock(by_name_mutex);
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  }
+  void remember(const std::string& name, std::shared_ptr<const proxy::Forged> forged) {
+    std::lock_guard lock(by_name_mutex);
+    if (by_name.size() >= o.cert_cache && !by_name.count(name)) by_name.clear();  // bounded, crudely
+    by_name[name] = std::move(forged);
+  }
 
   void log(const std::string& line) {
     std::lock_guard lock(out_mutex);
@@ -197,6 +210,14 @@ std::string error_page(unsigned status, const std::string& why) {
 }
 
 std::string tls_version(SSL* ssl) { return SSL_get_version(ssl); }
+
+// session_alpn is the protocol a session negotiated ("" none).
+std::string session_alpn(const SSL_SESSION* session) {
+  const unsigned char* alpn = nullptr;
+  std::size_t len = 0;
+  if (session) SSL_SESSION_get0_alpn_selected(session, &alpn, &len);
+  return alpn ? std::string(reinterpret_cast<const char*>(alpn), len) : std::string();
+}
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -564,17 +585,43 @@ class Connection : public std::enable_shared_from_this<Connection> {
                           static_cast<unsigned>(wire.size()));
     }
     auto session_key = upstream_address_ + "/" + requested;
-    s_.sessions.prepare(ussl, session_key);
+    bool resuming = s_.sessions.prepare(ussl, session_key);
     tls::VerifyRecorder recorder;
     recorder.install(ussl);
-    Deadline up_deadline(upstream_, s_.o.handshake_timeout);
-    auto uec = co_await up.handshake(false);
+    // A server we hold a session with most likely resumes it: its certificate, and so the forgery,
+    // are then last time's, and the client's handshake can run beside the server's instead of after
+    // it (time to first byte). Both are checked once done; a change closes the client's connection
+    // before any of its bytes went anywhere.
+    std::shared_ptr<const proxy::Forged> early;
+    if (resuming) early = s_.forged_for(requested);
+    std::string early_protocol = early ? session_alpn(SSL_get0_session(ussl)) : std::string();
+    std::optional<TlsSocket> down;
+    boost::system::error_code uec, cec;
+    bool up_expired = false, client_expired = false;
+    auto upstream_handshake = [&]() -> asio::awaitable<void> {
+      Deadline deadline(upstream_, s_.o.handshake_timeout);
+      uec = co_await up.handshake(false);
+      up_expired = deadline.expired();
+    };
+    auto client_handshake = [&]() -> asio::awaitable<void> {
+      Deadline deadline(client_, s_.o.handshake_timeout);
+      cec = co_await down->handshake(true);
+      client_expired = deadline.expired();
+    };
+    if (early) {
+      down.emplace(client_, early->ctx.get(), hello.buffered());
+      proxy::set_alpn_choice(down->native_handle(), early_protocol);
+      co_await (upstream_handshake() && client_handshake());
+    } else {
+      co_await upstream_handshake();
+    }
+    TlsSocket* ready = down && !cec ? &*down : nullptr;  // a client already through its handshake
     if (uec) {
       s_.sessions.forget(session_key);
       auto why = fmt::format("the TLS handshake with the real server {} ({}) failed: {}", host, upstream_address_,
-                             up_deadline.expired() ? std::string("timed out") : error_words(uec));
+                             up_expired ? std::string("timed out") : error_words(uec));
       s_.error(peer_, why);
-      co_await refuse(hello, requested, tunnel, why);
+      co_await refuse(hello, requested, tunnel, why, ready);
       co_return;
     }
     X509* real_leaf = SSL_get0_peer_certificate(ussl);
@@ -586,7 +633,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         s_.error(peer_, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
                                     "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
                                     host, upstream_address_, why));
-        co_await refuse(hello, requested, tunnel, fmt::format("the real server's certificate did not verify: {}", why));
+        co_await refuse(hello, requested, tunnel, fmt::format("the real server's certificate did not verify: {}", why),
+                        ready);
         co_return;
       }
     }
@@ -597,16 +645,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto names = proxy::forged_names(real ? &*real : nullptr, requested,
                                      tls::is_ip_literal(requested) ? requested : std::string());
     auto forged = s_.forger.forge(names, real ? real->key_type : "EC");
-    show_forgery(requested, real ? &*real : nullptr, *forged);
-    // Now the client, with the forged certificate, replaying its buffered ClientHello.
-    TlsSocket down(client_, forged->ctx.get(), hello.buffered());
-    if (!co_await handshake_client(down, protocol, requested)) co_return;
-    legs_ = fmt::format("client {}, server {}{}{}", tls_version(down.native_handle()), tls_version(ussl),
+    s_.remember(requested, forged);
+    if (early) {
+      if (cec) {
+        log_client_refusal(requested, cec, client_expired);
+        co_return;
+      }
+      if (forged != early || protocol != early_protocol) {
+        s_.error(peer_, fmt::format("the real server {} changed its certificate or protocol since the last "
+                                    "connection; closed this one (the client may retry)",
+                                    host));
+        co_return;
+      }
+    } else {
+      show_forgery(requested, real ? &*real : nullptr, *forged);
+      // Now the client, with the forged certificate, replaying its buffered ClientHello.
+      down.emplace(client_, forged->ctx.get(), hello.buffered());
+      proxy::set_alpn_choice(down->native_handle(), protocol);
+      co_await client_handshake();
+      if (cec) {
+        log_client_refusal(requested, cec, client_expired);
+        co_return;
+      }
+    }
+    legs_ = fmt::format("client {}, server {}{}{}", tls_version(down->native_handle()), tls_version(ussl),
                         SSL_session_reused(ussl) ? " resumed" : "", protocol.empty() ? "" : ", ALPN " + protocol);
     bool http1 = protocol.empty() || protocol == "http/1.1" || protocol == "http/1.0";
     std::optional<proxy::HttpObserver> observer;
     if (http1) observer.emplace(peer_, requested, s_.o.body_cap, [this](proxy::Flow&& f) { on_flow(std::move(f)); });
-    auto c = co_await relay_tls(down, up, observer ? &*observer : nullptr);
+    auto c = co_await relay_tls(*down, up, observer ? &*observer : nullptr);
     if (observer) {
       observer->closed(now_ms());
       if (!observer->active() && !observer->why().empty())
@@ -636,18 +703,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return verdict.hostname.reason;
   }
 
-  // handshake_client finishes the client's handshake (down holds the forged certificate and the
-  // buffered ClientHello); protocol is the ALPN to select ("" none).
-  asio::awaitable<bool> handshake_client(TlsSocket& down, const std::string& protocol, const std::string& requested) {
-    proxy::set_alpn_choice(down.native_handle(), protocol);
-    Deadline deadline(client_, s_.o.handshake_timeout);
-    auto cec = co_await down.handshake(true);
-    if (!cec) co_return true;
-    auto words = deadline.expired() ? std::string("timed out") : error_words(cec);
+  // log_client_refusal says why the client's handshake with the forged certificate failed.
+  void log_client_refusal(const std::string& requested, const boost::system::error_code& ec, bool expired) {
+    auto words = expired ? std::string("timed out") : error_words(ec);
     bool distrust = words.find("unknown ca") != std::string::npos || words.find("bad certificate") != std::string::npos;
     s_.error(peer_, fmt::format("the client refused the forged certificate for {}: {}{}", requested, words,
                                 distrust ? " (it does not trust the proxy's CA)" : ""));
-    co_return false;
   }
 
   // refuse tells an intercepted client no. In sni and reverse mode: a fatal TLS alert, before any
@@ -656,7 +717,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // with a certificate forged for the requested name and answers the first request with a 502
   // page that says why.
   asio::awaitable<void> refuse(const proxy::ClientHelloReader& hello, const std::string& requested, bool tunnel,
-                               const std::string& why) {
+                               const std::string& why, TlsSocket* ready = nullptr) {
+    if (ready) {  // the client's handshake is already done (it ran beside the server's)
+      if (tunnel) co_await answer_502(*ready, why);
+      co_return;
+    }
     if (!tunnel || requested.empty()) {
       // handshake_failure (40), TLS 1.2 record framing as every client accepts it before a version is agreed.
       static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40};
@@ -666,7 +731,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto forged =
         s_.forger.forge(proxy::forged_names(nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
     TlsSocket down(client_, forged->ctx.get(), hello.buffered());
-    if (!co_await handshake_client(down, "http/1.1", requested)) co_return;
+    proxy::set_alpn_choice(down.native_handle(), "http/1.1");
+    boost::system::error_code ec;
+    {
+      Deadline deadline(client_, s_.o.handshake_timeout);
+      ec = co_await down.handshake(true);
+      if (ec) log_client_refusal(requested, ec, deadline.expired());
+    }
+    if (!ec) co_await answer_502(down, why);
+  }
+
+  // answer_502 reads the first request's head from an intercepted client and answers it with a
+  // 502 page saying why.
+  asio::awaitable<void> answer_502(TlsSocket& down, const std::string& why) {
     {  // the request's head, so the answer is not taken for a reply to nothing
       Deadline deadline(client_, s_.o.handshake_timeout);
       std::string head;

@@ -40,6 +40,7 @@ def certs(tmp_path_factory):
     p.cert("root", "Upstream Test Root", ca=True, days=365)
     p.cert("leaf", HOST, issuer="root", sans=SANS)
     p.cert("rsa", "rsa.bank32.com", issuer="root", sans=("rsa.bank32.com",), key_kind="rsa-2048")
+    p.cert("renewed", HOST, issuer="root", sans=(HOST, "new.bank32.com"))
     p.cert("other_root", "Someone Else", ca=True, days=365)
     p.cert("stranger", HOST, issuer="other_root", sans=(HOST,))
     p.chain("leaf_chain", "leaf", "root")
@@ -131,8 +132,8 @@ def proxy(tlslab, pca, certs, procs):
 def serve(tlslab, certs, procs):
     """`tlslab serve` presenting the multi-name upstream certificate (extra arguments: --echo, --root)."""
 
-    def start(*args, cert="leaf"):
-        port = free_port()
+    def start(*args, cert="leaf", port=None):
+        port = port or free_port()
         cmd = [tlslab.path, "serve", "--listen", f"{LOOPBACK}:{port}", "--cert", pem(certs, cert), "--key",
                key(certs, cert), "--threads", "1", *map(str, args)]
         return procs(cmd, "serve", port)
@@ -275,6 +276,22 @@ def test_forged_certificate_mirrors_names_and_key_type(tlslab, proxy, serve, cer
               "--upstream-cacert", pem(certs, "root"))
     leaf = connect_json(tlslab, p.port, pca, host="rsa.bank32.com")["peer_chain"][0]
     assert leaf["key_type"] == "RSA" and [n["value"] for n in leaf["subject_alt_names"]] == ["rsa.bank32.com"]
+
+
+def test_a_changed_upstream_certificate_is_noticed(tlslab, proxy, serve, certs, pca):
+    """A second connection to a host runs the client's handshake beside the server's, with last
+    time's forgery. When the server has changed its certificate meanwhile, that connection is
+    closed before anything is relayed, and the next one gets the new names."""
+    up = serve()
+    p = sni_proxy(proxy, certs, up.port)
+    assert [n["value"] for n in connect_json(tlslab, p.port, pca)["peer_chain"][0]["subject_alt_names"]] == list(SANS)
+    up.stop(signal.SIGTERM)
+    serve(cert="renewed", port=up.port)
+    r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/"))
+    assert r.returncode != 0
+    assert p.wait_for("changed its certificate or protocol since the last connection"), p.err()
+    names = [n["value"] for n in connect_json(tlslab, p.port, pca)["peer_chain"][0]["subject_alt_names"]]
+    assert names == [HOST, "new.bank32.com"]
 
 
 def test_explicit_mode_connect_and_plain_http(proxy, nginx, certs, pca):
