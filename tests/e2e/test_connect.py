@@ -31,9 +31,7 @@ LOOPBACK = "127.0.0.1"
 # ---------------------------------------------------------------------------------------------
 # Guard: no DNS query may leave the machine (conftest's dns_on_loopback, for every test here).
 
-@pytest.fixture(scope="module", autouse=True)
-def dns_guard(dns_on_loopback):
-    yield
+pytestmark = pytest.mark.usefixtures("dns_on_loopback")  # conftest's DNS guard for every test here
 
 
 # ---------------------------------------------------------------------------------------------

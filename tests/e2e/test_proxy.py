@@ -26,9 +26,7 @@ LOOPBACK = "127.0.0.1"
 BIG = 256 * 1024 * 1024
 
 
-@pytest.fixture(scope="module", autouse=True)
-def dns_guard(dns_on_loopback):
-    yield
+pytestmark = pytest.mark.usefixtures("dns_on_loopback")  # conftest's DNS guard for every test here
 
 
 # ---------------------------------------------------------------------------------------------
