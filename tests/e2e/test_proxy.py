@@ -111,6 +111,10 @@ def procs(tmp_path):
     yield start
     for p in reversed(started):
         p.stop(signal.SIGTERM, timeout=5)
+    # Built with sanitizers (the asan preset), a report at run time or exit is a failure.
+    for p in started:
+        for word in ("Sanitizer", "runtime error:"):
+            assert word not in p.err(), f"{p.err_path}:\n{p.err()[-4000:]}"
 
 
 @pytest.fixture
