@@ -5,14 +5,16 @@
 #include "base/failure.hpp"
 #include "cli/commands.hpp"
 #include "net/proxy.hpp"
+#include "net/target.hpp"
 #include "pki/ca.hpp"
 #include "report/cert_render.hpp"
+#include "tls/verify.hpp"
 
 namespace tlslab::cli {
 namespace {
 
 struct ProxyArgs {
-  std::string mode = "sni", upstream, ca_dir, upstream_cacert, har, keylog;
+  std::string mode = "sni", upstream, ca_dir, upstream_cacert, har, keylog, dns;
   std::vector<std::string> listen, upstream_resolve, pass;
   std::uint16_t upstream_port = 443;
   bool upstream_insecure = false, dump = false, redact = false, show_forgery = false, log_json = false;
@@ -39,6 +41,13 @@ int run(const ProxyArgs& a) {
                               : a.listen;
   for (const auto& r : a.upstream_resolve) o.upstream_resolve.push_back(proxy::parse_upstream_resolve(r));
   o.upstream_port = a.upstream_port;
+  if (!a.dns.empty()) {
+    auto t = net::parse_target(a.dns, 53);
+    if (!tls::is_ip_literal(t.host))
+      throw Failure(Kind::Usage,
+                    fmt::format("--dns {}: give the DNS server as an IP address (ADDR or ADDR:PORT)", a.dns));
+    o.dns = proxy::Endpoint{t.host, t.port};
+  }
   for (const auto& p : a.pass) o.pass.emplace_back(p);
   if (!a.upstream_cacert.empty()) o.upstream_cacert = a.upstream_cacert;
   o.upstream_insecure = a.upstream_insecure;
@@ -105,6 +114,8 @@ void setup_proxy(CLI::App& app) {
   cmd->add_option("--listen", a->listen, "ADDR:PORT (default 127.0.0.1:8443; explicit mode 127.0.0.1:8080)");
   cmd->add_option("--upstream", a->upstream, "reverse mode: the one real server, HOST:PORT");
   cmd->add_option("--upstream-resolve", a->upstream_resolve, "NAME:ADDR — where the real NAME lives (repeatable)");
+  cmd->add_option("--dns", a->dns,
+                  "ADDR[:PORT] — find real servers with this DNS server (UDP), not /etc/hosts and the system resolver");
   cmd->add_option("--upstream-port", a->upstream_port, "Port of the real servers in sni mode (default 443)");
   cmd->add_option("--pass", a->pass, "Relay hosts matching PATTERN untouched (www.x.com, *.x.com)");
   cmd->add_option("--ca", a->ca_dir, "The CA that signs forged certificates (default: tlslab ca's folder)");

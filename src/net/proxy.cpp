@@ -10,7 +10,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -21,18 +22,23 @@
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "base/failure.hpp"
 #include "base/files.hpp"
+#include "http/site.hpp"
 #include "net/target.hpp"
+#include "net/tls_socket.hpp"
 #include "net/workers.hpp"
 #include "ossl/error.hpp"
 #include "pki/ca.hpp"
 #include "proxy/client_hello.hpp"
+#include "proxy/dns.hpp"
 #include "proxy/flow.hpp"
 #include "proxy/forge.hpp"
 #include "proxy/har.hpp"
 #include "tls/client_context.hpp"
+#include "tls/session_cache.hpp"
 #include "tls/verify.hpp"
 
 namespace tlslab::net {
@@ -46,7 +52,19 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-using TlsStream = ssl::stream<tcp::socket&>;
+
+// Plain gives a TCP socket the read_some/write_all shape of TlsSocket, for the one pump.
+struct Plain {
+  tcp::socket& socket;
+  asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(char* data, std::size_t size) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(data, size), use_tuple);
+    co_return std::pair{ec, n};
+  }
+  asio::awaitable<boost::system::error_code> write_all(const char* data, std::size_t size) {
+    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data, size), use_tuple);
+    co_return ec;
+  }
+};
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -59,12 +77,13 @@ std::string error_words(const boost::system::error_code& ec) {
   return ec.message();
 }
 
-ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o) {
+ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o, tls::SessionCache& sessions) {
   tls::ClientOptions c;
   c.cafile = o.upstream_cacert;
   c.keylog_file = o.keylog_file;
   auto built = tls::make_client_context(c);
-  SSL_CTX_set_session_cache_mode(built.ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_set_mode(built.ctx.get(), SSL_MODE_RELEASE_BUFFERS);  // idle connections hold no record buffers
+  sessions.install(built.ctx.get());
   return std::move(built.ctx);
 }
 
@@ -72,21 +91,34 @@ ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o) {
 struct Shared {
   const ProxyOptions& o;
   proxy::Forger forger;
-  ssl::context upstream;       // client side, towards the real servers
-  ssl::context client_facing;  // a base server context; each connection switches to its forged one
+  tls::SessionCache sessions;   // upstream sessions per server and name: new connections resume
+  ossl::Ptr<SSL_CTX> upstream;  // client side, towards the real servers
   std::vector<proxy::Endpoint> listeners;
   std::atomic<std::size_t> connections{0};
   std::mutex out_mutex;  // --dump and log lines on stdout
   std::mutex har_mutex;
   std::vector<nlohmann::json> har;
+  std::mutex by_name_mutex;  // the last forgery served for each requested name
+  std::unordered_map<std::string, std::shared_ptr<const proxy::Forged>> by_name;
   std::mutex first_mutex;
   std::unordered_map<std::string, bool> shown_forgery;
 
   Shared(const ProxyOptions& options, const pki::Ca& ca)
       : o(options),
         forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2"}),
-        upstream(make_upstream_context(options).release()),
-        client_facing(ssl::context::tls_server) {}
+        sessions(options.cert_cache),
+        upstream(make_upstream_context(options, sessions)) {}
+
+  std::shared_ptr<const proxy::Forged> forged_for(const std::string& name) {
+    std::lock_guard lock(by_name_mutex);
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  }
+  void remember(const std::string& name, std::shared_ptr<const proxy::Forged> forged) {
+    std::lock_guard lock(by_name_mutex);
+    if (by_name.size() >= o.cert_cache && !by_name.count(name)) by_name.clear();  // bounded, crudely
+    by_name[name] = std::move(forged);
+  }
 
   void log(const std::string& line) {
     std::lock_guard lock(out_mutex);
@@ -141,6 +173,52 @@ struct Counters {
   std::uint64_t down = 0;  // server -> client
 };
 
+// Deadline cancels a socket's pending operations if it is still alive after `limit`.
+class Deadline {
+ public:
+  template <class Socket>
+  Deadline(Socket& socket, std::chrono::milliseconds limit) : timer_(socket.get_executor()) {
+    timer_.expires_after(limit);
+    timer_.async_wait([&socket, fired = fired_](boost::system::error_code ec) {
+      if (ec) return;
+      *fired = true;
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+  ~Deadline() { timer_.cancel(); }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+  [[nodiscard]] bool expired() const { return *fired_; }
+
+ private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> fired_ = std::make_shared<bool>(false);
+};
+
+// error_page is a complete HTTP/1.1 response with a small HTML page saying why.
+std::string error_page(unsigned status, const std::string& why) {
+  const char* reason = status == 502 ? "Bad Gateway" : "Bad Request";
+  auto body = fmt::format(
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{0} {1} — tlslab proxy</title></head>\n"
+      "<body><h1>{0} {1}</h1>\n<p>tlslab proxy could not give you this site: {2}</p>\n</body></html>\n",
+      status, reason, http::html_escape(why));
+  return fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\n"
+      "Connection: close\r\n\r\n{}",
+      status, reason, body.size(), body);
+}
+
+std::string tls_version(SSL* ssl) { return SSL_get_version(ssl); }
+
+// session_alpn is the protocol a session negotiated ("" none).
+std::string session_alpn(const SSL_SESSION* session) {
+  const unsigned char* alpn = nullptr;
+  std::size_t len = 0;
+  if (session) SSL_SESSION_get0_alpn_selected(session, &alpn, &len);
+  return alpn ? std::string(reinterpret_cast<const char*>(alpn), len) : std::string();
+}
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Shared& shared, tcp::socket client)
@@ -186,21 +264,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // read_hello buffers the client's first flight until its SNI and ALPN can be read.
   asio::awaitable<bool> read_hello(proxy::ClientHelloReader& reader, std::string_view already) {
-    asio::steady_timer timer(client_.get_executor());
-    timer.expires_after(s_.o.handshake_timeout);
-    timer.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        client_.cancel(ignored);
-      }
-    });
+    Deadline deadline(client_, s_.o.handshake_timeout);
     auto state = already.empty() ? proxy::ClientHelloReader::State::NeedMore : reader.feed(already);
     std::array<char, 4096> buf;
     while (state == proxy::ClientHelloReader::State::NeedMore) {
       auto [ec, n] = co_await client_.async_read_some(asio::buffer(buf), use_tuple);
       if (ec) {
-        timer.cancel();
-        if (ec == asio::error::operation_aborted)
+        if (deadline.expired())
           s_.error(peer_, "no complete ClientHello in time; closed");
         else if (!reader.buffered().empty())
           s_.error(peer_, "closed in the middle of its ClientHello");
@@ -208,7 +278,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       state = reader.feed(std::string_view(buf.data(), n));
     }
-    timer.cancel();
     if (state != proxy::ClientHelloReader::State::Done) {
       s_.error(peer_, fmt::format("not a TLS client ({}); closed", reader.error()));
       co_return false;
@@ -217,7 +286,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // resolve_upstream finds where host really lives: --upstream-resolve, else the system resolver.
-  asio::awaitable<std::vector<tcp::endpoint>> resolve_upstream(const std::string& host, std::uint16_t port) {
+  // Addresses that are this proxy's own listeners are left out. why says what went wrong when
+  // nothing remains.
+  asio::awaitable<std::vector<tcp::endpoint>> resolve_upstream(const std::string& host, std::uint16_t port,
+                                                               std::string& why) {
     std::vector<tcp::endpoint> out;
     for (const auto& r : s_.o.upstream_resolve)
       if (r.name == host) out.emplace_back(asio::ip::make_address(r.address), port);
@@ -226,12 +298,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       auto addr = asio::ip::make_address(host, ec);
       if (!ec) {
         out.emplace_back(addr, port);
+      } else if (s_.o.dns) {
+        out = co_await dns_lookup(host, port, why);
+        if (out.empty()) co_return out;
       } else {
         tcp::resolver resolver(client_.get_executor());
         auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
         if (rec) {
-          s_.error(peer_, fmt::format("cannot resolve {}: {} (map it with --upstream-resolve {}:ADDR)", host,
-                                      rec.message(), host));
+          why =
+              fmt::format("cannot resolve {}: {} (map it with --upstream-resolve {}:ADDR)", host, rec.message(), host);
           co_return out;
         }
         for (const auto& e : results) out.push_back(e.endpoint());
@@ -240,10 +315,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<tcp::endpoint> safe;
     for (const auto& ep : out) {
       if (proxy::is_loop({ep.address().to_string(), ep.port()}, s_.listeners)) {
-        s_.error(peer_,
-                 fmt::format("{} resolves to {}, which is this proxy itself: refusing the loop (the redirect "
-                             "that sends clients here must not apply to the proxy; use --upstream-resolve {}:ADDR)",
-                             host, endpoint_text(ep), host));
+        why = fmt::format(
+            "{} resolves to {}, which is this proxy itself: refusing the loop (the redirect that sends clients "
+            "here must not apply to the proxy; use --upstream-resolve {}:ADDR)",
+            host, endpoint_text(ep), host);
         continue;
       }
       safe.push_back(ep);
@@ -251,9 +326,58 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_return safe;
   }
 
-  asio::awaitable<bool> connect_upstream(const std::string& host, std::uint16_t port) {
-    auto endpoints = co_await resolve_upstream(host, port);
-    if (endpoints.empty()) co_return false;
+  // dns_lookup asks the --dns server for host's A and AAAA records (IPv4 first), over UDP.
+  asio::awaitable<std::vector<tcp::endpoint>> dns_lookup(const std::string& host, std::uint16_t port,
+                                                         std::string& why) {
+    std::vector<tcp::endpoint> out;
+    asio::ip::udp::endpoint server(asio::ip::make_address(s_.o.dns->address), s_.o.dns->port);
+    auto where = endpoint_text(tcp::endpoint(server.address(), server.port()));
+    asio::ip::udp::socket socket(client_.get_executor());
+    boost::system::error_code ec;
+    socket.open(server.protocol(), ec);
+    if (!ec) socket.connect(server, ec);
+    thread_local std::mt19937 random(std::random_device{}());
+    auto id = static_cast<std::uint16_t>(random());
+    const std::uint16_t types[] = {proxy::kDnsTypeA, proxy::kDnsTypeAaaa};
+    for (std::uint16_t i = 0; i < 2 && !ec; ++i) {
+      auto query = proxy::dns_query(host, types[i], static_cast<std::uint16_t>(id + i));
+      std::tie(ec, std::ignore) = co_await socket.async_send(asio::buffer(query), use_tuple);
+    }
+    std::optional<proxy::DnsAnswer> answers[2];
+    {
+      Deadline deadline(socket, std::chrono::milliseconds(3000));
+      std::array<char, 1500> buf;  // without EDNS an answer over UDP is 512 bytes at most
+      while (!ec && (!answers[0] || !answers[1])) {
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await socket.async_receive(asio::buffer(buf), use_tuple);
+        if (ec) {
+          if (deadline.expired())
+            why = fmt::format("cannot resolve {}: no answer from the DNS server {} in 3 s", host, where);
+          break;
+        }
+        for (std::uint16_t i = 0; i < 2; ++i)
+          if (!answers[i])
+            if (auto a = proxy::read_dns_answer({buf.data(), n}, static_cast<std::uint16_t>(id + i), types[i]);
+                a.matched)
+              answers[i] = std::move(a);
+      }
+    }
+    for (const auto& a : answers)
+      if (a)
+        for (const auto& address : a->addresses) out.emplace_back(asio::ip::make_address(address), port);
+    if (out.empty() && why.empty())
+      why = fmt::format("cannot resolve {} with the DNS server {}: {}", host, where,
+                        ec           ? ec.message()
+                        : answers[0] ? answers[0]->error
+                                     : std::string("no answer"));
+    co_return out;
+  }
+
+  // connect_upstream opens the TCP connection to the real server; returns "" or why it failed.
+  asio::awaitable<std::string> connect_upstream(const std::string& host, std::uint16_t port) {
+    std::string why;
+    auto endpoints = co_await resolve_upstream(host, port, why);
+    if (endpoints.empty()) co_return why;
     asio::steady_timer timer(client_.get_executor());
     timer.expires_after(s_.o.connect_timeout);
     timer.async_wait([this](boost::system::error_code ec) {
@@ -271,20 +395,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
         timer.cancel();
         upstream_.set_option(tcp::no_delay(true), ignored);
         upstream_address_ = endpoint_text(ep);
-        co_return true;
+        co_return std::string();
       }
       errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ec.message());
     }
     timer.cancel();
-    s_.error(peer_, fmt::format("cannot connect to {}:{}: {}", host, port, errors));
-    co_return false;
+    co_return fmt::format("cannot connect to {}:{}: {}", host, port, errors);
   }
 
-  template <class From, class To>
-  asio::awaitable<void> pump(From& from, To& to, bool upward, proxy::HttpObserver* observer, Counters& counters) {
-    std::array<char, 16 * 1024> buf;
+  // pump copies from -> to until from ends or a write fails; returns how it ended (eof is a clean
+  // end: a FIN, or a close_notify under TLS). Size is the buffer: one TLS record is 16 KiB.
+  template <std::size_t Size, class From, class To>
+  asio::awaitable<boost::system::error_code> pump(From& from, To& to, bool upward, proxy::HttpObserver* observer,
+                                                  Counters& counters) {
+    std::array<char, Size> buf;
     for (;;) {
-      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_tuple);
+      auto [ec, n] = co_await from.read_some(buf.data(), buf.size());
       if (n) {
         dog_.touch();
         if (observer) {
@@ -294,34 +420,61 @@ class Connection : public std::enable_shared_from_this<Connection> {
           else
             observer->server_bytes(bytes, now_ms());
         }
-        auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_tuple);
-        (upward ? counters.up : counters.down) += written;
-        if (wec) co_return;
+        if (auto wec = co_await to.write_all(buf.data(), n)) co_return wec;
+        (upward ? counters.up : counters.down) += n;
       }
-      if (ec) co_return;
+      if (ec) co_return ec;
     }
   }
 
   // relay_raw copies bytes both ways untouched (pass-through, or an unparsed tunnel), with
-  // half-closes propagated.
-  asio::awaitable<Counters> relay_raw(std::string_view first_up) {
+  // half-closes propagated: a FIN from one side becomes a FIN to the other, and the other
+  // direction goes on until it ends too.
+  asio::awaitable<Counters> relay_raw(std::string_view first_up, proxy::HttpObserver* observer = nullptr) {
     Counters c;
     if (!first_up.empty()) {
+      if (observer) observer->client_bytes(first_up, now_ms());
       auto [ec, n] = co_await asio::async_write(upstream_, asio::buffer(first_up.data(), first_up.size()), use_tuple);
       c.up += n;
       if (ec) co_return c;
     }
+    Plain client{client_}, upstream{upstream_};
     auto up = [&]() -> asio::awaitable<void> {
-      co_await pump(client_, upstream_, true, nullptr, c);
+      co_await pump<64 * 1024>(client, upstream, true, observer, c);
       boost::system::error_code ignored;
       upstream_.shutdown(tcp::socket::shutdown_send, ignored);
     };
     auto down = [&]() -> asio::awaitable<void> {
-      co_await pump(upstream_, client_, false, nullptr, c);
+      co_await pump<64 * 1024>(upstream, client, false, observer, c);
       boost::system::error_code ignored;
       client_.shutdown(tcp::socket::shutdown_send, ignored);
     };
     co_await ((up() && down()) || dog_.watch(client_, upstream_));
+    co_return c;
+  }
+
+  // relay_tls copies the decrypted bytes between the two TLS legs. Ends are passed on as they
+  // came: a close_notify becomes a close_notify to the other side (the other direction goes on
+  // until it ends too), a cut (FIN without one) a cut.
+  asio::awaitable<Counters> relay_tls(TlsSocket& down, TlsSocket& up, proxy::HttpObserver* observer) {
+    Counters c;
+    auto up_pump = [&]() -> asio::awaitable<void> {
+      auto end = co_await pump<16 * 1024>(down, up, true, observer, c);
+      if (end == asio::error::eof) co_await up.shutdown();
+      boost::system::error_code ignored;
+      upstream_.shutdown(tcp::socket::shutdown_send, ignored);
+    };
+    auto down_pump = [&]() -> asio::awaitable<void> {
+      auto end = co_await pump<16 * 1024>(up, down, false, observer, c);
+      boost::system::error_code ignored;
+      if (end == asio::error::eof) {
+        co_await down.shutdown();
+        client_.shutdown(tcp::socket::shutdown_send, ignored);
+      } else {
+        client_.shutdown(tcp::socket::shutdown_both, ignored);
+      }
+    };
+    co_await ((up_pump() && down_pump()) || dog_.watch(client_, upstream_));
     co_return c;
   }
 
@@ -337,12 +490,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
                             {"bytes_up", flow.request_body_bytes},
                             {"bytes_down", flow.response_body_bytes},
                             {"ms", total},
+                            {"ttfb_ms", flow.response_start_ms - flow.started_ms},
                             {"complete", flow.complete}}
                  .dump());
     } else {
-      s_.log(fmt::format("{} {} \"{} {}\" {} up {} B, down {} B, {:.1f} ms{}", peer_, flow.host, flow.method,
-                         flow.url(), flow.status, flow.request_body_bytes, flow.response_body_bytes, total,
-                         flow.complete ? "" : " (cut short)"));
+      s_.log(fmt::format("{} {} \"{} {}\" {} up {} B, down {} B, {:.1f} ms (first byte {:.1f} ms){}", peer_, flow.host,
+                         flow.method, flow.url(), flow.status, flow.request_body_bytes, flow.response_body_bytes, total,
+                         flow.response_start_ms - flow.started_ms, flow.complete ? "" : " (cut short)"));
     }
     if (s_.o.dump) dump(flow, secrets);
     if (!s_.o.har_file.empty()) {
@@ -361,8 +515,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         return u >= 0x20 || c == '\n' || c == '\r' || c == '\t';
       });
     };
-    std::string out = fmt::format("──── {} → {} ({})\n> {} {} {}\n", peer_, f.host, upstream_address_, f.method,
-                                  f.target, f.http_version);
+    std::string out = fmt::format("──── {} → {} ({}; {})\n> {} {} {}\n", peer_, f.host, upstream_address_, legs_,
+                                  f.method, f.target, f.http_version);
     for (const auto& [n, v] : f.request_headers) out += fmt::format("> {}: {}\n", n, clean(v));
     if (!f.request_body.empty())
       out += printable(f.request_body) ? "> \n> " + clean(f.request_body) + "\n"
@@ -397,60 +551,92 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // run_tls_entry handles a connection whose first bytes are a ClientHello (sni and reverse modes,
   // and the inside of a CONNECT tunnel). target names where to go when the hello does not.
-  asio::awaitable<void> run_tls_entry(std::pair<std::string, std::uint16_t> target, std::string_view already = {}) {
+  asio::awaitable<void> run_tls_entry(std::pair<std::string, std::uint16_t> target, std::string_view already = {},
+                                      bool tunnel = false) {
     proxy::ClientHelloReader hello;
     if (!co_await read_hello(hello, already)) co_return;
     const auto& info = hello.info();
     std::string host = s_.o.mode == "sni" && target.first.empty() ? info.sni : target.first;
     if (host.empty()) {
       s_.error(peer_, "the ClientHello names no server (no SNI): cannot tell where to go; closed");
+      co_await refuse(hello, host, tunnel, "");
       co_return;
     }
     std::string requested = info.sni.empty() ? host : info.sni;
+    if (auto why = co_await connect_upstream(host, target.second); !why.empty()) {
+      s_.error(peer_, why);
+      co_await refuse(hello, requested, tunnel, why);
+      co_return;
+    }
     if (proxy::should_pass(s_.o.pass, requested)) {
-      if (!co_await connect_upstream(host, target.second)) co_return;
       auto c = co_await relay_raw(hello.buffered());
       s_.log(
           fmt::format("{} {} passed through untouched (--pass): up {} B, down {} B", peer_, requested, c.up, c.down));
       co_return;
     }
-    if (!co_await connect_upstream(host, target.second)) co_return;
     // The real server first: its certificate decides the forged names and key type, its ALPN
     // choice is what the client will get.
-    TlsStream up(upstream_, s_.upstream);
+    TlsSocket up(upstream_, s_.upstream.get());
     SSL* ussl = up.native_handle();
-    SSL_set_tlsext_host_name(ussl, requested.c_str());
+    if (!tls::is_ip_literal(requested)) SSL_set_tlsext_host_name(ussl, requested.c_str());
     if (!info.alpn.empty()) {
       auto wire = tls::alpn_wire(info.alpn);
       SSL_set_alpn_protos(ussl, reinterpret_cast<const unsigned char*>(wire.data()),
                           static_cast<unsigned>(wire.size()));
     }
+    auto session_key = upstream_address_ + "/" + requested;
+    bool resuming = s_.sessions.prepare(ussl, session_key);
     tls::VerifyRecorder recorder;
     recorder.install(ussl);
-    auto [uec] = co_await up.async_handshake(ssl::stream_base::client, use_tuple);
+    // A server we hold a session with most likely resumes it: its certificate, and so the forgery,
+    // are then last time's, and the client's handshake can run beside the server's instead of after
+    // it (time to first byte). Both are checked once done; a change closes the client's connection
+    // before any of its bytes went anywhere.
+    std::shared_ptr<const proxy::Forged> early;
+    if (resuming) early = s_.forged_for(requested);
+    std::string early_protocol = early ? session_alpn(SSL_get0_session(ussl)) : std::string();
+    std::optional<TlsSocket> down;
+    boost::system::error_code uec, cec;
+    bool up_expired = false, client_expired = false;
+    auto upstream_handshake = [&]() -> asio::awaitable<void> {
+      Deadline deadline(upstream_, s_.o.handshake_timeout);
+      uec = co_await up.handshake(false);
+      up_expired = deadline.expired();
+    };
+    auto client_handshake = [&]() -> asio::awaitable<void> {
+      Deadline deadline(client_, s_.o.handshake_timeout);
+      cec = co_await down->handshake(true);
+      client_expired = deadline.expired();
+    };
+    if (early) {
+      down.emplace(client_, early->ctx.get(), hello.buffered());
+      proxy::set_alpn_choice(down->native_handle(), early_protocol);
+      co_await (upstream_handshake() && client_handshake());
+    } else {
+      co_await upstream_handshake();
+    }
+    TlsSocket* ready = down && !cec ? &*down : nullptr;  // a client already through its handshake
     if (uec) {
-      s_.error(peer_, fmt::format("TLS handshake with the real server {} ({}) failed: {}", host, upstream_address_,
-                                  error_words(uec)));
-      co_await refuse_client(host, fmt::format("the real server's TLS handshake failed: {}", error_words(uec)));
+      s_.sessions.forget(session_key);
+      auto why = fmt::format("the TLS handshake with the real server {} ({}) failed: {}", host, upstream_address_,
+                             up_expired ? std::string("timed out") : error_words(uec));
+      s_.error(peer_, why);
+      co_await refuse(hello, requested, tunnel, why, ready);
       co_return;
     }
     X509* real_leaf = SSL_get0_peer_certificate(ussl);
     std::optional<pki::CertInfo> real;
     if (real_leaf) real = pki::describe(real_leaf);
-    std::vector<pki::CertInfo> sent;
-    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ussl))
-      for (int i = 0; i < sk_X509_num(chain); ++i) sent.push_back(pki::describe(sk_X509_value(chain, i)));
-    auto verdict = tls::make_verdict(recorder, sent, real_leaf, requested, true, pki::now_epoch());
-    if (!verdict.ok() && !s_.o.upstream_insecure) {
-      std::string why = !verdict.problems.empty()
-                            ? fmt::format("depth {} ({}): {}", verdict.problems.front().depth,
-                                          verdict.problems.front().subject, verdict.problems.front().reason)
-                            : verdict.hostname.reason;
-      s_.error(peer_, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
-                                  "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
-                                  host, upstream_address_, why));
-      co_await refuse_client(host, "the real server's certificate did not verify: " + why);
-      co_return;
+    if (!s_.o.upstream_insecure) {
+      if (auto why = check_upstream(recorder, ussl, real_leaf, requested); !why.empty()) {
+        s_.sessions.forget(session_key);
+        s_.error(peer_, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
+                                    "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
+                                    host, upstream_address_, why));
+        co_await refuse(hello, requested, tunnel, fmt::format("the real server's certificate did not verify: {}", why),
+                        ready);
+        co_return;
+      }
     }
     const unsigned char* alpn = nullptr;
     unsigned alpn_len = 0;
@@ -459,78 +645,128 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto names = proxy::forged_names(real ? &*real : nullptr, requested,
                                      tls::is_ip_literal(requested) ? requested : std::string());
     auto forged = s_.forger.forge(names, real ? real->key_type : "EC");
-    show_forgery(requested, real ? &*real : nullptr, *forged);
-    // Now the client, with the forged certificate, replaying its buffered ClientHello.
-    TlsStream down(client_, s_.client_facing);
-    SSL* cssl = down.native_handle();
-    SSL_set_SSL_CTX(cssl, forged->ctx.get());
-    proxy::set_alpn_choice(cssl, protocol);
-    asio::steady_timer timer(client_.get_executor());
-    timer.expires_after(s_.o.handshake_timeout);
-    timer.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        client_.cancel(ignored);
+    s_.remember(requested, forged);
+    if (early) {
+      if (cec) {
+        log_client_refusal(requested, cec, client_expired);
+        co_return;
       }
-    });
-    auto [cec, used] = co_await down.async_handshake(
-        ssl::stream_base::server, asio::buffer(hello.buffered().data(), hello.buffered().size()), use_tuple);
-    timer.cancel();
-    if (cec) {
-      s_.error(peer_, fmt::format("the client refused the forged certificate for {}: {}{}", requested, error_words(cec),
-                                  error_words(cec).find("unknown ca") != std::string::npos ||
-                                          error_words(cec).find("bad certificate") != std::string::npos
-                                      ? " (it does not trust the proxy's CA)"
-                                      : ""));
-      co_return;
+      if (forged != early || protocol != early_protocol) {
+        s_.error(peer_, fmt::format("the real server {} changed its certificate or protocol since the last "
+                                    "connection; closed this one (the client may retry)",
+                                    host));
+        co_return;
+      }
+    } else {
+      show_forgery(requested, real ? &*real : nullptr, *forged);
+      // Now the client, with the forged certificate, replaying its buffered ClientHello.
+      down.emplace(client_, forged->ctx.get(), hello.buffered());
+      proxy::set_alpn_choice(down->native_handle(), protocol);
+      co_await client_handshake();
+      if (cec) {
+        log_client_refusal(requested, cec, client_expired);
+        co_return;
+      }
     }
+    legs_ = fmt::format("client {}, server {}{}{}", tls_version(down->native_handle()), tls_version(ussl),
+                        SSL_session_reused(ussl) ? " resumed" : "", protocol.empty() ? "" : ", ALPN " + protocol);
     bool http1 = protocol.empty() || protocol == "http/1.1" || protocol == "http/1.0";
     std::optional<proxy::HttpObserver> observer;
     if (http1) observer.emplace(peer_, requested, s_.o.body_cap, [this](proxy::Flow&& f) { on_flow(std::move(f)); });
-    Counters c;
-    auto up_pump = [&]() -> asio::awaitable<void> {
-      co_await pump(down, up, true, observer ? &*observer : nullptr, c);
-    };
-    auto down_pump = [&]() -> asio::awaitable<void> {
-      co_await pump(up, down, false, observer ? &*observer : nullptr, c);
-      // The server is done: the client has everything; end its side too.
-      boost::system::error_code ignored;
-      client_.shutdown(tcp::socket::shutdown_both, ignored);
-    };
-    co_await ((up_pump() && down_pump()) || dog_.watch(client_, upstream_));
+    auto c = co_await relay_tls(*down, up, observer ? &*observer : nullptr);
     if (observer) {
       observer->closed(now_ms());
       if (!observer->active() && !observer->why().empty())
-        s_.log(fmt::format("{} {}: stopped parsing HTTP ({}); relayed the rest as bytes", peer_, requested,
-                           observer->why()));
+        s_.log(fmt::format("{} {}: stopped parsing HTTP ({}); relayed the rest as bytes, up {} B, down {} B", peer_,
+                           requested, observer->why(), c.up, c.down));
     } else {
-      s_.log(fmt::format("{} {} ALPN {}: relayed as opaque bytes, up {} B, down {} B", peer_, requested, protocol, c.up,
+      s_.log(fmt::format("{} {} ({}): relayed as opaque bytes, up {} B, down {} B", peer_, requested, legs_, c.up,
                          c.down));
     }
   }
 
-  // refuse_client tells an intercepted client no: in sni/reverse mode a fatal TLS alert before any
-  // certificate; inside an explicit CONNECT the tunnel was already granted, so the same alert.
-  asio::awaitable<void> refuse_client(const std::string&, const std::string&) {
-    // handshake_failure (40), TLS 1.2 record framing as every client accepts it before a version is agreed.
-    static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40};
-    co_await asio::async_write(client_, asio::buffer(alert), use_tuple);
+  // check_upstream returns why the real server's certificate is not acceptable for name ("" if
+  // it is). A resumed session carries the verification result of its first handshake.
+  std::string check_upstream(const tls::VerifyRecorder& recorder, SSL* ssl, X509* leaf, const std::string& name) {
+    if (SSL_session_reused(ssl) && SSL_get_verify_result(ssl) != X509_V_OK)
+      return X509_verify_cert_error_string(SSL_get_verify_result(ssl));
+    // The chain is described only when there is a problem to explain: it costs on every handshake.
+    std::vector<pki::CertInfo> sent;
+    if (!recorder.findings().empty())
+      if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
+        for (int i = 0; i < sk_X509_num(chain); ++i) sent.push_back(pki::describe(sk_X509_value(chain, i)));
+    auto verdict = tls::make_verdict(recorder, sent, leaf, name, true, pki::now_epoch());
+    if (verdict.ok()) return {};
+    if (!verdict.problems.empty())
+      return fmt::format("depth {} ({}): {}", verdict.problems.front().depth, verdict.problems.front().subject,
+                         verdict.problems.front().reason);
+    return verdict.hostname.reason;
+  }
+
+  // log_client_refusal says why the client's handshake with the forged certificate failed.
+  void log_client_refusal(const std::string& requested, const boost::system::error_code& ec, bool expired) {
+    auto words = expired ? std::string("timed out") : error_words(ec);
+    bool distrust = words.find("unknown ca") != std::string::npos || words.find("bad certificate") != std::string::npos;
+    s_.error(peer_, fmt::format("the client refused the forged certificate for {}: {}{}", requested, words,
+                                distrust ? " (it does not trust the proxy's CA)" : ""));
+  }
+
+  // refuse tells an intercepted client no. In sni and reverse mode: a fatal TLS alert, before any
+  // certificate. Inside an explicit-mode CONNECT tunnel the client already has its tunnel, and a
+  // browser shows a failed CONNECT only as a bare error code: so the proxy finishes the handshake
+  // with a certificate forged for the requested name and answers the first request with a 502
+  // page that says why.
+  asio::awaitable<void> refuse(const proxy::ClientHelloReader& hello, const std::string& requested, bool tunnel,
+                               const std::string& why, TlsSocket* ready = nullptr) {
+    if (ready) {  // the client's handshake is already done (it ran beside the server's)
+      if (tunnel) co_await answer_502(*ready, why);
+      co_return;
+    }
+    if (!tunnel || requested.empty()) {
+      // handshake_failure (40), TLS 1.2 record framing as every client accepts it before a version is agreed.
+      static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40};
+      co_await asio::async_write(client_, asio::buffer(alert), use_tuple);
+      co_return;
+    }
+    auto forged =
+        s_.forger.forge(proxy::forged_names(nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
+    TlsSocket down(client_, forged->ctx.get(), hello.buffered());
+    proxy::set_alpn_choice(down.native_handle(), "http/1.1");
+    boost::system::error_code ec;
+    {
+      Deadline deadline(client_, s_.o.handshake_timeout);
+      ec = co_await down.handshake(true);
+      if (ec) log_client_refusal(requested, ec, deadline.expired());
+    }
+    if (!ec) co_await answer_502(down, why);
+  }
+
+  // answer_502 reads the first request's head from an intercepted client and answers it with a
+  // 502 page saying why.
+  asio::awaitable<void> answer_502(TlsSocket& down, const std::string& why) {
+    {  // the request's head, so the answer is not taken for a reply to nothing
+      Deadline deadline(client_, s_.o.handshake_timeout);
+      std::string head;
+      std::array<char, 4096> buf;
+      while (head.find("\r\n\r\n") == std::string::npos && head.size() < 64 * 1024) {
+        auto [ec, n] = co_await down.read_some(buf.data(), buf.size());
+        if (ec) co_return;
+        head.append(buf.data(), n);
+      }
+    }
+    auto page = error_page(502, why);
+    if (!co_await down.write_all(page.data(), page.size())) co_await down.shutdown();
   }
 
   asio::awaitable<void> run_explicit() {
     beast::flat_buffer buffer;
     bhttp::request_parser<bhttp::empty_body> parser;
     parser.header_limit(64 * 1024);
-    asio::steady_timer timer(client_.get_executor());
-    timer.expires_after(s_.o.handshake_timeout);
-    timer.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        client_.cancel(ignored);
-      }
-    });
-    auto [ec, n] = co_await bhttp::async_read_header(client_, buffer, parser, use_tuple);
-    timer.cancel();
+    boost::system::error_code ec;
+    {
+      Deadline deadline(client_, s_.o.handshake_timeout);
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_header(client_, buffer, parser, use_tuple);
+    }
     if (ec) {
       if (ec != bhttp::error::end_of_stream) s_.error(peer_, fmt::format("no proxy request: {}", ec.message()));
       co_return;
@@ -541,8 +777,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       auto target = parse_target(std::string(req.target()), 443);
       static const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
       if (proxy::should_pass(s_.o.pass, target.host)) {
-        if (!co_await connect_upstream(target.host, target.port)) {
-          co_await reply_plain(502, fmt::format("cannot reach {}:{}", target.host, target.port));
+        if (auto why = co_await connect_upstream(target.host, target.port); !why.empty()) {
+          co_await reply_plain(502, why);
           co_return;
         }
         co_await asio::async_write(client_, asio::buffer(ok), use_tuple);
@@ -552,7 +788,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         co_return;
       }
       co_await asio::async_write(client_, asio::buffer(ok), use_tuple);
-      co_await run_tls_entry({target.host, target.port}, leftover);
+      co_await run_tls_entry({target.host, target.port}, leftover, true);
       co_return;
     }
     // A plain http:// request in absolute form: forward it, and watch the exchange.
@@ -566,8 +802,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto hostport = rest.substr(0, slash);
     auto path = slash == std::string::npos ? std::string("/") : rest.substr(slash);
     auto target = parse_target(hostport, 80);
-    if (!co_await connect_upstream(target.host, target.port)) {
-      co_await reply_plain(502, fmt::format("cannot reach {}:{}", target.host, target.port));
+    if (auto why = co_await connect_upstream(target.host, target.port); !why.empty()) {
+      co_await reply_plain(502, why);
       co_return;
     }
     std::string head = fmt::format("{} {} HTTP/{}.{}\r\n", std::string(req.method_string()), path, req.version() / 10,
@@ -582,30 +818,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       f.scheme = "http";
       on_flow(std::move(f));
     });
-    std::string first = head + leftover;
-    observer.client_bytes(first, now_ms());
-    auto [wec, wn] = co_await asio::async_write(upstream_, asio::buffer(first), use_tuple);
-    if (wec) co_return;
-    Counters c;
-    auto up = [&]() -> asio::awaitable<void> { co_await pump(client_, upstream_, true, &observer, c); };
-    auto down = [&]() -> asio::awaitable<void> {
-      co_await pump(upstream_, client_, false, &observer, c);
-      boost::system::error_code ignored;
-      client_.shutdown(tcp::socket::shutdown_both, ignored);
-    };
-    co_await ((up() && down()) || dog_.watch(client_, upstream_));
+    co_await relay_raw(head + leftover, &observer);
     observer.closed(now_ms());
   }
 
   asio::awaitable<void> reply_plain(unsigned status, const std::string& why) {
-    auto body = fmt::format("<!doctype html><title>{} tlslab proxy</title><h1>{} {}</h1><p>{}</p>\n", status, status,
-                            status == 502 ? "Bad Gateway" : "Bad Request", why);
-    auto msg = fmt::format(
-        "HTTP/1.1 {} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n"
-        "Connection: close\r\n\r\n{}",
-        status, status == 502 ? "Bad Gateway" : "Bad Request", body.size(), body);
     s_.error(peer_, fmt::format("answered {}: {}", status, why));
-    co_await asio::async_write(client_, asio::buffer(msg), use_tuple);
+    auto page = error_page(status, why);
+    co_await asio::async_write(client_, asio::buffer(page), use_tuple);
   }
 
   Shared& s_;
@@ -614,6 +834,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Watchdog dog_;
   std::string peer_;
   std::string upstream_address_;
+  std::string legs_;  // TLS versions and ALPN of both legs, for --dump
 };
 
 }  // namespace

@@ -25,6 +25,7 @@ struct ProxyOptions {
   std::string upstream;  // reverse mode: HOST:PORT
   std::vector<proxy::UpstreamResolve> upstream_resolve;
   std::uint16_t upstream_port = 443;
+  std::optional<proxy::Endpoint> dns;  // --dns: ask this DNS server (UDP), not the system resolver
   std::vector<proxy::HostPattern> pass;
   std::optional<std::string> upstream_cacert;
   bool upstream_insecure = false;

@@ -4,7 +4,9 @@ import os
 import pathlib
 import shutil
 import socket
+import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -195,3 +197,77 @@ def s_server(tmp_path):
 
 def have(program):
     return shutil.which(program) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Guard: no DNS query may leave the machine (this host's resolver is not on loopback).
+
+DNS_GUARD = []  # command prefix for tlslab, curl and browsers, set by dns_on_loopback
+
+
+@pytest.fixture(scope="module")
+def dns_on_loopback(tlslab, tmp_path_factory):
+    """Runs tlslab and curl in a private mount namespace whose /etc/resolv.conf names only
+    127.0.0.1: a test that forgets --resolve fails instead of asking the network's DNS server.
+    Without the rights for it (not root), the tests run as they are; they map every name anyway.
+    A module uses it with an autouse fixture of its own, and puts DNS_GUARD before the commands
+    it starts itself."""
+    conf = tmp_path_factory.mktemp("dns") / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.1\n")
+    prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+              'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(conf)]
+    if have("unshare") and subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
+        DNS_GUARD[:] = prefix
+        tlslab.prefix = prefix
+    yield
+    DNS_GUARD.clear()
+    tlslab.prefix = []
+
+
+# ---------------------------------------------------------------------------------------------
+# Scripted peers.
+
+class PyServer:
+    """A loopback server whose connections are handled by handler(conn) in threads; with a
+    context, each connection is a TLS server connection (Python's ssl: a real peer too)."""
+
+    def __init__(self, handler, context=None, accept=True, host="127.0.0.1"):
+        self.sock = socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.port = self.sock.getsockname()[1]
+        self.handler, self.context = handler, context
+        self.stop = threading.Event()
+        self.errors = []
+        if accept:
+            threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        try:
+            with conn:
+                conn.settimeout(10)
+                if self.context:
+                    conn = self.context.wrap_socket(conn, server_side=True)
+                self.handler(conn)
+        except (OSError, ssl.SSLError) as e:
+            self.errors.append(e)
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def read_request(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data

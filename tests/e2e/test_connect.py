@@ -22,33 +22,16 @@ import time
 
 import pytest
 
-from conftest import Pki, have
+from conftest import DNS_GUARD, Pki, PyServer, have, read_request
 
 HOST = "www.bank32.com"
 LOOPBACK = "127.0.0.1"
 
 
 # ---------------------------------------------------------------------------------------------
-# Guard: no DNS query may leave the machine (this host's resolver is not on loopback).
+# Guard: no DNS query may leave the machine (conftest's dns_on_loopback, for every test here).
 
-DNS_GUARD = []  # command prefix for tlslab and curl, set by dns_on_loopback
-
-
-@pytest.fixture(scope="module", autouse=True)
-def dns_on_loopback(tlslab, tmp_path_factory):
-    """Runs tlslab and curl in a private mount namespace whose /etc/resolv.conf names only
-    127.0.0.1: a test that forgets --resolve fails instead of asking the network's DNS server.
-    Without the rights for it (not root), the tests run as they are; they map every name anyway."""
-    conf = tmp_path_factory.mktemp("dns") / "resolv.conf"
-    conf.write_text("nameserver 127.0.0.1\n")
-    prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-              'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(conf)]
-    if have("unshare") and subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
-        DNS_GUARD[:] = prefix
-        tlslab.prefix = prefix
-    yield
-    DNS_GUARD.clear()
-    tlslab.prefix = []
+pytestmark = pytest.mark.usefixtures("dns_on_loopback")  # conftest's DNS guard for every test here
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,42 +523,6 @@ def test_keylog_decrypts_capture(tlslab, certs, www, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Hostile and broken peers, scripted here.
 
-class PyServer:
-    """A loopback server whose connections are handled by handler(conn) in threads; with a
-    context, each connection is a TLS server connection (Python's ssl: a real peer too)."""
-
-    def __init__(self, handler, context=None, accept=True, host=LOOPBACK):
-        self.sock = socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self.port = self.sock.getsockname()[1]
-        self.handler, self.context = handler, context
-        self.stop = threading.Event()
-        self.errors = []
-        if accept:
-            threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn):
-        try:
-            with conn:
-                conn.settimeout(10)
-                if self.context:
-                    conn = self.context.wrap_socket(conn, server_side=True)
-                self.handler(conn)
-        except (OSError, ssl.SSLError) as e:
-            self.errors.append(e)
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
-
-
 @pytest.fixture
 def py_server():
     servers = []
@@ -592,16 +539,6 @@ def py_server():
     yield start
     for server in servers:
         server.close()
-
-
-def read_request(conn):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 @pytest.mark.parametrize("garbage", [b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", b"HTTP/1.1 400 Bad Request\r\n\r\n",

@@ -1,0 +1,57 @@
+// net::TlsSocket — TLS over a connected TCP socket without Asio's ssl::stream: OpenSSL reads and
+// writes the non-blocking socket itself (through a small BIO), and the coroutine waits for
+// readiness only when OpenSSL asks for it. It keeps no buffers of its own — an idle connection
+// costs only what OpenSSL holds (released while idle with SSL_MODE_RELEASE_BUFFERS) — and bytes
+// are copied once, where ssl::stream adds two 17 KiB buffers and a BIO pair per stream.
+//
+// One reader and one writer may use it at a time from the same thread (the proxy's two relay
+// directions); errors come back as error_codes: asio::error::eof for a close_notify,
+// ssl::error::stream_truncated for an end without one, OpenSSL's reason in the SSL category.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+#include "ossl/ptr.hpp"
+
+namespace tlslab::net {
+
+class TlsSocket {
+ public:
+  // TlsSocket makes an SSL from ctx on socket (which it sets non-blocking). prefix holds bytes
+  // already read from the socket (a buffered ClientHello): OpenSSL reads them first.
+  TlsSocket(boost::asio::ip::tcp::socket& socket, SSL_CTX* ctx, std::string_view prefix = {});
+  ~TlsSocket();
+  TlsSocket(const TlsSocket&) = delete;
+  TlsSocket& operator=(const TlsSocket&) = delete;
+
+  [[nodiscard]] SSL* native_handle() const { return ssl_.get(); }
+
+  // handshake runs the handshake as a server or a client.
+  boost::asio::awaitable<boost::system::error_code> handshake(bool server);
+  // read_some reads at least one byte of application data (at most size).
+  boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(char* data, std::size_t size);
+  // write_all writes every byte or fails.
+  boost::asio::awaitable<boost::system::error_code> write_all(const char* data, std::size_t size);
+  // shutdown sends close_notify and returns without waiting for the peer's (reading may go on).
+  boost::asio::awaitable<boost::system::error_code> shutdown();
+
+  struct BioState;  // what the socket BIO reads and writes (public for the BIO's callbacks)
+
+ private:
+  // settle turns an SSL call's result into: {} done, or an error; waits for readiness when
+  // OpenSSL wants it and returns want_retry then.
+  boost::asio::awaitable<boost::system::error_code> settle(int result, bool& retry);
+
+  boost::asio::ip::tcp::socket& socket_;
+  std::unique_ptr<BioState> state_;
+  ossl::Ptr<SSL> ssl_;
+};
+
+}  // namespace tlslab::net
