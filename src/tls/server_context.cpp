@@ -117,7 +117,13 @@ ossl::Ptr<SSL_CTX> make_context(const ServerTlsOptions& o, const ServerCertFiles
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   // Read whole records (and what follows) in one read(2) instead of a header then a body.
   SSL_CTX_set_read_ahead(c, 1);
-  use_certificate_and_key(c, files.cert_file, files.key_file, Kind::Input);
+  if (files.issued) {
+    std::vector<X509*> chain{files.issued->cert.get()};
+    for (const auto& issuer : files.issued->chain) chain.push_back(issuer.get());
+    use_certificate_and_key(c, chain, files.issued->key.get(), files.cert_file, files.cert_file, Kind::Input);
+  } else {
+    use_certificate_and_key(c, files.cert_file, files.key_file, Kind::Input);
+  }
   if (o.resumption) {
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
     static const unsigned char sid_ctx[] = "tlslab";
