@@ -195,3 +195,28 @@ def s_server(tmp_path):
 
 def have(program):
     return shutil.which(program) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Guard: no DNS query may leave the machine (this host's resolver is not on loopback).
+
+DNS_GUARD = []  # command prefix for tlslab and the peers a module runs, set by dns_on_loopback
+
+
+@pytest.fixture(scope="module")
+def dns_on_loopback(tlslab, tmp_path_factory):
+    """Runs tlslab (and the peers a module prefixes with DNS_GUARD) in a private mount namespace
+    whose /etc/resolv.conf names only 127.0.0.1: a test that forgets --resolve fails instead of
+    asking the network's DNS server. Without the rights for it (not root), the tests run as they
+    are; they map every name anyway. A module opts in with
+    pytestmark = pytest.mark.usefixtures("dns_on_loopback")."""
+    conf = tmp_path_factory.mktemp("dns") / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.1\n")
+    prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+              'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(conf)]
+    if have("unshare") and subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
+        DNS_GUARD[:] = prefix
+        tlslab.prefix = prefix
+    yield
+    DNS_GUARD.clear()
+    tlslab.prefix = []
