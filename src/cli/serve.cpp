@@ -7,13 +7,14 @@
 #include "base/failure.hpp"
 #include "cli/commands.hpp"
 #include "net/server.hpp"
+#include "pki/ca.hpp"
 #include "report/cert_render.hpp"
 
 namespace tlslab::cli {
 namespace {
 
 struct ServeArgs {
-  std::vector<std::string> listen, certs, keys, snis, alpn;
+  std::vector<std::string> listen, certs, keys, snis, alpn, names;
   std::string root, tls_min = "1.2", tls_max, ciphers, ciphersuites, groups, ticket_key_file, client_ca, verify_client,
                     ocsp;
   bool echo = false, no_resumption = false, log_json = false, no_access_log = false;
@@ -29,7 +30,30 @@ std::chrono::milliseconds seconds(double s, const char* option) {
   return std::chrono::milliseconds(static_cast<long long>(s * 1000));
 }
 
-tls::ServerTlsOptions tls_options(const ServeArgs& a) {
+// local_certificate issues, in memory, a certificate for localhost, 127.0.0.1, ::1 and the --name
+// values from the local CA (tlslab ca's folder), creating that CA first when there is none. notes
+// gets what the user should know: where the CA is and how to trust it.
+tls::ServerCertFiles local_certificate(const std::vector<std::string>& names, std::vector<std::string>& notes) {
+  namespace fs = std::filesystem;
+  auto dir = pki::default_ca_dir();
+  std::error_code ec;
+  bool exists = fs::exists(dir / pki::kCaCertFile, ec) || fs::exists(dir / pki::kCaKeyFile, ec);
+  auto ca = exists ? pki::Ca::load(dir) : pki::Ca::create({});
+  if (!exists) {
+    ca.save(dir);
+    notes.push_back(fmt::format("no CA yet: created one in {} (as `tlslab ca init` does)", dir.string()));
+  }
+  std::vector<std::string> inputs = {"localhost", "127.0.0.1", "::1"};
+  inputs.insert(inputs.end(), names.begin(), names.end());
+  auto issued = std::make_shared<pki::IssuedCert>(ca.issue({.names = pki::parse_names(inputs)}));
+  notes.push_back(
+      fmt::format("no --cert given: the certificate was issued by the local CA \"{}\" in {}", ca.name(), dir.string()));
+  notes.push_back(fmt::format("to trust it: tlslab ca trust (--apply does it), or curl --cacert {}",
+                              (dir / (ca.is_intermediate() ? pki::kCaRootFile : pki::kCaCertFile)).string()));
+  return {.cert_file = fmt::format("issued by \"{}\"", ca.name()), .issued = std::move(issued)};
+}
+
+tls::ServerTlsOptions tls_options(const ServeArgs& a, std::vector<std::string>& notes) {
   tls::ServerTlsOptions t;
   if (a.certs.size() != a.keys.size())
     throw Failure(Kind::Usage,
@@ -41,8 +65,9 @@ tls::ServerTlsOptions tls_options(const ServeArgs& a) {
       throw Failure(Kind::Usage, fmt::format("--sni '{}': expected NAME=CERT,KEY", s));
     t.certs.push_back({s.substr(eq + 1, comma - eq - 1), s.substr(comma + 1), s.substr(0, eq)});
   }
-  if (t.certs.empty())
-    throw Failure(Kind::Usage, "no certificate: give --cert FILE --key FILE (or --sni NAME=CERT,KEY)");
+  if (!t.certs.empty() && !a.names.empty())
+    throw Failure(Kind::Usage, "--name is for the certificate made when no --cert or --sni is given");
+  if (t.certs.empty()) t.certs.push_back(local_certificate(a.names, notes));
   t.tls_min = a.tls_min;
   t.tls_max = a.tls_max;
   t.ciphers = a.ciphers;
@@ -60,7 +85,8 @@ tls::ServerTlsOptions tls_options(const ServeArgs& a) {
 int run(const ServeArgs& a) {
   net::ServeOptions o;
   if (!a.listen.empty()) o.listen = a.listen;
-  o.tls = tls_options(a);
+  std::vector<std::string> notes;
+  o.tls = tls_options(a, notes);
   if (!a.root.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_directory(a.root, ec))
@@ -89,14 +115,17 @@ int run(const ServeArgs& a) {
     cert_lines.push_back(fmt::format("  certificate {}{}: {} ({}), {}", c.source,
                                      c.sni.empty() ? "" : " for SNI " + c.sni, report::sans_text(c.info),
                                      report::key_text(c.info), report::validity_text(c.info, now)));
+  std::string notes_text;
+  for (const auto& n : notes) notes_text += "  " + n + "\n";
   o.on_ready = [&](const std::vector<std::string>& addresses, unsigned threads) {
     std::string lines;
     for (const auto& addr : addresses) lines += fmt::format("  https://{}/\n", addr);
-    fmt::print(
-        stderr,
-        "tlslab serve: listening ({} thread{}, TLS {}+{}) on\n{}{}\n  Ctrl-C stops, SIGHUP reloads the certificates\n",
-        threads, threads == 1 ? "" : "s", tls_config.tls_min,
-        tls_config.resumption ? ", resumption on" : ", resumption off", lines, fmt::join(cert_lines, "\n"));
+    fmt::print(stderr,
+               "tlslab serve: listening ({} thread{}, TLS {}+{}) on\n{}{}\n{}  Ctrl-C stops, SIGHUP reloads the "
+               "certificates\n",
+               threads, threads == 1 ? "" : "s", tls_config.tls_min,
+               tls_config.resumption ? ", resumption on" : ", resumption off", lines, fmt::join(cert_lines, "\n"),
+               notes_text);
   };
   net::run_server(o, contexts);
   return 0;
@@ -109,6 +138,8 @@ void setup_serve(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve HTTPS: built-in connection page, files, or echo");
   cmd->footer(
       "Examples:\n"
+      "  tlslab serve                        # a certificate for localhost from the local CA\n"
+      "  tlslab serve --name www.bank32.com  # ... also valid for www.bank32.com\n"
       "  tlslab serve --cert server.pem --key server-key.pem\n"
       "  tlslab serve --listen 127.0.0.1:8443 --cert a.pem --key a-key.pem --sni "
       "shop.bank32.com=shop.pem,shop-key.pem\n"
@@ -119,6 +150,9 @@ void setup_serve(CLI::App& app) {
   cmd->add_option("--cert", a->certs, "Certificate chain file (PEM, leaf first); repeat with --key for several");
   cmd->add_option("--key", a->keys, "Private key of the --cert in the same position");
   cmd->add_option("--sni", a->snis, "NAME=CERT,KEY: serve this certificate when the client asks for NAME");
+  cmd->add_option("--name", a->names,
+                  "Without --cert: the certificate issued from the local CA (tlslab ca) is also for NAME "
+                  "(repeatable; always for localhost, 127.0.0.1, ::1)");
   auto* content = "Content";
   cmd->add_option("--root", a->root, "Serve static files from DIR")->group(content);
   cmd->add_flag("--echo", a->echo, "Answer every request with the request itself")->group(content);

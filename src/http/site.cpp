@@ -279,6 +279,20 @@ Reply error_reply(unsigned status, const std::string& detail) {
   return r;
 }
 
+void append_response_head(std::string& out, const Reply& reply, unsigned version, bool keep_alive,
+                          std::string_view date) {
+  auto it = std::back_inserter(out);
+  fmt::format_to(it, "HTTP/{}.{} {} {}\r\nServer: tlslab\r\nDate: {}\r\n", version / 10, version % 10, reply.status,
+                 bhttp::obsolete_reason(static_cast<bhttp::status>(reply.status)), date);
+  if (reply.status != 304) fmt::format_to(it, "Content-Type: {}\r\n", reply.content_type);
+  for (const auto& [name, value] : reply.headers) fmt::format_to(it, "{}: {}\r\n", name, value);
+  if (reply.status != 304 && reply.status != 204) fmt::format_to(it, "Content-Length: {}\r\n", reply.content_length());
+  // HTTP/1.1 keeps connections open unless told; HTTP/1.0 closes them unless told (RFC 9112 9.3).
+  if (version >= 11 && !keep_alive) out += "Connection: close\r\n";
+  if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+}
+
 Reply builtin_reply(const Request& req, const nlohmann::json& facts) {
   auto path = path_of(std::string(req.target()));
   if (path == "/" || path == "/index.html") return connection_page(req, facts);
@@ -324,31 +338,65 @@ StaticRoot::StaticRoot(const fs::path& dir) : path_(dir) {
   if (dir_.get() < 0) throw Failure(Kind::Input, fmt::format("--root {}: {}", dir.string(), std::strerror(errno)));
 }
 
-Reply StaticRoot::reply(const Request& req) const {
+namespace {
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+// read_whole reads size bytes of fd from its start; nullptr if the file is shorter now.
+std::shared_ptr<const std::string> read_whole(int fd, std::size_t size) {
+  auto data = std::make_shared<std::string>(size, '\0');
+  for (std::size_t got = 0; got < size;) {
+    auto n = ::pread(fd, data->data() + got, size - got, static_cast<off_t>(got));
+    if (n <= 0) return nullptr;
+    got += static_cast<std::size_t>(n);
+  }
+  return data;
+}
+
+}  // namespace
+
+Reply StaticRoot::reply(const Request& req, FileCache* cache) const {
   auto raw = path_of(std::string(req.target()));
   auto decoded = url_decode(raw, false);
   if (!decoded || decoded->empty() || decoded->front() != '/') return error_reply(400, "malformed path");
   std::string rel = decoded->substr(1);
+  struct stat st {};
+  if (cache && !rel.empty()) {
+    // The path was opened safely beneath the root when the entry was made; the same file (same
+    // device and inode) under it now is still that file.
+    auto it = cache->entries_.find(rel);
+    if (it != cache->entries_.end()) {
+      if (::fstatat(dir_.get(), rel.c_str(), &st, 0) == 0 && same_file(st, it->second.st))
+        return file_reply(req, rel, st, FileReply{{}, 0, static_cast<std::uint64_t>(st.st_size), it->second.data});
+      cache->total_ -= it->second.data->size();
+      cache->entries_.erase(it);
+    }
+  }
   UniqueFd fd(open_beneath(dir_.get(), rel, O_RDONLY));
   if (fd.get() < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return error_reply(404);
     if (errno == EXDEV || errno == ELOOP) return error_reply(403, "outside the served directory");
     return error_reply(403);
   }
-  struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return error_reply(500);
+  bool index = false;
   if (S_ISDIR(st.st_mode)) {
     if (raw.back() != '/') {
       Reply r = error_reply(301);
       r.headers.emplace_back("Location", raw + "/");
       return r;
     }
-    UniqueFd index(open_beneath(dir_.get(), rel + "index.html", O_RDONLY));
+    UniqueFd index_fd(open_beneath(dir_.get(), rel + "index.html", O_RDONLY));
     struct stat ist {};
-    if (index.get() >= 0 && ::fstat(index.get(), &ist) == 0 && S_ISREG(ist.st_mode)) {
-      fd = std::move(index);
+    if (index_fd.get() >= 0 && ::fstat(index_fd.get(), &ist) == 0 && S_ISREG(ist.st_mode)) {
+      fd = std::move(index_fd);
       st = ist;
       rel += "index.html";
+      index = true;
     } else {
       Reply r;
       r.content_type = "text/html; charset=utf-8";
@@ -357,6 +405,24 @@ Reply StaticRoot::reply(const Request& req) const {
     }
   }
   if (!S_ISREG(st.st_mode)) return error_reply(403);
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  FileReply file{std::move(fd), 0, size, nullptr};
+  if (cache && !index && size <= cache->max_file_) {
+    if (auto data = read_whole(file.fd.get(), size)) {
+      if (cache->total_ + size > cache->max_total_) {
+        cache->entries_.clear();
+        cache->total_ = 0;
+      }
+      cache->entries_[rel] = FileCache::Entry{data, st};
+      cache->total_ += size;
+      file.data = std::move(data);
+      file.fd.reset();
+    }
+  }
+  return file_reply(req, rel, st, std::move(file));
+}
+
+Reply StaticRoot::file_reply(const Request& req, const std::string& rel, const struct stat& st, FileReply file) const {
   auto size = static_cast<std::uint64_t>(st.st_size);
   auto mtime = static_cast<std::int64_t>(st.st_mtime);
   Reply r;
@@ -369,7 +435,7 @@ Reply StaticRoot::reply(const Request& req) const {
       return r;
     }
   }
-  r.file = FileReply{std::move(fd), 0, size};
+  r.file = std::move(file);
   if (auto range = header(req, bhttp::field::range); !range.empty()) {
     bool valid = true;
     auto span = parse_range(range, size, valid);

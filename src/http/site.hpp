@@ -4,13 +4,17 @@
 // file reply from disk in pieces.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,6 +44,7 @@ struct FileReply {
   UniqueFd fd;  // open on the file, read with pread
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  std::shared_ptr<const std::string> data;  // the whole file when a FileCache holds it (then no fd)
 };
 
 struct Reply {
@@ -56,6 +61,25 @@ struct Reply {
 // logged in — the lab's interception target), anything else 404. facts describe the connection.
 [[nodiscard]] Reply builtin_reply(const Request& request, const nlohmann::json& facts);
 
+// FileCache holds the contents of small files a StaticRoot served, for one thread. An entry is
+// used only while a stat of its path still shows the same file (device, inode, size, modification
+// and change times), so an edited file is never served stale; a hit costs one system call where
+// opening, reading and closing the file costs four. When full it starts again empty.
+class FileCache {
+ public:
+  explicit FileCache(std::size_t max_file = 64 * 1024, std::size_t max_total = 16 * 1024 * 1024)
+      : max_file_(max_file), max_total_(max_total) {}
+
+ private:
+  friend class StaticRoot;
+  struct Entry {
+    std::shared_ptr<const std::string> data;
+    struct stat st;
+  };
+  std::size_t max_file_, max_total_, total_ = 0;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
 // StaticRoot serves files under a directory opened once: content types by extension, HEAD, a
 // single byte Range (206/416), If-Modified-Since (304), directory index (index.html, else a
 // listing), and never a file outside the directory (403), symlinks included — the kernel enforces
@@ -64,9 +88,13 @@ class StaticRoot {
  public:
   // Failure{Input} if dir is not a readable directory.
   explicit StaticRoot(const std::filesystem::path& dir);
-  [[nodiscard]] Reply reply(const Request& request) const;
+  // reply answers request; with a cache, small files come from it (and go into it).
+  [[nodiscard]] Reply reply(const Request& request, FileCache* cache = nullptr) const;
 
  private:
+  [[nodiscard]] Reply file_reply(const Request& request, const std::string& rel, const struct stat& st,
+                                 FileReply file) const;
+
   UniqueFd dir_;
   std::filesystem::path path_;
 };
@@ -76,6 +104,13 @@ class StaticRoot {
 
 // error_reply is a small HTML page for status ("413 Content Too Large").
 [[nodiscard]] Reply error_reply(unsigned status, const std::string& detail = {});
+
+// append_response_head appends the status line and header fields of reply to out, as sent for a
+// request of HTTP version (10 or 11): Server, Date (date, an http_date), Content-Type, the reply's
+// own fields, Content-Length (none for 204 and 304) and Connection as keep_alive says. The body
+// follows; for a HEAD request Content-Length still gives the length of the body not sent.
+void append_response_head(std::string& out, const Reply& reply, unsigned version, bool keep_alive,
+                          std::string_view date);
 
 // content_type_for maps a file name's extension to a MIME type.
 [[nodiscard]] std::string content_type_for(const std::filesystem::path& path);

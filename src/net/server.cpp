@@ -1,141 +1,210 @@
 #include "net/server.hpp"
 
-#include <fcntl.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/detect_ssl.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include <csignal>
 #include <ctime>
-#include <mutex>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <unordered_set>
 
 #include "base/failure.hpp"
 #include "http/site.hpp"
+#include "net/server_tls_socket.hpp"
 #include "net/workers.hpp"
-#include "tls/verify.hpp"
 
 namespace tlslab::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-using Stream = beast::ssl_stream<beast::tcp_stream>;
+// A small file goes out with the response header in one write; a larger one in pieces.
+constexpr std::uint64_t kSmallFile = 64 * 1024;
+constexpr std::size_t kFilePiece = 256 * 1024;
+// After an error response, what the client still sends is read and dropped (at most this much,
+// for at most kLingerTime): closing with unread bytes makes the kernel send a reset, which can
+// destroy the response before the client reads it (RFC 9112 section 9.6).
+constexpr std::size_t kLingerBytes = 256 * 1024;
+constexpr std::chrono::milliseconds kLingerTime{2000};
 
-// One configuration of certificates, with the Asio wrapper its streams are built from.
-struct Certs {
-  std::shared_ptr<tls::ServerContexts> contexts;
-  asio::ssl::context asio_ctx;
-  explicit Certs(std::shared_ptr<tls::ServerContexts> c)
-      : contexts(std::move(c)), asio_ctx((SSL_CTX_up_ref(contexts->default_context()), contexts->default_context())) {}
+// The two clock formats every request needs, made once a second per thread.
+struct Now {
+  std::time_t second = -1;
+  std::string http;  // Date header: "Sat, 28 Nov 2026 21:08:04 GMT"
+  std::string clf;   // access log: "28/Nov/2026:21:08:04 +0000"
 };
 
-std::string now_clf() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:%d/%b/%Y:%H:%M:%S} +0000", tm);
+const Now& now() {
+  thread_local Now cached;
+  auto t = std::time(nullptr);
+  if (t != cached.second) {
+    cached.second = t;
+    cached.http = http::http_date(t);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    cached.clf = fmt::format("{:%d/%b/%Y:%H:%M:%S} +0000", tm);
+  }
+  return cached;
 }
 
-void write_line(int fd, std::string line) { Workers::write_line(fd, std::move(line)); }
+std::string seconds_text(std::chrono::milliseconds d) { return fmt::format("{:g} s", d.count() / 1000.0); }
 
-std::string error_words(const boost::system::error_code& ec) {
+std::string error_words(const error_code& ec) {
   if (ec.category() == asio::error::get_ssl_category()) {
     if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) return reason;
   }
   if (ec == asio::ssl::error::stream_truncated) return "closed without close_notify";
-  if (ec == beast::error::timeout) return "timed out";
   return ec.message();
 }
 
-bool quiet_close(const boost::system::error_code& ec) {
-  return ec == bhttp::error::end_of_stream || ec == asio::ssl::error::stream_truncated || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::operation_aborted || ec == asio::error::broken_pipe;
+// closed says whether ec is the client going away (rather than a protocol error).
+bool closed(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message;
 }
+
+class Session;
 
 struct Shared {
   const ServeOptions& options;
-  std::atomic<std::shared_ptr<Certs>> certs;
+  std::atomic<std::shared_ptr<tls::ServerContexts>> contexts;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
   std::optional<http::StaticRoot> root;
-  // Open sessions per worker, touched only on that worker's thread.
-  std::vector<std::unordered_set<class Session*>> sessions;
-  Shared(const ServeOptions& o, std::shared_ptr<Certs> c) : options(o), certs(std::move(c)) {
+  // Per worker, touched only on that worker's thread: open sessions, small files served.
+  std::vector<std::unordered_set<Session*>> sessions;
+  std::vector<http::FileCache> file_caches;
+
+  Shared(const ServeOptions& o, std::shared_ptr<tls::ServerContexts> c) : options(o), contexts(std::move(c)) {
     if (!o.root.empty()) root.emplace(o.root);
   }
 
+  // log_error writes one line about a client to the error log (stderr).
   void log_error(const std::string& peer, const std::string& what) const {
     if (options.log_json)
-      write_line(2, nlohmann::json{{"time", now_clf()}, {"client", peer}, {"error", what}}.dump());
+      Workers::write_line(2, nlohmann::json{{"time", now().clf}, {"client", peer}, {"error", what}}.dump());
     else
-      write_line(2, fmt::format("tlslab serve: {}: {}", peer, what));
+      Workers::write_line(2, fmt::format("tlslab serve: {}: {}", peer, what));
   }
 };
 
 // Session is one client connection: TLS detection and handshake, then HTTP/1.1 keep-alive.
-class Session {
+//
+// One timer per connection enforces the current deadline: each step (handshake, waiting for a
+// request, reading it, writing the response) sets a deadline, and when it passes the timer
+// cancels the socket's pending wait, so the step ends with timed_out_ set and the connection can
+// still answer 408. A later deadline costs only a store: the timer re-arms when it fires.
+class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(unsigned worker, Shared& shared, tcp::socket socket, std::shared_ptr<Certs> certs);
+  Session(unsigned worker, Shared& shared, tcp::socket socket, std::shared_ptr<tls::ServerContexts> contexts)
+      : worker_(worker),
+        shared_(shared),
+        contexts_(std::move(contexts)),
+        tls_(std::move(socket), contexts_->default_context()),
+        timer_(tls_.socket().get_executor()),
+        buffer_(shared.options.limits.max_header_bytes + std::size_t{16 * 1024}) {
+    error_code ec;
+    auto ep = tls_.socket().remote_endpoint(ec);
+    peer_ = ec ? "unknown" : ep.address().to_string();
+    tls_.socket().set_option(tcp::no_delay(true), ec);
+  }
+
   asio::awaitable<void> run();
-  void close_if_idle() {
-    if (idle_) {
-      boost::system::error_code ignored;
-      beast::get_lowest_layer(stream_).socket().close(ignored);
-    }
+
+  // stop_if_idle ends the connection if it is waiting for a request (SIGINT/SIGTERM).
+  void stop_if_idle() {
+    if (!idle_) return;
+    stop_ = true;
+    error_code ignored;
+    tls_.socket().cancel(ignored);
   }
 
  private:
+  using Parser = bhttp::request_parser<bhttp::string_body>;
+
   asio::awaitable<bool> handshake();
   asio::awaitable<bool> serve_one();
+  asio::awaitable<IoResult> read_more();
+  asio::awaitable<error_code> parse(Parser& parser, bool header_only);
+  asio::awaitable<void> failed_request(const Parser& parser, boost::system::error_code ec, bool header);
   asio::awaitable<bool> send(const http::Request& req, http::Reply& reply, bool keep_alive);
-  nlohmann::json& facts(const http::Request& req);
+  asio::awaitable<bool> send_file(http::FileReply& file, std::uint64_t& sent);
+  asio::awaitable<void> linger();
+  const nlohmann::json& facts(const http::Request& req);
+  const tls::ConnectionFacts& tls_facts();
   void access_log(const http::Request& req, unsigned status, std::uint64_t bytes);
+
+  void expire_in(std::chrono::milliseconds d);
+  void arm();
+  void on_timer();
 
   unsigned worker_;
   Shared& shared_;
-  std::shared_ptr<Certs> certs_;
-  Stream stream_;
-  beast::flat_buffer buffer_;
+  std::shared_ptr<tls::ServerContexts> contexts_;  // the servername callback points into them
+  ServerTlsSocket tls_;
+  asio::steady_timer timer_;
+  SteadyClock::time_point deadline_{};
+  SteadyClock::time_point armed_ = SteadyClock::time_point::max();  // when the timer fires
+  bool timed_out_ = false;
+  bool ended_ = false;
+  beast::flat_buffer buffer_;  // received, not yet parsed
+  std::string out_;            // the response being written
   std::string peer_;
-  bool idle_ = false;
+  bool idle_ = false;  // waiting for a request
+  bool first_ = true;  // no request yet
+  bool stop_ = false;  // stop_if_idle ended it
   std::optional<nlohmann::json> facts_;
-  tls::ConnectionFacts tls_facts_;
-  bool have_tls_facts_ = false;
+  std::optional<tls::ConnectionFacts> tls_facts_;
 };
 
-Session::Session(unsigned worker, Shared& shared, tcp::socket socket, std::shared_ptr<Certs> certs)
-    : worker_(worker), shared_(shared), certs_(std::move(certs)), stream_(std::move(socket), certs_->asio_ctx) {
-  boost::system::error_code ec;
-  auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-  peer_ = ec ? "unknown" : ep.address().to_string();
-  beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ec);
+void Session::expire_in(std::chrono::milliseconds d) {
+  deadline_ = SteadyClock::now() + d;
+  timed_out_ = false;
+  if (deadline_ < armed_) {
+    armed_ = deadline_;
+    timer_.expires_at(deadline_);  // cancels the wait for the later time
+    arm();
+  }
+}
+
+void Session::arm() {
+  timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->on_timer();
+  });
+}
+
+void Session::on_timer() {
+  if (ended_) return;
+  if (SteadyClock::now() < deadline_) {  // the deadline moved on since the timer was set
+    armed_ = deadline_;
+    timer_.expires_at(deadline_);
+    arm();
+    return;
+  }
+  armed_ = SteadyClock::time_point::max();
+  timed_out_ = true;
+  error_code ignored;
+  tls_.socket().cancel(ignored);
 }
 
 asio::awaitable<void> Session::run() {
@@ -144,243 +213,346 @@ asio::awaitable<void> Session::run() {
   struct Guard {
     Session* s;
     ~Guard() {
+      s->ended_ = true;
+      s->timer_.cancel();
+      s->tls_.close();
       s->shared_.sessions[s->worker_].erase(s);
       --s->shared_.connections;
     }
   } guard{this};
-  if (!co_await handshake()) co_return;
-  while (co_await serve_one()) {
-  }
-  // A polite close: send close_notify, do not wait long for the client's.
-  auto& tcp_layer = beast::get_lowest_layer(stream_);
-  tcp_layer.expires_after(std::chrono::seconds(1));
-  co_await stream_.async_shutdown(use_tuple);
-  boost::system::error_code ignored;
-  tcp_layer.socket().close(ignored);
+  bool open = co_await handshake();
+  while (open) open = co_await serve_one();
 }
 
 asio::awaitable<bool> Session::handshake() {
   const auto& limits = shared_.options.limits;
-  auto& tcp_layer = beast::get_lowest_layer(stream_);
-  tcp_layer.expires_after(limits.handshake_timeout);
-  auto [dec, is_tls] = co_await beast::async_detect_ssl(tcp_layer, buffer_, use_tuple);
-  if (dec) {
-    if (!quiet_close(dec) || buffer_.size()) shared_.log_error(peer_, "no TLS ClientHello: " + error_words(dec));
+  expire_in(limits.handshake_timeout);
+  std::array<char, 8> first{};
+  auto [pec, n] = co_await tls_.peek(asio::buffer(first));
+  if (pec || n == 0) {
+    shared_.log_error(peer_, timed_out_
+                                 ? fmt::format("sent nothing in {}; closed", seconds_text(limits.handshake_timeout))
+                             : pec ? "connection failed before the TLS handshake: " + error_words(pec)
+                                   : "closed the connection without sending anything");
     co_return false;
   }
-  if (!is_tls) {
-    auto first = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    bool http = first.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") > 2 && first.size() >= 3;
-    if (http) {
+  if (first[0] != 0x16) {  // a TLS record starts with the handshake content type
+    auto start = std::string_view(first.data(), n);
+    auto method_end = start.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (method_end >= 3 && (method_end == std::string_view::npos || start[method_end] == ' ')) {
       // As nginx does: tell a plain-HTTP client in its own language.
-      static const std::string reply =
-          "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 51\r\n\r\n"
-          "This is an HTTPS port: use https:// to reach it.\r\n\r\n";
-      co_await asio::async_write(tcp_layer.socket(), asio::buffer(reply), use_tuple);
+      static constexpr std::string_view reply =
+          "HTTP/1.1 400 Bad Request\r\nServer: tlslab\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+          "Content-Length: 49\r\n\r\nThis is an HTTPS port: use https:// to reach it.\n";
+      co_await tls_.write_plain(asio::buffer(reply));
       shared_.log_error(peer_, "plain HTTP request on the TLS port; answered 400");
+      co_await linger();
     } else {
       shared_.log_error(peer_, "not TLS (the first bytes are no ClientHello); closed");
     }
     co_return false;
   }
-  auto [ec, used] = co_await stream_.async_handshake(asio::ssl::stream_base::server, buffer_.data(), use_tuple);
+  auto ec = co_await tls_.handshake();
   if (ec) {
-    shared_.log_error(peer_, "TLS handshake failed: " + error_words(ec));
+    shared_.log_error(peer_, timed_out_   ? fmt::format("TLS handshake not complete in {}; closed",
+                                                        seconds_text(limits.handshake_timeout))
+                             : closed(ec) ? "closed the connection during the TLS handshake"
+                                          : "TLS handshake failed: " + error_words(ec));
     co_return false;
   }
-  buffer_.consume(used);
   co_return true;
 }
 
-nlohmann::json& Session::facts(const http::Request& req) {
-  if (!have_tls_facts_) {
-    tls_facts_ = tls::connection_facts(stream_.native_handle());
-    have_tls_facts_ = true;
+asio::awaitable<IoResult> Session::read_more() {
+  auto room = buffer_.max_size() - buffer_.size();
+  if (room == 0) co_return IoResult{bhttp::error::header_limit, 0};
+  auto want = std::min(room, std::clamp<std::size_t>(buffer_.capacity() - buffer_.size(), 2048, 16 * 1024));
+  auto r = co_await tls_.read_some(buffer_.prepare(want));
+  buffer_.commit(r.bytes);
+  co_return r;
+}
+
+// parse feeds what was received to parser, reading more until the header (header_only) or the
+// whole request is in; the error otherwise (the client's end, a timeout, a parse error).
+asio::awaitable<error_code> Session::parse(Parser& parser, bool header_only) {
+  bool deadline_set = false;
+  for (;;) {
+    if (header_only ? parser.is_header_done() : parser.is_done()) co_return error_code{};
+    if (buffer_.size()) {
+      error_code ec;
+      buffer_.consume(parser.put(buffer_.data(), ec));
+      if (!ec) continue;
+      if (ec != bhttp::error::need_more) co_return ec;
+    }
+    if (!deadline_set) {  // set only when a read must wait: most requests arrive whole
+      const auto& limits = shared_.options.limits;
+      expire_in(header_only ? limits.header_timeout : limits.request_timeout);
+      deadline_set = true;
+    }
+    auto r = co_await read_more();
+    if (r.ec) co_return r.ec;
   }
-  const auto& f = tls_facts_;
-  auto str_or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
-  auto ua = req.find(bhttp::field::user_agent);
-  facts_ = nlohmann::json{
-      {"tls_version", f.version},
-      {"cipher_suite", f.cipher_iana},
-      {"cipher_suite_openssl", f.cipher_openssl},
-      {"cipher_bits", f.cipher_bits},
-      {"group", str_or_null(f.group)},
-      {"signature_scheme", str_or_null(f.signature_scheme)},
-      {"sni", str_or_null(f.sni)},
-      {"alpn", str_or_null(f.alpn)},
-      {"resumed", f.resumed},
-      {"client_certificate", str_or_null(f.client_certificate)},
-      {"client_certificate_verified", f.client_certificate_verified},
-      {"client_address", peer_},
-      {"http_version", fmt::format("HTTP/{}.{}", req.version() / 10, req.version() % 10)},
-      {"user_agent", ua == req.end() ? nlohmann::json(nullptr) : nlohmann::json(std::string(ua->value()))},
+}
+
+asio::awaitable<bool> Session::serve_one() {
+  const auto& limits = shared_.options.limits;
+  Parser parser;
+  parser.header_limit(limits.max_header_bytes);
+  parser.body_limit(limits.max_body_bytes);
+  if (buffer_.size() == 0) {
+    // Wait for a request: the first one within the header timeout, a next one within the idle one.
+    if (stop_ || shared_.stopping) co_return false;
+    if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();  // an idle connection keeps small buffers
+    expire_in(first_ ? limits.header_timeout : limits.idle_timeout);
+    idle_ = true;
+    auto r = co_await read_more();
+    idle_ = false;
+    if (r.ec) {
+      if (stop_) co_return false;
+      if (timed_out_ && first_)
+        shared_.log_error(peer_, fmt::format("sent no request in {}; closed", seconds_text(limits.header_timeout)));
+      else if (!timed_out_ && !closed(r.ec))
+        shared_.log_error(peer_, "waiting for a request: " + error_words(r.ec));
+      co_return false;  // a keep-alive connection that idles out or closes is no error
+    }
+  }
+  // (GCC 12 mishandles co_await in conditions and in branches that hold temporaries: the
+  // coroutine code here keeps to plain statements.)
+  auto ec = co_await parse(parser, true);
+  bool header = ec.failed();
+  if (!header) ec = co_await parse(parser, false);
+  if (ec) {
+    co_await failed_request(parser, ec, header);
+    co_return false;
+  }
+  auto& req = parser.get();
+  http::Reply reply = shared_.options.echo ? http::echo_reply(req)
+                      : shared_.root       ? shared_.root->reply(req, &shared_.file_caches[worker_])
+                                           : http::builtin_reply(req, facts(req));
+  first_ = false;
+  bool keep = req.keep_alive() && !shared_.stopping;
+  bool ok = co_await send(req, reply, keep);
+  if (out_.capacity() > kSmallFile * 2) std::string().swap(out_);
+  co_return ok&& keep;
+}
+
+// failed_request answers a request that could not be read whole, as HTTP says (413, 431, 408,
+// 400), and logs why, or that the client went away; the connection ends either way.
+asio::awaitable<void> Session::failed_request(const Parser& parser, error_code ec, bool header) {
+  const auto& limits = shared_.options.limits;
+  std::optional<http::Reply> reply;
+  std::string why;
+  if (ec == bhttp::error::header_limit) {
+    reply = http::error_reply(431, fmt::format("the request header is larger than {} bytes", limits.max_header_bytes));
+    why = fmt::format("request header larger than {} bytes; answered 431", limits.max_header_bytes);
+  } else if (ec == bhttp::error::body_limit) {
+    reply = http::error_reply(413, fmt::format("the request body is larger than {} bytes", limits.max_body_bytes));
+    why = fmt::format("request body larger than {} bytes; answered 413", limits.max_body_bytes);
+  } else if (timed_out_) {
+    reply = http::error_reply(408);
+    why = fmt::format("request {} not complete in {}; answered 408", header ? "header" : "body",
+                      seconds_text(header ? limits.header_timeout : limits.request_timeout));
+  } else if (closed(ec)) {
+    why = fmt::format("closed the connection in the middle of a request {}", header ? "header" : "body");
+  } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+    reply = http::error_reply(400, "malformed request: " + ec.message());
+    why = "malformed request (" + ec.message() + "); answered 400";
+  } else {
+    why = "reading a request: " + error_words(ec);
+  }
+  shared_.log_error(peer_, why);
+  if (!reply) co_return;
+  // An error response on a connection about to close; then what the client still sends is dropped.
+  bool sent = co_await send(parser.get(), *reply, false);
+  if (sent) co_await linger();
+}
+
+asio::awaitable<void> Session::linger() {
+  expire_in(kLingerTime);
+  tls_.close_notify();
+  error_code ignored;
+  tls_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  std::array<char, 4096> sink;
+  for (std::size_t dropped = 0; dropped < kLingerBytes;) {
+    auto r = co_await tls_.read_raw(asio::buffer(sink));
+    if (r.ec || r.bytes == 0) break;
+    dropped += r.bytes;
+  }
+}
+
+asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply, bool keep_alive) {
+  bool head = req.method() == bhttp::verb::head;
+  out_.clear();
+  http::append_response_head(out_, reply, req.version() == 10 ? 10 : 11, keep_alive, now().http);
+  expire_in(shared_.options.limits.write_timeout);
+  bool no_body = head || reply.status == 304 || reply.status == 204;
+  auto length = no_body ? 0 : reply.content_length();
+  std::uint64_t sent = 0;
+  bool ok = true;
+  if (no_body || !reply.file) {
+    if (!no_body && length <= 16 * 1024) out_ += reply.body;  // one write, one TLS record for a small page
+    auto ec = co_await tls_.write(asio::buffer(out_));
+    if (!ec && !no_body && length > 16 * 1024) ec = co_await tls_.write(asio::buffer(reply.body));
+    ok = !ec;
+    if (ok) sent = length;
+  } else {
+    ok = co_await send_file(*reply.file, sent);
+  }
+  access_log(req, reply.status, sent);
+  if (!ok && !timed_out_)
+    shared_.log_error(
+        peer_, fmt::format("closed the connection during the response ({} of {} body bytes sent)", sent, length));
+  else if (!ok)
+    shared_.log_error(
+        peer_, fmt::format("response not taken in {}; closed", seconds_text(shared_.options.limits.write_timeout)));
+  co_return ok;
+}
+
+// send_file writes the response header in out_ and then the file's bytes; sent counts the body
+// bytes written.
+asio::awaitable<bool> Session::send_file(http::FileReply& file, std::uint64_t& sent) {
+  auto read_at = [fd = file.fd.get()](char* into, std::size_t n, std::uint64_t offset) {
+    std::size_t got = 0;
+    while (got < n) {
+      auto r = ::pread(fd, into + got, n - got, static_cast<off_t>(offset + got));
+      if (r <= 0) return false;  // the file shrank under us: the client sees a short body
+      got += static_cast<std::size_t>(r);
+    }
+    return true;
   };
+  if (file.data || file.length <= kSmallFile) {  // header and body in one write
+    if (file.data) {                             // from the file cache
+      out_.append(*file.data, file.offset, file.length);
+    } else {
+      auto head = out_.size();
+      out_.resize(head + file.length);
+      if (!read_at(out_.data() + head, file.length, file.offset)) co_return false;
+    }
+    auto ec = co_await tls_.write(asio::buffer(out_));
+    if (ec) co_return false;
+    sent = file.length;
+    co_return true;
+  }
+  auto ec = co_await tls_.write(asio::buffer(out_));
+  if (ec) co_return false;
+  std::unique_ptr<char[]> piece(new char[kFilePiece]);
+  for (std::uint64_t left = file.length; left;) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, kFilePiece));
+    if (!read_at(piece.get(), n, file.offset + sent)) co_return false;
+    expire_in(shared_.options.limits.write_timeout);
+    ec = co_await tls_.write(asio::buffer(piece.get(), n));
+    if (ec) co_return false;
+    sent += n;
+    left -= n;
+  }
+  co_return true;
+}
+
+const tls::ConnectionFacts& Session::tls_facts() {
+  if (!tls_facts_) tls_facts_ = tls::connection_facts(tls_.ssl());
+  return *tls_facts_;
+}
+
+// facts describes the connection for the built-in pages; the TLS part is read once, the request
+// part (HTTP version, User-Agent) updated when it changes.
+const nlohmann::json& Session::facts(const http::Request& req) {
+  auto ua_field = req.find(bhttp::field::user_agent);
+  auto ua = ua_field == req.end() ? nlohmann::json(nullptr) : nlohmann::json(std::string(ua_field->value()));
+  auto version = fmt::format("HTTP/{}.{}", req.version() / 10, req.version() % 10);
+  if (!facts_) {
+    const auto& f = tls_facts();
+    auto str_or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
+    facts_ = nlohmann::json{
+        {"tls_version", f.version},
+        {"cipher_suite", f.cipher_iana},
+        {"cipher_suite_openssl", f.cipher_openssl},
+        {"cipher_bits", f.cipher_bits},
+        {"group", str_or_null(f.group)},
+        {"signature_scheme", str_or_null(f.signature_scheme)},
+        {"sni", str_or_null(f.sni)},
+        {"alpn", str_or_null(f.alpn)},
+        {"resumed", f.resumed},
+        {"client_certificate", str_or_null(f.client_certificate)},
+        {"client_certificate_verified", f.client_certificate_verified},
+        {"client_address", peer_},
+    };
+  }
+  (*facts_)["http_version"] = std::move(version);
+  (*facts_)["user_agent"] = std::move(ua);
   return *facts_;
 }
 
 void Session::access_log(const http::Request& req, unsigned status, std::uint64_t bytes) {
   if (!shared_.options.access_log) return;
-  if (!have_tls_facts_) {
-    tls_facts_ = tls::connection_facts(stream_.native_handle());
-    have_tls_facts_ = true;
-  }
+  const auto& tls = tls_facts();
   auto field = [&](bhttp::field f) {
     auto it = req.find(f);
-    return it == req.end() ? std::string("-") : std::string(it->value());
+    return it == req.end() ? std::string_view("-") : std::string_view(it->value());
   };
   if (shared_.options.log_json) {
-    write_line(1, nlohmann::json{{"time", now_clf()},
-                                 {"client", peer_},
-                                 {"method", std::string(req.method_string())},
-                                 {"target", std::string(req.target())},
-                                 {"status", status},
-                                 {"bytes", bytes},
-                                 {"referer", field(bhttp::field::referer)},
-                                 {"user_agent", field(bhttp::field::user_agent)},
-                                 {"sni", tls_facts_.sni},
-                                 {"tls_version", tls_facts_.version},
-                                 {"cipher", tls_facts_.cipher_iana},
-                                 {"resumed", tls_facts_.resumed}}
-                      .dump());
+    Workers::write_line(1, nlohmann::json{{"time", now().clf},
+                                          {"client", peer_},
+                                          {"method", std::string(req.method_string())},
+                                          {"target", std::string(req.target())},
+                                          {"status", status},
+                                          {"bytes", bytes},
+                                          {"referer", std::string(field(bhttp::field::referer))},
+                                          {"user_agent", std::string(field(bhttp::field::user_agent))},
+                                          {"sni", tls.sni},
+                                          {"tls_version", tls.version},
+                                          {"cipher", tls.cipher_iana},
+                                          {"resumed", tls.resumed}}
+                               .dump());
     return;
   }
-  write_line(1, fmt::format("{} - - [{}] \"{} {} HTTP/{}.{}\" {} {} \"{}\" \"{}\" {} {}", peer_, now_clf(),
-                            std::string(req.method_string()), std::string(req.target()), req.version() / 10,
-                            req.version() % 10, status, bytes, field(bhttp::field::referer),
-                            field(bhttp::field::user_agent), tls_facts_.version, tls_facts_.cipher_iana));
-}
-
-asio::awaitable<bool> Session::serve_one() {
-  const auto& limits = shared_.options.limits;
-  auto& tcp_layer = beast::get_lowest_layer(stream_);
-  bhttp::request_parser<bhttp::string_body> parser;
-  parser.header_limit(limits.max_header_bytes);
-  parser.body_limit(limits.max_body_bytes);
-  bool first = !facts_.has_value() && !have_tls_facts_;
-  tcp_layer.expires_after(first ? limits.header_timeout : limits.idle_timeout);
-  idle_ = buffer_.size() == 0;
-  if (shared_.stopping && idle_) co_return false;
-  auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
-  idle_ = false;
-  if (hec) {
-    if (hec == bhttp::error::header_limit) {
-      auto reply = http::error_reply(431, "request header larger than the limit");
-      co_await send(parser.get(), reply, false);
-    } else if (hec == beast::error::timeout && parser.got_some()) {
-      auto reply = http::error_reply(408);
-      co_await send(parser.get(), reply, false);
-      shared_.log_error(peer_, "request header not complete in time; answered 408");
-    } else if (!quiet_close(hec) && hec != beast::error::timeout) {
-      auto reply = http::error_reply(400, "malformed request: " + hec.message());
-      co_await send(parser.get(), reply, false);
-      shared_.log_error(peer_, "malformed request: " + hec.message());
-    }
-    co_return false;
-  }
-  tcp_layer.expires_after(limits.request_timeout);
-  auto [bec, bn] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
-  auto& req = parser.get();
-  if (bec) {
-    if (bec == bhttp::error::body_limit) {
-      auto reply = http::error_reply(413, fmt::format("request body larger than {} bytes", limits.max_body_bytes));
-      co_await send(req, reply, false);
-    } else if (bec == beast::error::timeout) {
-      auto reply = http::error_reply(408);
-      co_await send(req, reply, false);
-    }
-    co_return false;
-  }
-  http::Reply reply;
-  if (shared_.options.echo)
-    reply = http::echo_reply(req);
-  else if (shared_.root)
-    reply = shared_.root->reply(req);
-  else
-    reply = http::builtin_reply(req, facts(req));
-  bool keep = req.keep_alive() && !shared_.stopping;
-  bool ok = co_await send(req, reply, keep);
-  // Give memory back between requests: an idle connection keeps only small buffers.
-  if (buffer_.size() == 0 && buffer_.capacity() > 4096) buffer_.shrink_to_fit();
-  co_return ok&& keep;
-}
-
-asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply, bool keep_alive) {
-  auto& tcp_layer = beast::get_lowest_layer(stream_);
-  const auto& limits = shared_.options.limits;
-  bool head = req.method() == bhttp::verb::head;
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), req.version() ? req.version() : 11};
-  res.set(bhttp::field::server, "tlslab");
-  res.set(bhttp::field::date, http::http_date(std::time(nullptr)));
-  if (reply.status != 304) res.set(bhttp::field::content_type, reply.content_type);
-  for (const auto& [name, value] : reply.headers) res.set(name, value);
-  res.keep_alive(keep_alive);
-  std::uint64_t length = reply.content_length();
-  bool stream_file = reply.file && !head && length > 0;
-  if (!reply.file && !head) res.body() = std::move(reply.body);
-  if (reply.status != 304 && reply.status != 204) res.content_length(length);
-  tcp_layer.expires_after(limits.write_timeout);
-  if (stream_file || head || reply.file) {
-    bhttp::response_serializer<bhttp::string_body> sr(res);
-    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
-    if (ec) co_return false;
-  } else {
-    auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
-    if (ec) co_return false;
-  }
-  std::uint64_t sent = stream_file ? 0 : (head ? 0 : length);
-  if (stream_file) {
-    int fd = reply.file->fd.get();
-    std::unique_ptr<char[]> chunk(new char[256 * 1024]);
-    std::uint64_t offset = reply.file->offset, left = length;
-    bool ok = true;
-    while (left) {
-      auto want = static_cast<size_t>(std::min<std::uint64_t>(left, 256 * 1024));
-      auto got = ::pread(fd, chunk.get(), want, static_cast<off_t>(offset));
-      if (got <= 0) {
-        ok = false;  // the file shrank under us: the client sees a short body and a closed connection
-        break;
-      }
-      tcp_layer.expires_after(limits.write_timeout);
-      auto [ec, n] =
-          co_await asio::async_write(stream_, asio::buffer(chunk.get(), static_cast<size_t>(got)), use_tuple);
-      if (ec) {
-        ok = false;
-        break;
-      }
-      offset += static_cast<std::uint64_t>(got);
-      left -= static_cast<std::uint64_t>(got);
-      sent += static_cast<std::uint64_t>(got);
-    }
-    access_log(req, reply.status, sent);
-    co_return ok;
-  }
-  access_log(req, reply.status, sent);
-  co_return true;
+  // Combined log format, then the TLS version and cipher suite.
+  Workers::write_line(
+      1, fmt::format("{} - - [{}] \"{} {} HTTP/{}.{}\" {} {} \"{}\" \"{}\" {} {}", peer_, now().clf,
+                     req.method_string(), req.target(), req.version() / 10, req.version() % 10, status, bytes,
+                     field(bhttp::field::referer), field(bhttp::field::user_agent), tls.version, tls.cipher_iana));
 }
 
 }  // namespace
 
 void run_server(const ServeOptions& options, std::shared_ptr<tls::ServerContexts> contexts) {
+  // OpenSSL writes to sockets with write(2): a client gone away must be an error, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   Workers workers(options.threads);
   workers.listen(options.listen, 4433);
-  Shared shared(options, std::make_shared<Certs>(std::move(contexts)));
+  Shared shared(options, std::move(contexts));
   shared.sessions.resize(workers.size());
+  shared.file_caches.resize(workers.size());
   WorkerHooks hooks;
   hooks.name = "serve";
   hooks.accept = [&](tcp::socket socket, unsigned index) {
-    auto session = std::make_shared<Session>(index, shared, std::move(socket), shared.certs.load());
+    std::shared_ptr<Session> session;
+    try {
+      session = std::make_shared<Session>(index, shared, std::move(socket), shared.contexts.load());
+    } catch (const std::exception& e) {
+      Workers::write_line(2, fmt::format("tlslab serve: cannot take a connection: {}", e.what()));
+      return;
+    }
     asio::co_spawn(
-        workers.io(index), [session]() -> asio::awaitable<void> { co_await session->run(); }, asio::detached);
+        workers.io(index), [session]() -> asio::awaitable<void> { co_await session->run(); },
+        [](const std::exception_ptr& e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& x) {
+            Workers::write_line(2, fmt::format("tlslab serve: connection ended by an error: {}", x.what()));
+          }
+        });
   };
   hooks.stop = [&](unsigned index) {
     shared.stopping = true;
-    for (auto* s : shared.sessions[index]) s->close_if_idle();
+    // stop_if_idle may end a session, which removes itself from the set: iterate over a copy.
+    std::vector<Session*> open(shared.sessions[index].begin(), shared.sessions[index].end());
+    for (auto* s : open) s->stop_if_idle();
   };
   hooks.reload = [&] {
     if (!options.reload) return;
     try {
-      shared.certs.store(std::make_shared<Certs>(options.reload()));
+      shared.contexts.store(options.reload());
       Workers::write_line(2, "tlslab serve: SIGHUP: certificates reloaded; open connections keep theirs");
     } catch (const Failure& f) {
       Workers::write_line(

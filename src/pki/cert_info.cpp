@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "ossl/pem.hpp"
+#include "pki/keys.hpp"
 
 namespace tlslab::pki {
 namespace {
@@ -161,15 +162,7 @@ void read_key(X509* cert, CertInfo& info) {
       info.key_type = EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "unknown";
       break;
   }
-  if (info.key_type == "EC") {
-    char group[80] = {};
-    size_t len = 0;
-    if (EVP_PKEY_get_group_name(key, group, sizeof group, &len)) {
-      int nid = OBJ_sn2nid(group);
-      const char* nist = nid != NID_undef ? EC_curve_nid2nist(nid) : nullptr;
-      info.key_curve = nist ? nist : group;
-    }
-  }
+  if (info.key_type == "EC") info.key_curve = ec_curve(key);
 }
 
 std::vector<std::string> key_usage(X509* cert) {

@@ -26,6 +26,8 @@ constexpr std::array<KindEntry, 6> kKinds = {{{KeyKind::EcP256, "ec-p256"},
                                               {KeyKind::Rsa4096, "rsa-4096"},
                                               {KeyKind::Ed25519, "ed25519"}}};
 
+}  // namespace
+
 std::string ec_curve(EVP_PKEY* key) {
   char group[80] = {};
   size_t len = 0;
@@ -34,8 +36,6 @@ std::string ec_curve(EVP_PKEY* key) {
   const char* nist = nid != NID_undef ? EC_curve_nid2nist(nid) : nullptr;
   return nist ? nist : group;
 }
-
-}  // namespace
 
 KeyKind key_kind_from_name(std::string_view name, Kind kind) {
   for (const auto& entry : kKinds)

@@ -30,6 +30,10 @@ enum class KeyKind { EcP256, EcP384, Rsa2048, Rsa3072, Rsa4096, Ed25519 };
 // generate_key returns a fresh private key of the given kind.
 [[nodiscard]] ossl::Ptr<EVP_PKEY> generate_key(KeyKind kind);
 
+// ec_curve returns the curve of an EC key by its NIST name ("P-256") when it has one, else its
+// group name; "" for other keys.
+[[nodiscard]] std::string ec_curve(EVP_PKEY* key);
+
 // key_description returns "EC P-256", "RSA 3072", "Ed25519" for any key.
 [[nodiscard]] std::string key_description(EVP_PKEY* key);
 

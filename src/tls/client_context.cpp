@@ -92,14 +92,21 @@ void use_certificate_and_key(SSL_CTX* ctx, const std::string& cert_file, const s
     throw Failure(
         kind, fmt::format("{} (no key file was given, so the key was looked for in the certificate file)", f.what()));
   }
-  ossl::check(SSL_CTX_use_certificate(ctx, certs.front().get()), kind, fmt::format("using certificate {}", cert_file));
-  for (size_t i = 1; i < certs.size(); ++i) {
-    ossl::check(SSL_CTX_add1_chain_cert(ctx, certs[i].get()), kind,
-                fmt::format("adding chain certificate #{} of {}", i + 1, cert_file));
+  std::vector<X509*> chain;
+  for (const auto& c : certs) chain.push_back(c.get());
+  use_certificate_and_key(ctx, chain, key.get(), cert_file, key_path, kind);
+}
+
+void use_certificate_and_key(SSL_CTX* ctx, const std::vector<X509*>& chain, EVP_PKEY* key,
+                             const std::string& cert_source, const std::string& key_source, Kind kind) {
+  ossl::check(SSL_CTX_use_certificate(ctx, chain.front()), kind, fmt::format("using certificate {}", cert_source));
+  for (size_t i = 1; i < chain.size(); ++i) {
+    ossl::check(SSL_CTX_add1_chain_cert(ctx, chain[i]), kind,
+                fmt::format("adding chain certificate #{} of {}", i + 1, cert_source));
   }
-  if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+  if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();
-    throw Failure(kind, fmt::format("key {} does not match the certificate in {}", key_path, cert_file));
+    throw Failure(kind, fmt::format("key {} does not match the certificate in {}", key_source, cert_source));
   }
 }
 

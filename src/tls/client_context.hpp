@@ -1,6 +1,8 @@
 // Building the client SSL_CTX from ClientOptions, with errors that name the option at fault.
 #pragma once
 
+#include <vector>
+
 #include "base/failure.hpp"
 #include "ossl/ptr.hpp"
 #include "tls/client_options.hpp"
@@ -32,5 +34,9 @@ void enable_keylog(SSL_CTX* ctx, const std::string& path);
 // use_certificate_and_key loads a certificate chain (PEM, leaf first) and its key into ctx, with
 // errors of the given kind naming the file and the reason (mismatched key, no certificate...).
 void use_certificate_and_key(SSL_CTX* ctx, const std::string& cert_file, const std::string& key_file, Kind kind);
+// use_certificate_and_key over objects in memory: chain is the leaf then its issuers; cert_source
+// and key_source name them in errors.
+void use_certificate_and_key(SSL_CTX* ctx, const std::vector<X509*>& chain, EVP_PKEY* key,
+                             const std::string& cert_source, const std::string& key_source, Kind kind);
 
 }  // namespace tlslab::tls

@@ -13,6 +13,7 @@
 
 #include "base/files.hpp"
 #include "ossl/error.hpp"
+#include "pki/keys.hpp"
 #include "tls/client_context.hpp"
 #include "tls/handshake_report.hpp"
 
@@ -114,7 +115,15 @@ ossl::Ptr<SSL_CTX> make_context(const ServerTlsOptions& o, const ServerCertFiles
   SSL_CTX_set_options(c, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
   // Idle connections give their record buffers back (about 34 kB each).
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
-  use_certificate_and_key(c, files.cert_file, files.key_file, Kind::Input);
+  // Read whole records (and what follows) in one read(2) instead of a header then a body.
+  SSL_CTX_set_read_ahead(c, 1);
+  if (files.issued) {
+    std::vector<X509*> chain{files.issued->cert.get()};
+    for (const auto& issuer : files.issued->chain) chain.push_back(issuer.get());
+    use_certificate_and_key(c, chain, files.issued->key.get(), files.cert_file, files.cert_file, Kind::Input);
+  } else {
+    use_certificate_and_key(c, files.cert_file, files.key_file, Kind::Input);
+  }
   if (o.resumption) {
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
     static const unsigned char sid_ctx[] = "tlslab";
@@ -208,7 +217,7 @@ ConnectionFacts connection_facts(SSL* ssl) {
   SSL_get_signature_type_nid(ssl, &type_nid);
   SSL_get_signature_nid(ssl, &digest_nid);
   std::string curve;
-  if (X509* own = SSL_get_certificate(ssl)) curve = pki::describe(own).key_curve;
+  if (X509* own = SSL_get_certificate(ssl)) curve = pki::ec_curve(X509_get0_pubkey(own));
   f.signature_scheme = signature_scheme_from_nids(type_nid, digest_nid, curve);
   if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) f.sni = sni;
   const unsigned char* alpn = nullptr;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ossl/ptr.hpp"
+#include "pki/ca.hpp"
 #include "pki/cert_info.hpp"
 
 namespace tlslab::tls {
@@ -20,6 +21,9 @@ struct ServerCertFiles {
   std::string cert_file;  // PEM: leaf first, then its chain
   std::string key_file;
   std::string sni;  // serve this certificate for this name only ("" = by its SANs)
+  // A certificate made in memory (tlslab serve without --cert) instead of the files; cert_file
+  // then only names it in messages.
+  std::shared_ptr<const pki::IssuedCert> issued;
 };
 
 struct ServerTlsOptions {
