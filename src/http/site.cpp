@@ -336,6 +336,12 @@ int open_beneath(int dir, const std::string& path, int flags) {
 StaticRoot::StaticRoot(const fs::path& dir) : path_(dir) {
   dir_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_.get() < 0) throw Failure(Kind::Input, fmt::format("--root {}: {}", dir.string(), std::strerror(errno)));
+  // Without openat2 (Linux < 5.6, some sandboxes and valgrind) no file could be served safely.
+  UniqueFd probe(open_beneath(dir_.get(), "", O_RDONLY));
+  if (probe.get() < 0 && errno == ENOSYS)
+    throw Failure(Kind::Generic, fmt::format("--root {}: this system has no openat2(2) (Linux 5.6 or later), "
+                                             "which keeps every file served inside the folder",
+                                             dir.string()));
 }
 
 namespace {

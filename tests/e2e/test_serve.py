@@ -464,6 +464,26 @@ def test_ticket_key_file_shared_by_two_instances(tlslab, serve, pki, tmp_path):
     assert proc.returncode == 26 and "must hold exactly 80 bytes (it has 5)" in proc.err
 
 
+def test_ocsp_stapling(serve, pki, tmp_path):
+    # A "good" response for the server certificate, signed by the CA itself (openssl ocsp as a responder).
+    serial = sh_out("openssl", "x509", "-in", pki.multi.cert, "-noout", "-serial").split("=")[1]
+    index = tmp_path / "index.txt"
+    index.write_text(f"V\t301231000000Z\t\t{serial}\tunknown\t/CN={HOST}\n")
+    sh_out("openssl", "ocsp", "-issuer", pki.ca, "-cert", pki.multi.cert, "-no_nonce", "-reqout", tmp_path / "req.der")
+    sh_out("openssl", "ocsp", "-index", index, "-CA", pki.ca, "-rsigner", pki.ca, "-rkey", pki.dir / "ca" / "ca-key.pem",
+           "-reqin", tmp_path / "req.der", "-respout", tmp_path / "resp.der", "-ndays", "1")
+    s = serve(*cert_args(pki.multi), "--ocsp", tmp_path / "resp.der")
+    for version in ("-tls1_3", "-tls1_2"):
+        out = s_client(s.port, "-CAfile", pki.ca, "-status", version, request=None).out
+        assert "OCSP Response Status: successful" in out and "Cert Status: good" in out, out
+    plain = serve(*cert_args(pki.multi))
+    assert "OCSP response: no response sent" in s_client(plain.port, "-CAfile", pki.ca, "-status", request=None).out
+
+
+def sh_out(*args):
+    return subprocess.run(list(map(str, args)), check=True, capture_output=True).stdout.decode().strip()
+
+
 # ---------------------------------------------------------------------------------------------
 # Client certificates.
 

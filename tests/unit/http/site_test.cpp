@@ -1,0 +1,170 @@
+// The pure parts of what `tlslab serve` answers: response heads, the built-in pages, files under a
+// root (ranges, 304, indexes, escapes) and the small-file cache.
+#include "http/site.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "support/temp_dir.hpp"
+
+namespace tlslab::http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+Request get(const std::string& target, std::initializer_list<std::pair<bhttp::field, std::string>> fields = {}) {
+  Request req{bhttp::verb::get, target, 11};
+  for (const auto& [name, value] : fields) req.set(name, value);
+  return req;
+}
+
+std::string head_of(const Reply& reply, unsigned version, bool keep_alive) {
+  std::string out;
+  append_response_head(out, reply, version, keep_alive, "Sat, 28 Nov 2026 21:08:04 GMT");
+  return out;
+}
+
+std::string body_of(const Reply& reply) {
+  if (!reply.file) return reply.body;
+  if (reply.file->data) return reply.file->data->substr(reply.file->offset, reply.file->length);
+  std::string out(reply.file->length, '\0');
+  EXPECT_EQ(::pread(reply.file->fd.get(), out.data(), out.size(), static_cast<off_t>(reply.file->offset)),
+            static_cast<ssize_t>(out.size()));
+  return out;
+}
+
+std::string header(const Reply& reply, const std::string& name) {
+  for (const auto& [n, v] : reply.headers)
+    if (n == name) return v;
+  return {};
+}
+
+TEST(ResponseHead, KeepAliveFollowsTheVersion) {
+  Reply r;
+  r.body = "hello";
+  EXPECT_EQ(head_of(r, 11, true),
+            "HTTP/1.1 200 OK\r\nServer: tlslab\r\nDate: Sat, 28 Nov 2026 21:08:04 GMT\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\n\r\n");
+  EXPECT_NE(head_of(r, 11, false).find("Connection: close\r\n"), std::string::npos);
+  EXPECT_NE(head_of(r, 10, true).find("HTTP/1.0 200 OK\r\n"), std::string::npos);
+  EXPECT_NE(head_of(r, 10, true).find("Connection: keep-alive\r\n"), std::string::npos);
+  EXPECT_EQ(head_of(r, 10, false).find("Connection:"), std::string::npos);
+}
+
+TEST(ResponseHead, NotModifiedHasNoTypeOrLength) {
+  Reply r;
+  r.status = 304;
+  r.headers.emplace_back("Last-Modified", "x");
+  auto head = head_of(r, 11, true);
+  EXPECT_EQ(head.rfind("HTTP/1.1 304 Not Modified\r\n", 0), 0u);
+  EXPECT_EQ(head.find("Content-Type"), std::string::npos);
+  EXPECT_EQ(head.find("Content-Length"), std::string::npos);
+  EXPECT_NE(head.find("Last-Modified: x\r\n"), std::string::npos);
+}
+
+TEST(Builtin, PagesAndJson) {
+  nlohmann::json facts{{"tls_version", "TLSv1.3"}, {"sni", "www.bank32.com"}, {"resumed", false}};
+  auto page = builtin_reply(get("/"), facts);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<h1>Your TLS connection to www.bank32.com</h1>"), std::string::npos);
+  EXPECT_NE(page.body.find("<td id=\"resumed\"><code>no</code></td>"), std::string::npos);
+  auto json = builtin_reply(get("/.well-known/tlslab"), facts);
+  EXPECT_EQ(json.content_type, "application/json");
+  EXPECT_EQ(nlohmann::json::parse(json.body), facts);
+  auto negotiated = builtin_reply(get("/", {{bhttp::field::accept, "application/json"}}), facts);
+  EXPECT_EQ(nlohmann::json::parse(negotiated.body), facts);
+  EXPECT_EQ(builtin_reply(get("/nothing"), facts).status, 404u);
+}
+
+TEST(Builtin, EscapesWhatTheClientSent) {
+  nlohmann::json facts{{"sni", "<script>"}, {"user_agent", "\"ua\" & co"}};
+  auto page = builtin_reply(get("/"), facts);
+  EXPECT_EQ(page.body.find("<script>"), std::string::npos);
+  EXPECT_NE(page.body.find("&lt;script&gt;"), std::string::npos);
+  EXPECT_NE(page.body.find("&quot;ua&quot; &amp; co"), std::string::npos);
+}
+
+TEST(Echo, ReturnsTheRequest) {
+  Request req{bhttp::verb::post, "/a?b=c", 11};
+  req.set(bhttp::field::host, "x");
+  req.body() = "data";
+  EXPECT_EQ(echo_reply(req).body, "POST /a?b=c HTTP/1.1\r\nHost: x\r\n\r\ndata");
+}
+
+TEST(HttpDate, RoundTrips) {
+  EXPECT_EQ(http_date(1795900084), "Sat, 28 Nov 2026 21:08:04 GMT");
+  EXPECT_EQ(parse_http_date("Sat, 28 Nov 2026 21:08:04 GMT"), 1795900084);
+  EXPECT_FALSE(parse_http_date("yesterday"));
+}
+
+class Root : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = tmp_.path() / "site";
+    std::filesystem::create_directories(dir / "docs");
+    write(dir / "data.bin", std::string("0123456789"));
+    write(dir / "docs" / "index.html", "index");
+    write(tmp_.path() / "secret.txt", "secret");
+    std::filesystem::create_symlink(tmp_.path() / "secret.txt", dir / "escape");
+    root_.emplace(dir);
+  }
+  static void write(const std::filesystem::path& path, const std::string& data) {
+    std::ofstream(path, std::ios::binary) << data;
+  }
+  testing::TempDir tmp_;
+  std::optional<StaticRoot> root_;
+};
+
+TEST_F(Root, RangesAndNotModified) {
+  auto whole = root_->reply(get("/data.bin"));
+  EXPECT_EQ(whole.status, 200u);
+  EXPECT_EQ(body_of(whole), "0123456789");
+  EXPECT_EQ(whole.content_type, "application/octet-stream");
+  auto part = root_->reply(get("/data.bin", {{bhttp::field::range, "bytes=2-4"}}));
+  EXPECT_EQ(part.status, 206u);
+  EXPECT_EQ(body_of(part), "234");
+  EXPECT_EQ(header(part, "Content-Range"), "bytes 2-4/10");
+  EXPECT_EQ(body_of(root_->reply(get("/data.bin", {{bhttp::field::range, "bytes=-3"}}))), "789");
+  EXPECT_EQ(body_of(root_->reply(get("/data.bin", {{bhttp::field::range, "bytes=7-"}}))), "789");
+  EXPECT_EQ(root_->reply(get("/data.bin", {{bhttp::field::range, "bytes=10-"}})).status, 416u);
+  // Several ranges are not served as multipart: the whole file.
+  EXPECT_EQ(root_->reply(get("/data.bin", {{bhttp::field::range, "bytes=0-1,3-4"}})).status, 200u);
+  auto modified = header(whole, "Last-Modified");
+  EXPECT_EQ(root_->reply(get("/data.bin", {{bhttp::field::if_modified_since, modified}})).status, 304u);
+}
+
+TEST_F(Root, DirectoriesAndEscapes) {
+  EXPECT_EQ(body_of(root_->reply(get("/docs/"))), "index");
+  auto moved = root_->reply(get("/docs"));
+  EXPECT_EQ(moved.status, 301u);
+  EXPECT_EQ(header(moved, "Location"), "/docs/");
+  EXPECT_EQ(root_->reply(get("/missing")).status, 404u);
+  for (const char* path : {"/../secret.txt", "/%2e%2e/secret.txt", "/docs/../../secret.txt", "/escape"})
+    EXPECT_EQ(root_->reply(get(path)).status, 403u) << path;
+  EXPECT_EQ(root_->reply(get("/%00")).status, 400u);
+}
+
+TEST_F(Root, CacheServesSmallFilesUntilTheyChange) {
+  FileCache cache;
+  auto first = root_->reply(get("/data.bin"), &cache);
+  ASSERT_TRUE(first.file && first.file->data);
+  EXPECT_LT(first.file->fd.get(), 0);  // nothing stays open
+  auto second = root_->reply(get("/data.bin"), &cache);
+  EXPECT_EQ(second.file->data, first.file->data);  // the same bytes, not read again
+  EXPECT_EQ(body_of(root_->reply(get("/data.bin", {{bhttp::field::range, "bytes=1-2"}}), &cache)), "12");
+  write(tmp_.path() / "site" / "data.bin", "changed");
+  auto third = root_->reply(get("/data.bin"), &cache);
+  EXPECT_EQ(body_of(third), "changed");
+  EXPECT_NE(third.file->data, first.file->data);
+  // Too big for the cache: streamed from the file.
+  FileCache tiny(4);
+  auto big = root_->reply(get("/data.bin"), &tiny);
+  EXPECT_FALSE(big.file->data);
+  EXPECT_EQ(body_of(big), "changed");
+}
+
+}  // namespace
+}  // namespace tlslab::http
