@@ -16,9 +16,8 @@ std::function<int()>& selected() {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {"connect", setup_connect}, {"serve", setup_serve}, {"ca", setup_ca},
-      {"cert", setup_cert},       {"proxy", setup_proxy}, {"lab", setup_lab},
-      {"scan", setup_scan},
+      {"connect", setup_connect}, {"serve", setup_serve}, {"ca", setup_ca},     {"cert", setup_cert},
+      {"proxy", setup_proxy},     {"lab", setup_lab},     {"scan", setup_scan},
   };
   return table;
 }
