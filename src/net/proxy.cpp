@@ -98,8 +98,13 @@ struct Shared {
   std::mutex out_mutex;  // --dump and log lines on stdout
   std::mutex har_mutex;
   std::vector<nlohmann::json> har;
-  std::mutex by_name_mutex;  // the last forgery served for each requested name
-  std::unordered_map<std::string, std::shared_ptr<const proxy::Forged>> by_name;
+  // The last forgery served for each requested name, and the real certificate it was made for.
+  struct Served {
+    std::shared_ptr<const proxy::Forged> forged;
+    ossl::Ptr<X509> real;
+  };
+  std::mutex by_name_mutex;
+  std::unordered_map<std::string, Served> by_name;
   std::mutex first_mutex;
   std::unordered_map<std::string, bool> shown_forgery;
 
@@ -109,15 +114,18 @@ struct Shared {
         sessions(options.cert_cache),
         upstream(make_upstream_context(options, sessions)) {}
 
-  std::shared_ptr<const proxy::Forged> forged_for(const std::string& name) {
+  Served served_for(const std::string& name) {
     std::lock_guard lock(by_name_mutex);
     auto it = by_name.find(name);
-    return it == by_name.end() ? nullptr : it->second;
+    if (it == by_name.end()) return {};
+    return {it->second.forged, it->second.real ? ossl::up_ref(it->second.real.get()) : nullptr};
   }
-  void remember(const std::string& name, std::shared_ptr<const proxy::Forged> forged) {
+  void remember(const std::string& name, std::shared_ptr<const proxy::Forged> forged, X509* real) {
+    Served entry{std::move(forged), real ? ossl::up_ref(real) : nullptr};
+    Served old;  // freed outside the lock
     std::lock_guard lock(by_name_mutex);
     if (by_name.size() >= o.cert_cache && !by_name.count(name)) by_name.clear();  // bounded, crudely
-    by_name[name] = std::move(forged);
+    old = std::exchange(by_name[name], std::move(entry));
   }
 
   void log(const std::string& line) {
@@ -413,14 +421,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       auto [ec, n] = co_await from.read_some(buf.data(), buf.size());
       if (n) {
         dog_.touch();
-        if (observer) {
-          std::string_view bytes(buf.data(), n);
-          if (upward)
-            observer->client_bytes(bytes, now_ms());
-          else
-            observer->server_bytes(bytes, now_ms());
-        }
-        if (auto wec = co_await to.write_all(buf.data(), n)) co_return wec;
+        // A request is seen before it goes on (so no answer can come before the observer knows
+        // its request); a response goes on first and is seen afterwards, off the relay's latency.
+        std::string_view bytes(buf.data(), n);
+        double at = observer ? now_ms() : 0;
+        if (observer && upward) observer->client_bytes(bytes, at);
+        auto wec = co_await to.write_all(buf.data(), n);
+        if (observer && !upward) observer->server_bytes(bytes, at);
+        if (wec) co_return wec;
         (upward ? counters.up : counters.down) += n;
       }
       if (ec) co_return ec;
@@ -592,8 +600,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // are then last time's, and the client's handshake can run beside the server's instead of after
     // it (time to first byte). Both are checked once done; a change closes the client's connection
     // before any of its bytes went anywhere.
-    std::shared_ptr<const proxy::Forged> early;
-    if (resuming) early = s_.forged_for(requested);
+    Shared::Served last;
+    if (resuming) last = s_.served_for(requested);
+    std::shared_ptr<const proxy::Forged> early = last.forged;
     std::string early_protocol = early ? session_alpn(SSL_get0_session(ussl)) : std::string();
     std::optional<TlsSocket> down;
     boost::system::error_code uec, cec;
@@ -625,9 +634,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
       co_return;
     }
     X509* real_leaf = SSL_get0_peer_certificate(ussl);
+    const unsigned char* alpn = nullptr;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ussl, &alpn, &alpn_len);
+    std::string protocol = alpn ? std::string(reinterpret_cast<const char*>(alpn), alpn_len) : "";
+    // A resumed session with the same real certificate as last time: it was verified for this name
+    // when the session began (a session that failed is forgotten), and last time's forgery fits.
+    std::shared_ptr<const proxy::Forged> forged;
     std::optional<pki::CertInfo> real;
-    if (real_leaf) real = pki::describe(real_leaf);
-    if (!s_.o.upstream_insecure) {
+    if (SSL_session_reused(ussl) && SSL_get_verify_result(ussl) == X509_V_OK && last.real && real_leaf &&
+        X509_cmp(real_leaf, last.real.get()) == 0)
+      forged = last.forged;
+    else if (real_leaf)
+      real = pki::describe(real_leaf);
+    if (!forged && !s_.o.upstream_insecure) {
       if (auto why = check_upstream(recorder, ussl, real_leaf, requested); !why.empty()) {
         s_.sessions.forget(session_key);
         s_.error(peer_, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
@@ -638,14 +658,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         co_return;
       }
     }
-    const unsigned char* alpn = nullptr;
-    unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(ussl, &alpn, &alpn_len);
-    std::string protocol = alpn ? std::string(reinterpret_cast<const char*>(alpn), alpn_len) : "";
-    auto names = proxy::forged_names(real ? &*real : nullptr, requested,
-                                     tls::is_ip_literal(requested) ? requested : std::string());
-    auto forged = s_.forger.forge(names, real ? real->key_type : "EC");
-    s_.remember(requested, forged);
+    if (!forged) {
+      auto names = proxy::forged_names(real ? &*real : nullptr, requested,
+                                       tls::is_ip_literal(requested) ? requested : std::string());
+      forged = s_.forger.forge(names, real ? real->key_type : "EC");
+      s_.remember(requested, forged, real_leaf);
+    }
     if (early) {
       if (cec) {
         log_client_refusal(requested, cec, client_expired);

@@ -88,7 +88,9 @@ BIO_METHOD* socket_method() {
 TlsSocket::TlsSocket(tcp::socket& socket, SSL_CTX* ctx, std::string_view prefix)
     : socket_(socket), state_(std::make_unique<BioState>()), ssl_(SSL_new(ctx)) {
   ossl::check(ssl_.get(), Kind::Generic, "creating a TLS connection");
-  socket_.non_blocking(true);
+  // OpenSSL reads and writes the descriptor itself: it must not block. (Asio has usually made it
+  // so already, for its own asynchronous operations.)
+  if (!socket_.native_non_blocking()) socket_.native_non_blocking(true);
   state_->fd = socket_.native_handle();
   state_->prefix.assign(prefix);
   BIO* bio = BIO_new(socket_method());
@@ -97,6 +99,8 @@ TlsSocket::TlsSocket(tcp::socket& socket, SSL_CTX* ctx, std::string_view prefix)
   BIO_set_init(bio, 1);
   SSL_set_bio(ssl_.get(), bio, bio);
   SSL_set_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS);
+  // Read whatever the socket has, not a record header and then its body: half the recv calls.
+  SSL_set_read_ahead(ssl_.get(), 1);
 }
 
 TlsSocket::~TlsSocket() = default;

