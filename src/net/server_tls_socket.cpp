@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "base/failure.hpp"
+#include "net/tls_io.hpp"
 #include "ossl/error.hpp"
 
 namespace tlslab::net {
@@ -22,40 +23,10 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// failure turns an SSL_get_error code (after a failed call) into an error_code, as
-// asio::ssl::stream reports them: ssl category for protocol errors, eof for close_notify,
-// stream_truncated for a close without one.
-error_code failure(int err) {
-  if (err == SSL_ERROR_ZERO_RETURN) return asio::error::eof;
-  unsigned long e = ERR_get_error();
-  if (err == SSL_ERROR_SSL || (err == SSL_ERROR_SYSCALL && e)) {
-    if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return asio::ssl::error::stream_truncated;
-    return {static_cast<int>(e), asio::error::get_ssl_category()};
-  }
-  if (err == SSL_ERROR_SYSCALL && errno) return {errno, boost::system::system_category()};
-  return asio::ssl::error::stream_truncated;
-}
-
 }  // namespace
 
-// drive calls op (an SSL_* call returning 1 on success) until it succeeds, waiting for the
-// socket whenever OpenSSL wants to read or write.
 asio::awaitable<IoResult> ServerTlsSocket::drive(auto op) {
-  for (;;) {
-    ERR_clear_error();
-    errno = 0;
-    std::size_t n = 0;
-    int r = op(ssl_.get(), n);
-    if (r == 1) co_return IoResult{{}, n};
-    int err = SSL_get_error(ssl_.get(), r);
-    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-      failed_ = err != SSL_ERROR_ZERO_RETURN;
-      co_return IoResult{failure(err), 0};
-    }
-    auto [ec] = co_await socket_.async_wait(
-        err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
-    if (ec) co_return IoResult{ec, 0};
-  }
+  co_return co_await drive_tls(socket_, ssl_.get(), op, &failed_);
 }
 
 ServerTlsSocket::ServerTlsSocket(tcp::socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), ssl_(SSL_new(ctx)) {

@@ -1,10 +1,10 @@
 // net::ServerTlsSocket — one server-side TLS connection driven directly on its socket.
 //
 // OpenSSL reads and writes the file descriptor itself (SSL_set_fd) and Asio only waits until the
-// socket is ready (async_wait), the way nginx runs OpenSSL. asio::ssl::stream instead keeps four
-// buffers per connection (2 × 17 kB of its own and a BIO pair of 2 × 17 kB) and copies every byte
-// through them: 75 kB per idle connection measured, against a few kB here, where OpenSSL gives its
-// record buffers back between requests (SSL_MODE_RELEASE_BUFFERS) and bytes are copied once.
+// socket is ready (drive_tls, shared with the proxy's TlsSocket), the way nginx runs OpenSSL. asio::ssl::stream instead
+// keeps four buffers per connection (2 × 17 kB of its own and a BIO pair of 2 × 17 kB) and copies every byte through
+// them: 75 kB per idle connection measured, against a few kB here, where OpenSSL gives its record buffers back between
+// requests (SSL_MODE_RELEASE_BUFFERS) and bytes are copied once.
 //
 // Operations are coroutines that return their error as a value. Cancelling the socket
 // (socket().cancel(), as a connection's deadline does) ends a pending operation with
@@ -18,14 +18,10 @@
 #include <boost/system/error_code.hpp>
 #include <cstddef>
 
+#include "net/tls_io.hpp"
 #include "ossl/ptr.hpp"
 
 namespace tlslab::net {
-
-struct IoResult {
-  boost::system::error_code ec;
-  std::size_t bytes = 0;
-};
 
 class ServerTlsSocket {
  public:

@@ -3,15 +3,12 @@
 #include <openssl/err.h>
 #include <sys/socket.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "base/failure.hpp"
+#include "net/tls_io.hpp"
 #include "ossl/error.hpp"
 
 namespace tlslab::net {
@@ -26,8 +23,6 @@ struct TlsSocket::BioState {
 };
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 int bio_read(BIO* bio, char* out, int size) {
   auto* st = static_cast<TlsSocket::BioState*>(BIO_get_data(bio));
@@ -105,88 +100,37 @@ TlsSocket::TlsSocket(tcp::socket& socket, SSL_CTX* ctx, std::string_view prefix)
 
 TlsSocket::~TlsSocket() = default;
 
-asio::awaitable<boost::system::error_code> TlsSocket::settle(int result, bool& retry) {
-  retry = false;
-  int err = SSL_get_error(ssl_.get(), result);
-  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-    auto [ec] = co_await socket_.async_wait(
-        err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
-    retry = !ec;
-    co_return ec;
-  }
-  if (err == SSL_ERROR_ZERO_RETURN) co_return asio::error::eof;
-  unsigned long e = ERR_peek_last_error();
-  if (err == SSL_ERROR_SYSCALL && e == 0) {
-    if (errno != 0 && !state_->eof) co_return boost::system::error_code(errno, boost::system::system_category());
-    co_return asio::ssl::error::stream_truncated;
-  }
-  if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-    ERR_clear_error();
-    co_return asio::ssl::error::stream_truncated;
-  }
-  ERR_clear_error();
-  co_return boost::system::error_code(static_cast<int>(e), asio::error::get_ssl_category());
-}
-
 asio::awaitable<boost::system::error_code> TlsSocket::handshake(bool server) {
   if (server)
     SSL_set_accept_state(ssl_.get());
   else
     SSL_set_connect_state(ssl_.get());
-  for (;;) {
-    ERR_clear_error();
-    errno = 0;
-    int r = SSL_do_handshake(ssl_.get());
-    if (r == 1) co_return boost::system::error_code();
-    bool retry = false;
-    auto ec = co_await settle(r, retry);
-    if (!retry) co_return ec;
-  }
+  auto r = co_await drive_tls(socket_, ssl_.get(), [](SSL* ssl, std::size_t&) { return SSL_do_handshake(ssl); });
+  co_return r.ec;
 }
 
 asio::awaitable<std::pair<boost::system::error_code, std::size_t>> TlsSocket::read_some(char* data, std::size_t size) {
-  for (;;) {
-    ERR_clear_error();
-    errno = 0;
-    std::size_t n = 0;
-    int r = SSL_read_ex(ssl_.get(), data, size, &n);
-    if (r == 1) co_return std::pair{boost::system::error_code(), n};
-    bool retry = false;
-    auto ec = co_await settle(r, retry);
-    if (!retry) co_return std::pair{ec, std::size_t{0}};
-  }
+  auto r = co_await drive_tls(socket_, ssl_.get(),
+                              [=](SSL* ssl, std::size_t& n) { return SSL_read_ex(ssl, data, size, &n); });
+  co_return std::pair{r.ec, r.bytes};
 }
 
 asio::awaitable<boost::system::error_code> TlsSocket::write_all(const char* data, std::size_t size) {
-  while (size) {
-    ERR_clear_error();
-    errno = 0;
-    std::size_t n = 0;
-    int r = SSL_write_ex(ssl_.get(), data, size, &n);
-    if (r == 1) {
-      data += n;
-      size -= n;
-      continue;
-    }
-    bool retry = false;
-    auto ec = co_await settle(r, retry);
-    if (!retry) co_return ec;
-  }
-  co_return boost::system::error_code();
+  if (size == 0) co_return boost::system::error_code();
+  // Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write_ex succeeds only once all of data is sent; a
+  // retry after WANT_WRITE passes the same buffer, as OpenSSL requires.
+  auto r = co_await drive_tls(socket_, ssl_.get(),
+                              [=](SSL* ssl, std::size_t& n) { return SSL_write_ex(ssl, data, size, &n); });
+  co_return r.ec;
 }
 
 asio::awaitable<boost::system::error_code> TlsSocket::shutdown() {
-  for (int i = 0; i < 8; ++i) {
-    ERR_clear_error();
-    errno = 0;
-    int r = SSL_shutdown(ssl_.get());
-    // 0 or 1: sent (0 means the peer's close_notify is still to come — reading may go on).
-    if (r >= 0 || SSL_get_error(ssl_.get(), r) == SSL_ERROR_WANT_READ) co_return boost::system::error_code();
-    bool retry = false;
-    auto ec = co_await settle(r, retry);
-    if (!retry) co_return ec;
-  }
-  co_return asio::error::timed_out;
+  // Sent (0 means the peer's close_notify is still to come — reading may go on) is done.
+  auto r = co_await drive_tls(socket_, ssl_.get(), [](SSL* ssl, std::size_t&) {
+    int sent = SSL_shutdown(ssl);
+    return sent >= 0 || SSL_get_error(ssl, sent) == SSL_ERROR_WANT_READ ? 1 : sent;
+  });
+  co_return r.ec;
 }
 
 }  // namespace tlslab::net

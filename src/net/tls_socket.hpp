@@ -1,8 +1,9 @@
 // net::TlsSocket — TLS over a connected TCP socket without Asio's ssl::stream: OpenSSL reads and
 // writes the non-blocking socket itself (through a small BIO), and the coroutine waits for
-// readiness only when OpenSSL asks for it. It keeps no buffers of its own — an idle connection
-// costs only what OpenSSL holds (released while idle with SSL_MODE_RELEASE_BUFFERS) — and bytes
-// are copied once, where ssl::stream adds two 17 KiB buffers and a BIO pair per stream.
+// readiness only when OpenSSL asks for it (drive_tls, shared with serve's ServerTlsSocket). It
+// keeps no buffers of its own — an idle connection costs only what OpenSSL holds (released while
+// idle with SSL_MODE_RELEASE_BUFFERS) — and bytes are copied once, where ssl::stream adds two
+// 17 KiB buffers and a BIO pair per stream.
 //
 // One reader and one writer may use it at a time from the same thread (the proxy's two relay
 // directions); errors come back as error_codes: asio::error::eof for a close_notify,
@@ -45,10 +46,6 @@ class TlsSocket {
   struct BioState;  // what the socket BIO reads and writes (public for the BIO's callbacks)
 
  private:
-  // settle turns an SSL call's result into: {} done, or an error; waits for readiness when
-  // OpenSSL wants it and returns want_retry then.
-  boost::asio::awaitable<boost::system::error_code> settle(int result, bool& retry);
-
   boost::asio::ip::tcp::socket& socket_;
   std::unique_ptr<BioState> state_;
   ossl::Ptr<SSL> ssl_;
