@@ -4,10 +4,11 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include "base/failure.hpp"
+#include "base/text.hpp"
+#include "http/streaming_parser.hpp"
 #include "ossl/ptr.hpp"
 
 namespace tlslab::http {
@@ -15,13 +16,6 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
@@ -31,7 +25,7 @@ bool is_token(std::string_view s) {
 }
 
 // Parser receives Beast's callbacks and keeps the facts.
-class Parser : public bhttp::basic_parser<false> {
+class Parser : public StreamingParser<false> {
  public:
   Parser(ResponseReader::Sink sink, ResponseInfo& info, ossl::Ptr<EVP_MD_CTX>& sha)
       : sink_(std::move(sink)), info_(info), sha_(sha) {}
@@ -58,23 +52,11 @@ class Parser : public bhttp::basic_parser<false> {
     else
       info_.framing = "until close";
   }
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
-  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    deliver(body);
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
-    deliver(body);
-    return body.size();
-  }
-  void on_finish_impl(beast::error_code&) override {}
-
-  void deliver(beast::string_view body) {
+  void on_body_bytes(std::string_view body) override {
     info_.body_bytes += body.size();
-    if (!info_.body_has_nul && body.find('\0') != beast::string_view::npos) info_.body_has_nul = true;
+    if (!info_.body_has_nul && body.find('\0') != std::string_view::npos) info_.body_has_nul = true;
     EVP_DigestUpdate(sha_.get(), body.data(), body.size());
-    sink_(std::string_view(body.data(), body.size()));
+    sink_(body);
   }
 
   ResponseReader::Sink sink_;
@@ -107,8 +89,9 @@ std::string serialize_request(const RequestSpec& spec) {
     headers.emplace_back("Content-Length", std::to_string(spec.body.size()));
   for (const auto& header : spec.headers) {
     const auto& [name, value] = header;
-    auto wanted = lower(name);
-    auto it = std::find_if(headers.begin(), headers.end(), [&](const auto& h) { return lower(h.first) == wanted; });
+    auto wanted = ascii_lower(name);
+    auto it =
+        std::find_if(headers.begin(), headers.end(), [&](const auto& h) { return ascii_lower(h.first) == wanted; });
     if (it != headers.end()) {
       if (value.empty())
         headers.erase(it);

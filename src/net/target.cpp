@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "base/failure.hpp"
+#include "base/text.hpp"
 #include "tls/verify.hpp"
 
 namespace tlslab::net {
@@ -69,11 +70,6 @@ std::string unbracket(std::string s) {
   return s;
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 }  // namespace
 
 Target parse_target(std::string_view text, std::uint16_t default_port, bool allow_any_port) {
@@ -81,7 +77,7 @@ Target parse_target(std::string_view text, std::uint16_t default_port, bool allo
   t.port = default_port;
   std::string_view rest = text;
   if (rest.find("://") != std::string_view::npos) {
-    auto scheme = lower(std::string(rest.substr(0, rest.find("://"))));
+    auto scheme = ascii_lower(std::string(rest.substr(0, rest.find("://"))));
     if (scheme == "http")
       throw Failure(Kind::Usage, fmt::format("'{}' is plain HTTP; tlslab connect speaks TLS: use https://", text));
     if (scheme != "https")
@@ -115,7 +111,7 @@ ResolveOverride parse_resolve(std::string_view text) {
   if (fields.size() < 3 || fields[0].empty())
     throw Failure(Kind::Usage, fmt::format("--resolve '{}': expected HOST:PORT:ADDR[,ADDR...]", text));
   ResolveOverride r;
-  r.host = lower(fields[0]);
+  r.host = ascii_lower(fields[0]);
   r.port = need_port(fields[1], text, "--resolve ");
   std::string addrs;
   for (size_t i = 2; i < fields.size(); ++i) addrs += (i > 2 ? ":" : "") + fields[i];
@@ -138,7 +134,7 @@ ConnectTo parse_connect_to(std::string_view text) {
     throw Failure(Kind::Usage,
                   fmt::format("--connect-to '{}': expected HOST1:PORT1:HOST2:PORT2 (parts may be empty)", text));
   ConnectTo c;
-  c.from_host = lower(unbracket(fields[0]));
+  c.from_host = ascii_lower(unbracket(fields[0]));
   if (!fields[1].empty()) c.from_port = need_port(fields[1], text, "--connect-to ");
   c.to_host = unbracket(fields[2]);
   if (!fields[3].empty()) c.to_port = need_port(fields[3], text, "--connect-to ");
@@ -148,7 +144,7 @@ ConnectTo parse_connect_to(std::string_view text) {
 Route route(const Target& target, const std::vector<ResolveOverride>& resolves,
             const std::vector<ConnectTo>& connect_tos) {
   Route r{target.host, target.port, {}, "dns"};
-  auto host = lower(target.host);
+  auto host = ascii_lower(target.host);
   for (const auto& c : connect_tos) {
     if ((c.from_host.empty() || c.from_host == host) && (!c.from_port || *c.from_port == target.port)) {
       if (!c.to_host.empty()) r.host = c.to_host;
@@ -157,7 +153,7 @@ Route route(const Target& target, const std::vector<ResolveOverride>& resolves,
       break;
     }
   }
-  auto rhost = lower(r.host);
+  auto rhost = ascii_lower(r.host);
   for (const auto& res : resolves) {
     if ((res.host == rhost || res.host == "*") && res.port == r.port) {
       r.addresses = res.addresses;

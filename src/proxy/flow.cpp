@@ -4,9 +4,11 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <optional>
+
+#include "base/text.hpp"
+#include "http/streaming_parser.hpp"
 
 namespace tlslab::proxy {
 namespace beast = boost::beast;
@@ -14,23 +16,16 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string find_header(const Headers& headers, std::string_view name) {
-  auto l = lower(name);
+  auto l = ascii_lower(name);
   for (const auto& [n, v] : headers)
-    if (lower(n) == l) return v;
+    if (ascii_lower(n) == l) return v;
   return {};
 }
 
 // Messages share this parser; `request` picks which half of a Flow it fills.
 template <bool isRequest>
-class Parser : public bhttp::basic_parser<isRequest> {
+class Parser : public http::StreamingParser<isRequest> {
  public:
   Parser(Flow*& flow, std::size_t cap) : flow_(flow), cap_(cap) {}
 
@@ -50,19 +45,7 @@ class Parser : public bhttp::basic_parser<isRequest> {
     (isRequest ? flow_->request_headers : flow_->response_headers).emplace_back(std::string(name), std::string(value));
   }
   void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
-  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    keep(body);
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
-    keep(body);
-    return body.size();
-  }
-  void on_finish_impl(beast::error_code&) override {}
-
-  void keep(beast::string_view body) {
+  void on_body_bytes(std::string_view body) override {
     auto& stored = isRequest ? flow_->request_body : flow_->response_body;
     auto& count = isRequest ? flow_->request_body_bytes : flow_->response_body_bytes;
     count += body.size();
@@ -153,7 +136,7 @@ struct HttpObserver::Impl {
       bytes = {};
       if (req->is_done()) {
         req_flow->request_done_ms = now;
-        if (req_flow->method == "CONNECT" || lower(req_flow->request_header("Upgrade")) == "websocket") {
+        if (req_flow->method == "CONNECT" || ascii_lower(req_flow->request_header("Upgrade")) == "websocket") {
           // After the response the connection carries another protocol: watch no further.
         }
         req.reset();
@@ -265,7 +248,7 @@ std::string url_decode(std::string_view in) {
 }
 
 bool secret_name(std::string_view name) {
-  auto l = lower(name);
+  auto l = ascii_lower(name);
   for (const char* word : {"pass", "pwd", "secret", "token", "auth", "pin", "otp", "session", "key"})
     if (l.find(word) != std::string::npos) return true;
   return false;
@@ -305,7 +288,7 @@ std::vector<Secret> find_secrets(const Flow& f) {
   std::vector<Secret> out;
   auto q = f.target.find('?');
   if (q != std::string::npos) form_secrets(std::string_view(f.target).substr(q + 1), "query", out);
-  auto ctype = lower(f.request_header("Content-Type"));
+  auto ctype = ascii_lower(f.request_header("Content-Type"));
   if (ctype.find("application/x-www-form-urlencoded") != std::string::npos)
     form_secrets(f.request_body, "form field", out);
   if (ctype.find("json") != std::string::npos) {
@@ -328,9 +311,9 @@ std::vector<Secret> find_secrets(const Flow& f) {
     }
   }
   for (const auto& [name, value] : f.request_headers) {
-    auto l = lower(name);
+    auto l = ascii_lower(name);
     if (l == "authorization" || l == "proxy-authorization") {
-      if (lower(value).rfind("basic ", 0) == 0) {
+      if (ascii_lower(value).rfind("basic ", 0) == 0) {
         out.push_back({"header", name + " (Basic, decoded)", base64_decode(value.substr(6))});
         out.push_back({"header", name, value});
       } else {
@@ -341,7 +324,7 @@ std::vector<Secret> find_secrets(const Flow& f) {
     }
   }
   for (const auto& [name, value] : f.response_headers)
-    if (lower(name) == "set-cookie") out.push_back({"response header", name, value});
+    if (ascii_lower(name) == "set-cookie") out.push_back({"response header", name, value});
   return out;
 }
 

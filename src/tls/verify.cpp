@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "base/text.hpp"
+
 namespace tlslab::tls {
 namespace {
 
@@ -14,11 +16,6 @@ std::string days_ago(std::int64_t then, std::int64_t now) {
   auto days = pki::days_between(then, now);
   if (days == 0) return "today";
   return fmt::format("{} day{} ago", days, days == 1 ? "" : "s");
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 std::string issuer_of(X509* cert) { return cert ? pki::describe(cert).issuer : std::string("(unknown)"); }
@@ -198,10 +195,10 @@ HostnameVerdict check_hostname(X509* leaf, const std::string& name) {
     return v;
   }
   v.reason = fmt::format("name {} is not among the certificate's DNS SANs {}", name, listed(dns));
-  std::string lname = lower(name);
+  std::string lname = ascii_lower(name);
   for (const auto& d : dns) {
     if (d.rfind("*.", 0) != 0) continue;
-    std::string suffix = lower(d.substr(1));  // ".bank32.com"
+    std::string suffix = ascii_lower(d.substr(1));  // ".bank32.com"
     if (lname == suffix.substr(1)) {
       v.reason += fmt::format("; the wildcard {} does not cover {} itself", d, name);
     } else if (lname.size() > suffix.size() &&
@@ -209,7 +206,7 @@ HostnameVerdict check_hostname(X509* leaf, const std::string& name) {
       v.reason += fmt::format("; the wildcard {} covers exactly one label (x{}), not {}", d, suffix, name);
     }
   }
-  if (dns.empty() && lower(info.common_name) == lname)
+  if (dns.empty() && ascii_lower(info.common_name) == lname)
     v.reason += "; the name is only in the subject CN, which modern clients ignore (RFC 6125, browsers since 2017)";
   v.fix = dns.empty() ? fmt::format("issue a certificate with subjectAltName DNS:{}", name)
                       : fmt::format(
