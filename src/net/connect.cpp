@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "base/files.hpp"
+#include "net/tls_io.hpp"
 #include "tls/client_context.hpp"
 
 namespace tlslab::net {
@@ -43,13 +44,9 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 
 // ssl_reason returns OpenSSL's words for an error from Asio's SSL layer.
 std::string ssl_reason(const boost::system::error_code& ec) {
-  if (ec == ssl::error::stream_truncated) return "the connection was closed without a TLS close_notify";
+  if (ec == ssl::error::stream_truncated) return "the connection was " + tls_error_words(ec);
   if (ec == asio::error::eof || ec == asio::error::connection_reset) return "the server closed the connection";
-  if (ec.category() == asio::error::get_ssl_category()) {
-    const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
-    if (reason) return reason;
-  }
-  return ec.message();
+  return tls_error_words(ec);
 }
 
 std::string handshake_hint(const std::string& reason) {

@@ -28,6 +28,7 @@
 #include "base/files.hpp"
 #include "http/site.hpp"
 #include "net/target.hpp"
+#include "net/tls_io.hpp"
 #include "net/tls_socket.hpp"
 #include "net/workers.hpp"
 #include "ossl/error.hpp"
@@ -68,13 +69,6 @@ struct Plain {
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string error_words(const boost::system::error_code& ec) {
-  if (ec.category() == asio::error::get_ssl_category())
-    if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) return reason;
-  if (ec == ssl::error::stream_truncated) return "closed without close_notify";
-  return ec.message();
 }
 
 ossl::Ptr<SSL_CTX> make_upstream_context(const ProxyOptions& o, tls::SessionCache& sessions) {
@@ -628,7 +622,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (uec) {
       s_.sessions.forget(session_key);
       auto why = fmt::format("the TLS handshake with the real server {} ({}) failed: {}", host, upstream_address_,
-                             up_expired ? std::string("timed out") : error_words(uec));
+                             up_expired ? std::string("timed out") : tls_error_words(uec));
       s_.error(peer_, why);
       co_await refuse(hello, requested, tunnel, why, ready);
       co_return;
@@ -723,7 +717,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // log_client_refusal says why the client's handshake with the forged certificate failed.
   void log_client_refusal(const std::string& requested, const boost::system::error_code& ec, bool expired) {
-    auto words = expired ? std::string("timed out") : error_words(ec);
+    auto words = expired ? std::string("timed out") : tls_error_words(ec);
     bool distrust = words.find("unknown ca") != std::string::npos || words.find("bad certificate") != std::string::npos;
     s_.error(peer_, fmt::format("the client refused the forged certificate for {}: {}{}", requested, words,
                                 distrust ? " (it does not trust the proxy's CA)" : ""));

@@ -19,4 +19,12 @@ boost::system::error_code tls_error(int err) {
   return asio::ssl::error::stream_truncated;
 }
 
+std::string tls_error_words(const boost::system::error_code& ec) {
+  namespace asio = boost::asio;
+  if (ec.category() == asio::error::get_ssl_category())
+    if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) return reason;
+  if (ec == asio::ssl::error::stream_truncated) return "closed without a TLS close_notify";
+  return ec.message();
+}
+
 }  // namespace tlslab::net

@@ -13,6 +13,7 @@
 #include <boost/system/error_code.hpp>
 #include <cerrno>
 #include <cstddef>
+#include <string>
 
 namespace tlslab::net {
 
@@ -26,6 +27,10 @@ struct IoResult {
 // SSL category for a protocol error, errno for a failed system call. err is SSL_get_error's answer;
 // OpenSSL's error queue is left empty.
 [[nodiscard]] boost::system::error_code tls_error(int err);
+
+// tls_error_words says in words what a TLS error_code means: OpenSSL's reason for a protocol
+// error, "closed without a TLS close_notify" for a truncated stream, else the code's message.
+[[nodiscard]] std::string tls_error_words(const boost::system::error_code& ec);
 
 // drive_tls calls op(ssl, bytes) — an SSL_* call that returns 1 once done — until it is done,
 // waiting for the socket whenever OpenSSL wants to read or write. A failure that is not the peer's
