@@ -105,7 +105,8 @@ struct Shared {
 
   Shared(const ProxyOptions& options, const pki::Ca& ca)
       : o(options),
-        forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2"}),
+        forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2", options.cert_cache_dir,
+                                       [this](const std::string& line) { note(line); }}),
         sessions(options.cert_cache),
         upstream(make_upstream_context(options, sessions)) {}
 
@@ -123,6 +124,12 @@ struct Shared {
   void log(const std::string& line) {
     std::lock_guard lock(out_mutex);
     Workers::write_line(1, line);
+  }
+  void note(const std::string& what) {  // about the proxy itself, not a connection
+    if (o.log_json)
+      Workers::write_line(2, nlohmann::json{{"note", what}}.dump());
+    else
+      Workers::write_line(2, fmt::format("tlslab proxy: {}", what));
   }
   void error(const std::string& client, const std::string& what) {
     if (o.log_json)
@@ -539,14 +546,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
     s_.log(out);
   }
 
-  void show_forgery(const std::string& host, const pki::CertInfo* real, const proxy::Forged& forged) {
+  void show_forgery(const std::string& host, const pki::CertInfo* real, const proxy::Forging& forging) {
     if ((!s_.o.show_forgery && !s_.o.dump) || !s_.o.describe_forgery) return;
     {
       std::lock_guard lock(s_.first_mutex);
       if (s_.shown_forgery[host]) return;
       s_.shown_forgery[host] = true;
     }
-    s_.log(s_.o.describe_forgery(host, real, forged.info, forged.mint_us));
+    s_.log(s_.o.describe_forgery(host, real, forging.forged->info, proxy::provenance(forging)));
+  }
+
+  // log_forging logs a forgery this run has not served before: minted, or loaded from the cache folder.
+  void log_forging(const std::string& host, const proxy::Forging& forging) {
+    if (forging.source == proxy::ForgeSource::Memory) return;
+    const auto& f = *forging.forged;
+    if (s_.o.log_json)
+      s_.log(nlohmann::json{{"client", peer_},
+                            {"host", host},
+                            {"forged", proxy::source_name(forging.source)},
+                            {"us", f.mint_us},
+                            {"serial", f.info.serial_hex},
+                            {"file", f.file}}
+                 .dump());
+    else
+      s_.log(fmt::format("{} {} forged certificate {} (serial {})", peer_, host, proxy::provenance(forging),
+                         f.info.serial_hex));
   }
 
   // run_tls_entry handles a connection whose first bytes are a ClientHello (sni and reverse modes,
@@ -642,9 +666,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     unsigned alpn_len = 0;
     SSL_get0_alpn_selected(ussl, &alpn, &alpn_len);
     std::string protocol = alpn ? std::string(reinterpret_cast<const char*>(alpn), alpn_len) : "";
-    auto names = proxy::forged_names(real ? &*real : nullptr, requested,
+    auto names = proxy::forged_names(real ? &*real : nullptr, real_leaf, requested,
                                      tls::is_ip_literal(requested) ? requested : std::string());
-    auto forged = s_.forger.forge(names, real ? real->key_type : "EC");
+    auto forging = s_.forger.forge(names, real ? real->key_type : "EC");
+    log_forging(requested, forging);
+    auto forged = forging.forged;
     s_.remember(requested, forged);
     if (early) {
       if (cec) {
@@ -658,7 +684,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         co_return;
       }
     } else {
-      show_forgery(requested, real ? &*real : nullptr, *forged);
+      show_forgery(requested, real ? &*real : nullptr, forging);
       // Now the client, with the forged certificate, replaying its buffered ClientHello.
       down.emplace(client_, forged->ctx.get(), hello.buffered());
       proxy::set_alpn_choice(down->native_handle(), protocol);
@@ -728,9 +754,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       co_await asio::async_write(client_, asio::buffer(alert), use_tuple);
       co_return;
     }
-    auto forged =
-        s_.forger.forge(proxy::forged_names(nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
-    TlsSocket down(client_, forged->ctx.get(), hello.buffered());
+    auto forging = s_.forger.forge(
+        proxy::forged_names(nullptr, nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
+    log_forging(requested, forging);
+    TlsSocket down(client_, forging.forged->ctx.get(), hello.buffered());
     proxy::set_alpn_choice(down.native_handle(), "http/1.1");
     boost::system::error_code ec;
     {
@@ -857,11 +884,15 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
   hooks.ready = o.on_ready;
   workers.run(hooks);
   auto stats = shared.forger.stats();
+  auto average = [](double total, std::uint64_t n) { return n ? total / static_cast<double>(n) : 0.0; };
   Workers::write_line(
-      2, fmt::format("tlslab proxy: forged {} certificate{} ({:.0f} µs each on average), {} cache hit{}", stats.misses,
-                     stats.misses == 1 ? "" : "s",
-                     stats.misses ? stats.mint_us_total / static_cast<double>(stats.misses) : 0.0, stats.hits,
-                     stats.hits == 1 ? "" : "s"));
+      2, fmt::format("tlslab proxy: forged {} certificate{} ({:.0f} µs each on average), {}{} cache hit{}",
+                     stats.misses, stats.misses == 1 ? "" : "s", average(stats.mint_us_total, stats.misses),
+                     o.cert_cache_dir.empty()
+                         ? std::string()
+                         : fmt::format("loaded {} from {} ({:.0f} µs each on average), ", stats.loaded,
+                                       o.cert_cache_dir, average(stats.load_us_total, stats.loaded)),
+                     stats.hits, stats.hits == 1 ? "" : "s"));
   if (!o.har_file.empty()) {
     std::lock_guard lock(shared.har_mutex);
     write_file_atomic(o.har_file, proxy::har_document(shared.har, o.version).dump(2) + "\n", 0600);
