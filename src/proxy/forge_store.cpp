@@ -122,7 +122,11 @@ ossl::Ptr<X509> ForgeStore::load(const fs::path& path, std::string* why) const {
   return nullptr;
 }
 
-void ForgeStore::save(const fs::path& path, X509* cert) const { write_file_atomic(path, ossl::to_pem(cert), 0644); }
+void ForgeStore::save(const fs::path& path, X509* cert) const {
+  // Not synced to disk: that would cost the first connection to a host milliseconds, and a file a
+  // crash left empty is only one more file that load() refuses and minting replaces.
+  write_file_atomic(path, ossl::to_pem(cert), 0644, /*exclusive=*/false, /*durable=*/false);
+}
 
 std::string why_unusable(X509* cert, const pki::Ca& ca, EVP_PKEY* leaf_key, const std::vector<std::string>& names,
                          std::int64_t now) {

@@ -45,7 +45,7 @@ class ForgeStore {
   // or when the file is unreadable or not one PEM certificate (*why says so).
   [[nodiscard]] ossl::Ptr<X509> load(const std::filesystem::path& path, std::string* why) const;
 
-  // save writes cert to path (atomically, mode 0644: a certificate is public).
+  // save writes cert to path (atomically but not synced to disk; mode 0644: a certificate is public).
   // Failure{Kind::Write} naming path.
   void save(const std::filesystem::path& path, X509* cert) const;
 
