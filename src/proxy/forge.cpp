@@ -72,10 +72,11 @@ std::string provenance(const Forging& forging) {
 }
 
 Forger::Forger(const pki::Ca& ca, ForgeOptions options) : ca_(ca), options_(std::move(options)) {
-  if (!options_.cache_dir.empty()) {
+  if (!options_.cache_dir.empty())
     store_ = std::make_unique<ForgeStore>(options_.cache_dir, [this](const std::string& line) { note(line); });
-    (void)key_for("EC");
-  }
+  // The EC key now, not at the first connection (most servers are EC); the RSA key is made only
+  // when an RSA server is met (generating one takes about 100 ms).
+  (void)key_for("EC");
 }
 Forger::~Forger() = default;
 

@@ -76,8 +76,9 @@ struct ForgeOptions {
 
 class Forger {
  public:
-  // Forger with options.cache_dir opens the folder (ForgeStore: Failure{Kind::Write} if it cannot
-  // be used) and reads or makes the EC key at once, so a folder that cannot hold keys is an error at
+  // Forger makes (or with options.cache_dir reads) the EC key at once, so the first connection
+  // does not wait for it; with options.cache_dir it opens the folder first (ForgeStore:
+  // Failure{Kind::Write} if it cannot be used), so a folder that cannot hold keys is an error at
   // startup, not at the first connection.
   Forger(const pki::Ca& ca, ForgeOptions options);
   ~Forger();

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -63,6 +64,8 @@ ForgeStore::ForgeStore(fs::path dir, std::function<void(const std::string&)> not
   }
   if (ec) fail(ec.message());
   if (status.type() != fs::file_type::directory) fail("it exists and is not a directory");
+  // Readable keys in a folder that cannot be written would leave every new forgery unkept.
+  if (::access(dir_.c_str(), R_OK | W_OK | X_OK) != 0) fail(std::strerror(errno));
 }
 
 ossl::Ptr<EVP_PKEY> ForgeStore::leaf_key(const std::string& key_type) const {
