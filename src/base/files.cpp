@@ -60,12 +60,13 @@ std::string read_file(const std::filesystem::path& path, std::string_view what, 
   return out;
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view data, unsigned mode, bool exclusive) {
+void write_file_atomic(const std::filesystem::path& path, std::string_view data, unsigned mode, bool exclusive,
+                       bool durable) {
   if (exclusive && std::filesystem::exists(path))
     throw Failure(Kind::Exists, fmt::format("{} already exists; refusing to overwrite it", path.string()));
   AtomicFile file(path, mode);
   file.write(data);
-  file.commit(exclusive);
+  file.commit(exclusive, durable);
 }
 
 AtomicFile::AtomicFile(std::filesystem::path path, unsigned mode) : path_(std::move(path)), target_(path_) {
@@ -98,7 +99,7 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::write(std::string_view data) { write_all(fd_, data, path_); }
 
-void AtomicFile::commit(bool exclusive) {
+void AtomicFile::commit(bool exclusive, bool durable) {
   if (temp_.empty()) {  // written in place (a device or a pipe): nothing to rename, nothing to sync
     int rc = ::close(fd_);
     fd_ = -1;
@@ -107,7 +108,7 @@ void AtomicFile::commit(bool exclusive) {
       throw Failure(Kind::Exists, fmt::format("{} already exists; refusing to overwrite it", path_.string()));
     return;
   }
-  if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+  if ((durable && ::fsync(fd_) != 0) || ::close(fd_) != 0) {
     fd_ = -1;
     ::unlink(temp_.c_str());
     throw Failure(Kind::Write, fmt::format("writing {}: {}", path_.string(), errno_text()));

@@ -16,9 +16,11 @@ namespace tlslab {
 // write_file_atomic writes data to a temporary file beside path, created with `mode` from the
 // start (0600 for keys), then renames it over path. On failure nothing is left behind and a
 // Failure{Kind::Write} naming path is thrown. With exclusive, an existing path is an error
-// (Kind::Exists) instead of being replaced.
+// (Kind::Exists) instead of being replaced. With durable, the data reaches the disk (fsync) before
+// the rename, so even after a crash path holds the old content or the new, never an empty file; a
+// cache that checks its files when reading them can do without that wait (milliseconds).
 void write_file_atomic(const std::filesystem::path& path, std::string_view data, unsigned mode = 0644,
-                       bool exclusive = false);
+                       bool exclusive = false, bool durable = true);
 
 // AtomicFile streams data to a temporary file and only makes it visible as path on commit();
 // destroyed without commit(), it removes the temporary file, so a failed download leaves nothing
@@ -33,8 +35,8 @@ class AtomicFile {
 
   void write(std::string_view data);
   // commit makes the file visible as path, replacing what was there; with exclusive, an existing
-  // path is an error (Kind::Exists) and is left untouched.
-  void commit(bool exclusive = false);
+  // path is an error (Kind::Exists) and is left untouched. durable as for write_file_atomic.
+  void commit(bool exclusive = false, bool durable = true);
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
 
  private:

@@ -14,12 +14,12 @@ namespace tlslab::cli {
 namespace {
 
 struct ProxyArgs {
-  std::string mode = "sni", upstream, ca_dir, upstream_cacert, har, keylog, dns;
+  std::string mode = "sni", upstream, ca_dir, upstream_cacert, har, keylog, dns, cert_cache;
   std::vector<std::string> listen, upstream_resolve, pass;
   std::uint16_t upstream_port = 443;
   bool upstream_insecure = false, dump = false, redact = false, show_forgery = false, log_json = false;
   unsigned threads = 0;
-  std::size_t cert_cache = 1000, max_connections = 10000;
+  std::size_t cert_cache_size = 1000, max_connections = 10000;
   double idle_timeout = 60, handshake_timeout = 10, connect_timeout = 10;
 };
 
@@ -60,17 +60,25 @@ int run(const ProxyArgs& a) {
   if (o.keylog_file.empty())
     if (const char* env = std::getenv("SSLKEYLOGFILE"); env && *env) o.keylog_file = env;
   o.threads = a.threads;
-  o.cert_cache = a.cert_cache;
+  if (a.cert_cache_size == 0) throw Failure(Kind::Usage, "--cert-cache-size must be at least 1");
+  o.cert_cache = a.cert_cache_size;
+  // --cert-cache used to be the in-memory size: a bare number is far likelier that than a folder.
+  if (!a.cert_cache.empty() && a.cert_cache.find_first_not_of("0123456789") == std::string::npos &&
+      !std::filesystem::is_directory(a.cert_cache))
+    throw Failure(Kind::Usage, fmt::format("--cert-cache {}: give a folder to keep forged certificates in (./{} if "
+                                           "that is one); the number kept in memory is --cert-cache-size N",
+                                           a.cert_cache, a.cert_cache));
+  o.cert_cache_dir = a.cert_cache;
   o.max_connections = a.max_connections;
   o.idle_timeout = ms(a.idle_timeout, "--idle-timeout");
   o.handshake_timeout = ms(a.handshake_timeout, "--handshake-timeout");
   o.connect_timeout = ms(a.connect_timeout, "--connect-timeout");
   o.version = TLSLAB_VERSION;
   o.describe_forgery = [](const std::string& host, const pki::CertInfo* real, const pki::CertInfo& forged,
-                          double mint_us) {
+                          const std::string& provenance) {
     auto now = pki::now_epoch();
     report::Text t(false);
-    t.heading(fmt::format("Forged certificate for {} (minted in {:.0f} µs)", host, mint_us));
+    t.heading(fmt::format("Forged certificate for {} ({})", host, provenance));
     if (real) {
       t.line("real (from the server)", report::Tone::Strong);
       report::add_cert_rows(t, *real, now, 1);
@@ -89,11 +97,13 @@ int run(const ProxyArgs& a) {
     fmt::print(stderr,
                "tlslab proxy: {} mode on {} ({} thread{}); {}\n"
                "  forging certificates with the CA {} ({}); clients must trust it\n"
-               "  the real servers are {}\n",
+               "  the real servers are {}\n{}",
                a.mode, fmt::join(addresses, ", "), threads, threads == 1 ? "" : "s", how, dir.string(), ca.name(),
                a.upstream_insecure ? "NOT verified (--upstream-insecure)"
                                    : fmt::format("verified against {}",
-                                                 a.upstream_cacert.empty() ? "the system store" : a.upstream_cacert));
+                                                 a.upstream_cacert.empty() ? "the system store" : a.upstream_cacert),
+               a.cert_cache.empty() ? std::string()
+                                    : fmt::format("  forged certificates are kept in {} across runs\n", a.cert_cache));
   };
   net::run_proxy(o, ca);
   return 0;
@@ -132,7 +142,12 @@ void setup_proxy(CLI::App& app) {
   cmd->add_flag("--log-json", a->log_json, "Log lines as JSON")->group(see);
   auto* limits = "Limits";
   cmd->add_option("--threads", a->threads, "Worker threads (default: one per core)")->group(limits);
-  cmd->add_option("--cert-cache", a->cert_cache, "Forged certificates kept in memory (default 1000)")->group(limits);
+  cmd->add_option("--cert-cache", a->cert_cache,
+                  "Keep forged certificates and their keys in DIR (created 0700), so a restart mints nothing for "
+                  "hosts already seen")
+      ->type_name("DIR");
+  cmd->add_option("--cert-cache-size", a->cert_cache_size, "Forged certificates kept in memory (default 1000)")
+      ->group(limits);
   cmd->add_option("--max-connections", a->max_connections, "Open connections at most (default 10000)")->group(limits);
   cmd->add_option("--idle-timeout", a->idle_timeout, "Seconds without traffic before a connection is closed")
       ->group(limits);

@@ -99,12 +99,14 @@ struct Shared {
   };
   std::mutex by_name_mutex;
   std::unordered_map<std::string, Served> by_name;
+  std::atomic<std::uint64_t> reused{0};
   std::mutex first_mutex;
   std::unordered_map<std::string, bool> shown_forgery;
 
   Shared(const ProxyOptions& options, const pki::Ca& ca)
       : o(options),
-        forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2"}),
+        forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2", options.cert_cache_dir,
+                                       [this](const std::string& line) { note(line); }}),
         sessions(options.cert_cache),
         upstream(make_upstream_context(options, sessions)) {}
 
@@ -125,6 +127,12 @@ struct Shared {
   void log(const std::string& line) {
     std::lock_guard lock(out_mutex);
     Workers::write_line(1, line);
+  }
+  void note(const std::string& what) {  // about the proxy itself, not a connection
+    if (o.log_json)
+      Workers::write_line(2, nlohmann::json{{"note", what}}.dump());
+    else
+      Workers::write_line(2, fmt::format("tlslab proxy: {}", what));
   }
   void error(const std::string& client, const std::string& what) {
     if (o.log_json)
@@ -541,14 +549,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
     s_.log(out);
   }
 
-  void show_forgery(const std::string& host, const pki::CertInfo* real, const proxy::Forged& forged) {
+  void show_forgery(const std::string& host, const pki::CertInfo* real, const proxy::Forging& forging) {
     if ((!s_.o.show_forgery && !s_.o.dump) || !s_.o.describe_forgery) return;
     {
       std::lock_guard lock(s_.first_mutex);
       if (s_.shown_forgery[host]) return;
       s_.shown_forgery[host] = true;
     }
-    s_.log(s_.o.describe_forgery(host, real, forged.info, forged.mint_us));
+    s_.log(s_.o.describe_forgery(host, real, forging.forged->info, proxy::provenance(forging)));
+  }
+
+  // log_forging logs a forgery this run has not served before: minted, or loaded from the cache folder.
+  void log_forging(const std::string& host, const proxy::Forging& forging) {
+    if (forging.source == proxy::ForgeSource::Memory) return;
+    const auto& f = *forging.forged;
+    if (s_.o.log_json)
+      s_.log(nlohmann::json{{"client", peer_},
+                            {"host", host},
+                            {"forged", proxy::source_name(forging.source)},
+                            {"us", f.mint_us},
+                            {"serial", f.info.serial_hex},
+                            {"file", f.file}}
+                 .dump());
+    else
+      s_.log(fmt::format("{} {} forged certificate {} (serial {})", peer_, host, proxy::provenance(forging),
+                         f.info.serial_hex));
   }
 
   // run_tls_entry handles a connection whose first bytes are a ClientHello (sni and reverse modes,
@@ -598,6 +623,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (resuming) last = s_.served_for(requested);
     std::shared_ptr<const proxy::Forged> early = last.forged;
     std::string early_protocol = early ? session_alpn(SSL_get0_session(ussl)) : std::string();
+    // The session's protocol came from an earlier client's offer: this client must offer it too
+    // (or, like that one, nothing), else the server's answer will differ.
+    if (early &&
+        !(early_protocol.empty() ? info.alpn.empty()
+                                 : std::find(info.alpn.begin(), info.alpn.end(), early_protocol) != info.alpn.end()))
+      early = nullptr;
     std::optional<TlsSocket> down;
     boost::system::error_code uec, cec;
     bool up_expired = false, client_expired = false;
@@ -634,14 +665,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string protocol = alpn ? std::string(reinterpret_cast<const char*>(alpn), alpn_len) : "";
     // A resumed session with the same real certificate as last time: it was verified for this name
     // when the session began (a session that failed is forgotten), and last time's forgery fits.
-    std::shared_ptr<const proxy::Forged> forged;
+    proxy::Forging forging;
     std::optional<pki::CertInfo> real;
     if (SSL_session_reused(ussl) && SSL_get_verify_result(ussl) == X509_V_OK && last.real && real_leaf &&
-        X509_cmp(real_leaf, last.real.get()) == 0)
-      forged = last.forged;
-    else if (real_leaf)
+        X509_cmp(real_leaf, last.real.get()) == 0) {
+      forging = {last.forged, proxy::ForgeSource::Memory};
+      ++s_.reused;
+    } else if (real_leaf)
       real = pki::describe(real_leaf);
-    if (!forged && !s_.o.upstream_insecure) {
+    if (!forging.forged && !s_.o.upstream_insecure) {
       if (auto why = check_upstream(recorder, ussl, real_leaf, requested); !why.empty()) {
         s_.sessions.forget(session_key);
         s_.error(peer_, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
@@ -652,12 +684,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
         co_return;
       }
     }
-    if (!forged) {
-      auto names = proxy::forged_names(real ? &*real : nullptr, requested,
+    if (!forging.forged) {
+      auto names = proxy::forged_names(real ? &*real : nullptr, real_leaf, requested,
                                        tls::is_ip_literal(requested) ? requested : std::string());
-      forged = s_.forger.forge(names, real ? real->key_type : "EC");
-      s_.remember(requested, forged, real_leaf);
+      forging = s_.forger.forge(names, real ? real->key_type : "EC");
+      log_forging(requested, forging);
+      s_.remember(requested, forging.forged, real_leaf);
     }
+    const auto& forged = forging.forged;
     if (early) {
       if (cec) {
         log_client_refusal(requested, cec, client_expired);
@@ -670,7 +704,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         co_return;
       }
     } else {
-      show_forgery(requested, real ? &*real : nullptr, *forged);
+      show_forgery(requested, real ? &*real : nullptr, forging);
       // Now the client, with the forged certificate, replaying its buffered ClientHello.
       down.emplace(client_, forged->ctx.get(), hello.buffered());
       proxy::set_alpn_choice(down->native_handle(), protocol);
@@ -740,9 +774,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       co_await asio::async_write(client_, asio::buffer(alert), use_tuple);
       co_return;
     }
-    auto forged =
-        s_.forger.forge(proxy::forged_names(nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
-    TlsSocket down(client_, forged->ctx.get(), hello.buffered());
+    auto forging = s_.forger.forge(
+        proxy::forged_names(nullptr, nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
+    log_forging(requested, forging);
+    TlsSocket down(client_, forging.forged->ctx.get(), hello.buffered());
     proxy::set_alpn_choice(down.native_handle(), "http/1.1");
     boost::system::error_code ec;
     {
@@ -869,11 +904,16 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
   hooks.ready = o.on_ready;
   workers.run(hooks);
   auto stats = shared.forger.stats();
+  stats.hits += shared.reused;  // resumed connections that took last time's forgery directly
+  auto average = [](double total, std::uint64_t n) { return n ? total / static_cast<double>(n) : 0.0; };
   Workers::write_line(
-      2, fmt::format("tlslab proxy: forged {} certificate{} ({:.0f} µs each on average), {} cache hit{}", stats.misses,
-                     stats.misses == 1 ? "" : "s",
-                     stats.misses ? stats.mint_us_total / static_cast<double>(stats.misses) : 0.0, stats.hits,
-                     stats.hits == 1 ? "" : "s"));
+      2, fmt::format("tlslab proxy: forged {} certificate{} ({:.0f} µs each on average), {}{} cache hit{}",
+                     stats.misses, stats.misses == 1 ? "" : "s", average(stats.mint_us_total, stats.misses),
+                     o.cert_cache_dir.empty()
+                         ? std::string()
+                         : fmt::format("loaded {} from {} ({:.0f} µs each on average), ", stats.loaded,
+                                       o.cert_cache_dir, average(stats.load_us_total, stats.loaded)),
+                     stats.hits, stats.hits == 1 ? "" : "s"));
   if (!o.har_file.empty()) {
     std::lock_guard lock(shared.har_mutex);
     write_file_atomic(o.har_file, proxy::har_document(shared.har, o.version).dump(2) + "\n", 0600);

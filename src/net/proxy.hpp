@@ -36,7 +36,8 @@ struct ProxyOptions {
   std::string har_file;
   std::string keylog_file;
   unsigned threads = 0;
-  std::size_t cert_cache = 1000;
+  std::size_t cert_cache = 1000;  // forged certificates kept in memory (--cert-cache-size)
+  std::string cert_cache_dir;     // --cert-cache DIR: forged certificates kept across runs; "" for none
   std::size_t max_connections = 10'000;
   std::size_t body_cap = 64 * 1024;  // bytes of each body kept for --dump and HAR
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -45,9 +46,10 @@ struct ProxyOptions {
   std::chrono::milliseconds grace{5'000};
   std::function<void(const std::vector<std::string>& addresses, unsigned threads)> on_ready;
   std::string version;  // for the HAR creator
-  // describe_forgery renders the real and the forged certificate for --show-forgery.
+  // describe_forgery renders the real and the forged certificate for --show-forgery; provenance
+  // says where the forgery came from (proxy::provenance).
   std::function<std::string(const std::string& host, const pki::CertInfo* real, const pki::CertInfo& forged,
-                            double mint_us)>
+                            const std::string& provenance)>
       describe_forgery;
 };
 

@@ -10,7 +10,9 @@
 #include "base/failure.hpp"
 #include "ossl/error.hpp"
 #include "pki/ca.hpp"
+#include "pki/keys.hpp"
 #include "pki/names.hpp"
+#include "proxy/forge_store.hpp"
 #include "proxy/policy.hpp"
 #include "tls/client_context.hpp"
 
@@ -49,18 +51,58 @@ void set_alpn_choice(SSL* ssl, const std::string& protocol) {
   SSL_set_ex_data(ssl, choice_index(), new std::string(protocol));
 }
 
-Forger::Forger(const pki::Ca& ca, ForgeOptions options) : ca_(ca), options_(std::move(options)) {}
+std::string_view source_name(ForgeSource source) {
+  switch (source) {
+    case ForgeSource::Memory:
+      return "memory";
+    case ForgeSource::Disk:
+      return "disk";
+    case ForgeSource::Minted:
+      return "minted";
+  }
+  return "minted";
+}
+
+std::string provenance(const Forging& forging) {
+  const Forged& f = *forging.forged;
+  auto made = f.origin == ForgeSource::Disk
+                  ? fmt::format("loaded from {} in {:.0f} µs", f.file, f.mint_us)
+                  : fmt::format("minted in {:.0f} µs{}", f.mint_us, f.file.empty() ? "" : ", stored as " + f.file);
+  return forging.source == ForgeSource::Memory ? fmt::format("from memory, first {}", made) : made;
+}
+
+Forger::Forger(const pki::Ca& ca, ForgeOptions options) : ca_(ca), options_(std::move(options)) {
+  if (!options_.cache_dir.empty())
+    store_ = std::make_unique<ForgeStore>(options_.cache_dir, [this](const std::string& line) { note(line); });
+  // The EC key now, not at the first connection (most servers are EC); the RSA key is made only
+  // when an RSA server is met (generating one takes about 100 ms).
+  (void)key_for("EC");
+}
 Forger::~Forger() = default;
 
+void Forger::note(const std::string& line) const {
+  if (options_.note) options_.note(line);
+}
+
 EVP_PKEY* Forger::key_for(const std::string& key_type) {
-  // One leaf key per type per run (not the CA's): generating a key per host would cost more than
-  // the signature, and the forged leaves are only as trustworthy as the CA anyway.
+  // One leaf key per type (not the CA's): generating a key per host would cost more than the
+  // signature, and the forged leaves are only as trustworthy as the CA anyway. Per run, or kept in
+  // the cache folder with the certificates that certify it.
   std::lock_guard lock(mutex_);
   auto& slot = key_type == "RSA" ? rsa_key_ : ec_key_;
   if (!slot) {
-    slot.reset(key_type == "RSA" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
-                                 : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    ossl::check(slot.get(), Kind::Generic, "generating the forged certificates' key");
+    auto kind = key_type == "RSA" ? pki::KeyKind::Rsa2048 : pki::KeyKind::EcP256;
+    if (!store_) {
+      slot = pki::generate_key(kind);
+    } else {
+      try {
+        slot = store_->leaf_key(key_type);
+      } catch (const Failure& e) {
+        if (!ec_key_ && !rsa_key_) throw;  // the first key, at startup: the folder cannot be used
+        note(fmt::format("{}; this run's {} forgeries will not be reusable by the next", e.what(), key_type));
+        slot = pki::generate_key(kind);
+      }
+    }
   }
   return slot.get();
 }
@@ -80,7 +122,7 @@ ossl::Ptr<SSL_CTX> Forger::make_context(X509* leaf) const {
   return ctx;
 }
 
-std::shared_ptr<const Forged> Forger::forge(const std::vector<std::string>& names, const std::string& key_type) {
+Forging Forger::forge(const std::vector<std::string>& names, const std::string& key_type) {
   std::string kt = key_type == "RSA" || key_type == "RSA-PSS" ? "RSA" : "EC";
   auto key = cache_key(names, kt);
   {
@@ -88,40 +130,77 @@ std::shared_ptr<const Forged> Forger::forge(const std::vector<std::string>& name
     if (auto it = index_.find(key); it != index_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second);
       ++stats_.hits;
-      return it->second->second;
+      return {it->second->second, ForgeSource::Memory};
     }
   }
   auto t0 = std::chrono::steady_clock::now();
   pki::LeafRequest request;
+  std::vector<std::string> certified;
   for (const auto& n : names) {
     auto parsed = pki::classify_name(n);
-    if (auto* name = std::get_if<pki::Name>(&parsed); name && name->kind != pki::NameKind::Email)
+    if (auto* name = std::get_if<pki::Name>(&parsed); name && name->kind != pki::NameKind::Email) {
       request.names.push_back(*name);
+      certified.push_back(name->value);
+    }
   }
   if (request.names.empty())
     throw Failure(Kind::Usage, fmt::format("no name a certificate can carry among [{}]", fmt::join(names, ", ")));
   EVP_PKEY* leaf_key = key_for(kt);
   request.public_key = leaf_key;
-  auto issued = ca_.issue(request);
   auto forged = std::make_shared<Forged>();
-  forged->ctx = make_context(issued.cert.get());
+  ossl::Ptr<X509> cert;
+  if (store_) {
+    auto path = store_->path_for(key);
+    forged->file = path.string();
+    std::string why;
+    cert = store_->load(path, &why);
+    if (cert) {
+      why = why_unusable(cert.get(), ca_, leaf_key, certified, pki::now_epoch());
+      if (!why.empty()) {
+        why = fmt::format("{}: {}", path.string(), why);
+        cert.reset();
+      }
+    }
+    if (cert) {
+      forged->origin = ForgeSource::Disk;
+    } else {
+      if (!why.empty()) note(fmt::format("ignoring {}; minting a new one", why));
+      cert = std::move(ca_.issue(request).cert);
+      // Two threads minting the same names at once both write: either file is whole and usable.
+      try {
+        store_->save(path, cert.get());
+      } catch (const Failure& e) {
+        note(fmt::format("{} (the certificate is served, but not kept for the next run)", e.what()));
+        forged->file.clear();
+      }
+    }
+  } else {
+    cert = std::move(ca_.issue(request).cert);
+  }
+  forged->ctx = make_context(cert.get());
   ossl::check(SSL_CTX_use_PrivateKey(forged->ctx.get(), leaf_key), Kind::Generic, "using the forged key");
   SSL_CTX_set_alpn_select_cb(forged->ctx.get(), select_alpn, nullptr);
   if (!options_.keylog_file.empty()) tls::enable_keylog(forged->ctx.get(), options_.keylog_file);
-  forged->info = pki::describe(issued.cert.get());
-  for (const auto& n : request.names) forged->names.push_back(n.value);
+  forged->info = pki::describe(cert.get());
+  forged->names = std::move(certified);
   forged->mint_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   std::lock_guard lock(mutex_);
-  if (auto it = index_.find(key); it != index_.end()) return it->second->second;  // another thread was faster
+  if (auto it = index_.find(key); it != index_.end())  // another thread was faster
+    return {it->second->second, ForgeSource::Memory};
   lru_.emplace_front(key, forged);
   index_[key] = lru_.begin();
   while (lru_.size() > options_.capacity) {
     index_.erase(lru_.back().first);
     lru_.pop_back();
   }
-  ++stats_.misses;
-  stats_.mint_us_total += forged->mint_us;
-  return forged;
+  if (forged->origin == ForgeSource::Disk) {
+    ++stats_.loaded;
+    stats_.load_us_total += forged->mint_us;
+  } else {
+    ++stats_.misses;
+    stats_.mint_us_total += forged->mint_us;
+  }
+  return {forged, forged->origin};
 }
 
 ForgeStats Forger::stats() const {

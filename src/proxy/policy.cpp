@@ -39,7 +39,7 @@ bool should_pass(const std::vector<HostPattern>& pass, const std::string& host) 
   return std::any_of(pass.begin(), pass.end(), [&](const HostPattern& p) { return p.matches(host); });
 }
 
-std::vector<std::string> forged_names(const pki::CertInfo* upstream, const std::string& requested,
+std::vector<std::string> forged_names(const pki::CertInfo* upstream, X509* upstream_leaf, const std::string& requested,
                                       const std::string& address) {
   std::vector<std::string> names;
   auto add = [&](const std::string& n) {
@@ -55,8 +55,13 @@ std::vector<std::string> forged_names(const pki::CertInfo* upstream, const std::
     for (const auto& san : upstream->sans)
       if (san.type == "dns" || san.type == "ip") add(san.value);
   }
-  add(requested);
-  add(address);
+  // The forgery carries every DNS and IP SAN of the real certificate (and its CN as one more), so
+  // what the real one covers, the forged one covers too.
+  auto add_uncovered = [&](const std::string& n) {
+    if (!n.empty() && !(upstream_leaf && tls::certificate_covers(upstream_leaf, n))) add(n);
+  };
+  add_uncovered(requested);
+  add_uncovered(address);
   return names;
 }
 

@@ -28,9 +28,13 @@ class HostPattern {
 
 // forged_names lists the names a forged certificate carries, as mitmproxy does: the real
 // certificate's CN and SANs (DNS and IP), then the name the client asked for (SNI or CONNECT
-// host), then the address, without duplicates (case-insensitive), in that order.
-[[nodiscard]] std::vector<std::string> forged_names(const pki::CertInfo* upstream, const std::string& requested,
-                                                    const std::string& address);
+// host), then the address, without duplicates (case-insensitive), in that order. upstream_leaf is
+// the real certificate itself (upstream describes it): a requested name or address it already
+// covers — by a wildcard, checked as a client checks it (tls::certificate_covers) — is left out,
+// so every host behind *.bank32.com shares one forgery. Both are null when there is no real
+// certificate.
+[[nodiscard]] std::vector<std::string> forged_names(const pki::CertInfo* upstream, X509* upstream_leaf,
+                                                    const std::string& requested, const std::string& address);
 
 // cache_key is the forge cache key for a set of names and a key type ("EC", "RSA").
 [[nodiscard]] std::string cache_key(const std::vector<std::string>& names, const std::string& key_type);

@@ -20,6 +20,22 @@ std::string days_ago(std::int64_t then, std::int64_t now) {
 
 std::string issuer_of(X509* cert) { return cert ? pki::describe(cert).issuer : std::string("(unknown)"); }
 
+// matches is the hostname check itself, as browsers make it: SANs only (never the subject CN), a
+// wildcard covering exactly one whole left-most label, IP literals only against IP SANs. The
+// matching SAN goes to *matched when asked for.
+bool matches(X509* leaf, const std::string& name, bool is_ip, std::string* matched) {
+  if (is_ip) return X509_check_ip_asc(leaf, name.c_str(), 0) == 1;
+  char* peer = nullptr;
+  bool ok = X509_check_host(leaf, name.c_str(), name.size(),
+                            X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+                            matched ? &peer : nullptr) == 1;
+  if (peer) {
+    *matched = peer;
+    OPENSSL_free(peer);
+  }
+  return ok;
+}
+
 }  // namespace
 
 bool is_ip_literal(const std::string& s) {
@@ -152,23 +168,16 @@ VerifyProblem explain_problem(int depth, int code, X509* cert, const std::vector
   return p;
 }
 
+bool certificate_covers(X509* leaf, const std::string& name) {
+  return matches(leaf, name, is_ip_literal(name), nullptr);
+}
+
 HostnameVerdict check_hostname(X509* leaf, const std::string& name) {
   HostnameVerdict v;
   v.checked = true;
   v.name = name;
   v.is_ip = is_ip_literal(name);
-  auto info = pki::describe(leaf);
-  if (v.is_ip) {
-    v.ok = X509_check_ip_asc(leaf, name.c_str(), 0) == 1;
-  } else {
-    char* peer = nullptr;
-    v.ok = X509_check_host(leaf, name.c_str(), name.size(),
-                           X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, &peer) == 1;
-    if (peer) {
-      v.matched = peer;
-      OPENSSL_free(peer);
-    }
-  }
+  v.ok = matches(leaf, name, v.is_ip, &v.matched);
   if (v.ok) {
     if (v.is_ip)
       v.matched = "IP:" + name;
@@ -176,6 +185,7 @@ HostnameVerdict check_hostname(X509* leaf, const std::string& name) {
       v.matched = "DNS:" + v.matched;
     return v;
   }
+  auto info = pki::describe(leaf);
   std::vector<std::string> dns, ips;
   for (const auto& san : info.sans) {
     if (san.type == "dns") dns.push_back(san.value);

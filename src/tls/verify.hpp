@@ -67,6 +67,10 @@ class VerifyRecorder {
 // when present, a wildcard covering exactly one left-most label, IP literals only against IP SANs.
 [[nodiscard]] HostnameVerdict check_hostname(X509* leaf, const std::string& name);
 
+// certificate_covers tells whether leaf is valid for name by check_hostname's rules (without the
+// explanations, so it is cheap enough for every connection).
+[[nodiscard]] bool certificate_covers(X509* leaf, const std::string& name);
+
 // is_ip_literal tells whether s is an IPv4 or IPv6 address (no brackets).
 [[nodiscard]] bool is_ip_literal(const std::string& s);
 

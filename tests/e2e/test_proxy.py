@@ -41,6 +41,7 @@ def certs(tmp_path_factory):
     p.cert("renewed", HOST, issuer="root", sans=(HOST, "new.bank32.com"))
     p.cert("other_root", "Someone Else", ca=True, days=365)
     p.cert("stranger", HOST, issuer="other_root", sans=(HOST,))
+    p.cert("wild", "bank32.com", issuer="root", sans=("bank32.com", "*.bank32.com"))
     p.chain("leaf_chain", "leaf", "root")
     return p
 
@@ -242,7 +243,7 @@ def test_sni_mode_dump_shows_the_password_and_both_legs(proxy, serve, certs, pca
     assert r.returncode == 0, r.stderr
     assert p.wait_for("server TLSv1.3 resumed"), p.out()
     p.stop()
-    assert "forged 1 certificate " in p.err()  # two connections, one forgery
+    assert "forged 1 certificate" in p.err() and "1 cache hit" in p.err()
 
 
 def test_redact_masks_the_password(proxy, serve, certs, pca):
@@ -286,7 +287,8 @@ def test_a_changed_upstream_certificate_is_noticed(tlslab, proxy, serve, certs, 
     closed before anything is relayed, and the next one gets the new names."""
     up = serve()
     p = sni_proxy(proxy, certs, up.port)
-    assert [n["value"] for n in connect_json(tlslab, p.port, pca)["peer_chain"][0]["subject_alt_names"]] == list(SANS)
+    r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/"))
+    assert r.returncode == 0, r.stderr
     up.stop(signal.SIGTERM)
     serve(cert="renewed", port=up.port)
     r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/"))
@@ -294,6 +296,120 @@ def test_a_changed_upstream_certificate_is_noticed(tlslab, proxy, serve, certs, 
     assert p.wait_for("changed its certificate or protocol since the last connection"), p.err()
     names = [n["value"] for n in connect_json(tlslab, p.port, pca)["peer_chain"][0]["subject_alt_names"]]
     assert names == [HOST, "new.bank32.com"]
+
+
+def test_clients_with_and_without_alpn_alternate(tlslab, proxy, serve, certs, pca):
+    """The parallel handshake of a second connection is only tried when the client offers the
+    protocol the resumed session has: tlslab connect offers no ALPN, curl offers h2 and http/1.1,
+    and alternating them loses no connection."""
+    up = serve()
+    p = sni_proxy(proxy, certs, up.port)
+    for _ in range(2):
+        assert connect_json(tlslab, p.port, pca)["verification"]["ok"]
+        for _ in range(2):
+            r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/"))
+            assert r.returncode == 0, r.stderr
+    assert "changed its certificate" not in p.err(), p.err()
+
+
+def serial_seen(tlslab, port, ca_file, host=HOST):
+    """The serial number of the certificate a client gets from the proxy (tlslab connect verifies it)."""
+    proc = tlslab("connect", f"{host}:{port}", "--resolve", f"{host}:{port}:{LOOPBACK}", "--cacert", ca_file,
+                  "--json", timeout=30)
+    assert proc.returncode == 0, proc.out + proc.err
+    return json.loads(proc.out)["peer_chain"][0]["serial"]
+
+
+def test_wildcard_hosts_share_one_forgery(tlslab, proxy, serve, certs, pca):
+    """Behind a real *.bank32.com, a.bank32.com and b.bank32.com get the same forged certificate:
+    the requested name is not added when the real certificate's wildcard covers it."""
+    up = serve(cert="wild")
+    p = proxy("--upstream-resolve", f"a.bank32.com:{LOOPBACK}", "--upstream-resolve", f"b.bank32.com:{LOOPBACK}",
+              "--upstream-port", up.port, "--upstream-cacert", pem(certs, "root"))
+    a = connect_json(tlslab, p.port, pca, host="a.bank32.com")["peer_chain"][0]
+    b = connect_json(tlslab, p.port, pca, host="b.bank32.com")["peer_chain"][0]
+    assert [n["value"] for n in a["subject_alt_names"]] == ["bank32.com", "*.bank32.com"]
+    assert a["serial"] == b["serial"]
+    p.stop()
+    assert "forged 1 certificate" in p.err() and "1 cache hit" in p.err(), p.err()
+
+
+def test_cert_cache_dir_serves_the_same_certificate_after_a_restart(tlslab, proxy, serve, certs, pca, tmp_path):
+    up = serve()
+    cache = tmp_path / "forged"
+    p = sni_proxy(proxy, certs, up.port, "--cert-cache", cache)
+    for _ in range(2):
+        r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/"))
+        assert r.returncode == 0, r.stderr
+    assert p.wait_for(f"{HOST} forged certificate minted in "), p.out()
+    p.stop()
+    minted = [line for line in p.out().splitlines() if " forged certificate " in line]
+    assert len(minted) == 1, minted  # the second connection was served from memory
+    serial = minted[0].rsplit("(serial ", 1)[1].rstrip(")")
+    assert "forged 1 certificate" in p.err() and "loaded 0 from" in p.err() and "1 cache hit" in p.err(), p.err()
+    assert cache.stat().st_mode & 0o777 == 0o700
+    assert (cache / "ec-key.pem").stat().st_mode & 0o777 == 0o600
+    stored = [f for f in cache.iterdir() if f.name != "ec-key.pem"]
+    assert len(stored) == 1 and stored[0].suffix == ".pem", stored
+    # openssl agrees the stored certificate is the proxy CA's and certifies the stored key.
+    check = subprocess.run(["openssl", "verify", "-CAfile", pca / "ca.pem", stored[0]], capture_output=True)
+    assert check.returncode == 0, check.stderr
+    pub = [subprocess.run(["openssl", *args], capture_output=True, check=True).stdout
+           for args in (["x509", "-noout", "-pubkey", "-in", stored[0]],
+                        ["pkey", "-pubout", "-in", cache / "ec-key.pem"])]
+    assert pub[0] == pub[1]
+
+    # A new run on the same folder mints nothing: the client gets the very same certificate.
+    p = sni_proxy(proxy, certs, up.port, "--cert-cache", cache, "--show-forgery")
+    assert serial_seen(tlslab, p.port, pca / "ca.pem") == serial
+    assert p.wait_for(f"{HOST} forged certificate loaded from {stored[0]} in "), p.out()
+    assert f"(serial {serial})" in p.out()
+    assert f"Forged certificate for {HOST} (loaded from {stored[0]} in " in p.out()
+    assert serial_seen(tlslab, p.port, pca / "ca.pem") == serial
+    p.stop()
+    assert "minted" not in p.out()
+    assert "forged 0 certificates" in p.err() and "loaded 1 from" in p.err() and "1 cache hit" in p.err(), p.err()
+
+
+def test_cert_cache_dir_gives_no_stale_forgeries_to_a_new_ca(tlslab, proxy, serve, certs, pca, tmp_path):
+    """The CA is made again (same name, new key): certificates stored for the old one are minted
+    again, and clients trusting the new CA accept what they get."""
+    up = serve()
+    cache = tmp_path / "forged"
+    p = sni_proxy(proxy, certs, up.port, "--cert-cache", cache)
+    old = serial_seen(tlslab, p.port, pca / "ca.pem")
+    p.stop()
+    new_ca = tmp_path / "new-ca"
+    tlslab("ca", "init", "--dir", new_ca, "--name", "tlslab proxy test CA", check=0)
+    p = proxy("--ca", new_ca, "--upstream-resolve", f"{HOST}:{LOOPBACK}", "--upstream-port", up.port,
+              "--upstream-cacert", pem(certs, "root"), "--cert-cache", cache, ca=False)
+    assert serial_seen(tlslab, p.port, new_ca / "ca.pem") != old
+    assert p.wait_for("was the CA made again?"), p.err()
+    assert "ignoring " in p.err() and "minting a new one" in p.err()
+    assert p.wait_for(f"{HOST} forged certificate minted in "), p.out()
+    # A corrupt file is no worse: noted, minted again, served.
+    p.stop()
+    for f in cache.iterdir():
+        if f.name != "ec-key.pem":
+            f.write_text("garbage\n")
+    p = proxy("--ca", new_ca, "--upstream-resolve", f"{HOST}:{LOOPBACK}", "--upstream-port", up.port,
+              "--upstream-cacert", pem(certs, "root"), "--cert-cache", cache, ca=False)
+    serial_seen(tlslab, p.port, new_ca / "ca.pem")
+    assert p.wait_for("not a certificate"), p.err()
+
+
+def test_cert_cache_dir_that_cannot_be_used_is_a_clear_error(tlslab, pca, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for bad in (blocker, blocker / "sub"):
+        r = tlslab("proxy", "--listen", f"{LOOPBACK}:{free_port()}", "--ca", pca, "--cert-cache", bad, timeout=15)
+        assert r.returncode == 23, r.out + r.err  # could not write an output file
+        assert f"--cert-cache {bad}: cannot keep forged certificates there" in r.err
+    assert "it exists and is not a directory" in tlslab("proxy", "--listen", f"{LOOPBACK}:{free_port()}", "--ca", pca,
+                                                        "--cert-cache", blocker, timeout=15).err
+    # The in-memory size moved to --cert-cache-size: a bare number is refused with the way out.
+    r = tlslab("proxy", "--listen", f"{LOOPBACK}:{free_port()}", "--ca", pca, "--cert-cache", "1000", timeout=15)
+    assert r.returncode == 2 and "--cert-cache-size N" in r.err, r.err
 
 
 def test_explicit_mode_connect_and_plain_http(proxy, nginx, certs, pca):

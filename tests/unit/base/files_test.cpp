@@ -47,6 +47,17 @@ TEST_F(AtomicFileTest, VisibleOnlyAfterCommit) {
   EXPECT_EQ(entries(), 1u);
 }
 
+TEST_F(AtomicFileTest, NotDurableStillReplacesWholeWithTheMode) {
+  auto path = dir_ / "cache.pem";
+  write_file_atomic(path, "old", 0600);
+  write_file_atomic(path, "new content", 0644, /*exclusive=*/false, /*durable=*/false);
+  EXPECT_EQ(slurp(path), "new content");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_EQ(entries(), 1u);  // no temporary file left beside it
+}
+
 TEST_F(AtomicFileTest, AbandonedLeavesNothingAndKeepsTheOldFile) {
   auto path = dir_ / "out.bin";
   write_file_atomic(path, "old");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "base/failure.hpp"
+#include "support/cert_factory.hpp"
 
 namespace tlslab::proxy {
 namespace {
@@ -24,14 +25,41 @@ TEST(Policy, ForgedNamesMirrorTheUpstreamThenSniThenAddress) {
   pki::CertInfo real;
   real.common_name = "www.bank32.com";
   real.sans = {{"dns", "www.bank32.com"}, {"dns", "*.bank32.com"}, {"ip", "10.0.0.1"}, {"email", "a@b.c"}};
-  EXPECT_THAT(forged_names(&real, "WWW.bank32.com", "127.0.0.1"),
+  EXPECT_THAT(forged_names(&real, nullptr, "WWW.bank32.com", "127.0.0.1"),
               ElementsAre("www.bank32.com", "*.bank32.com", "10.0.0.1", "127.0.0.1"));
-  EXPECT_THAT(forged_names(nullptr, "shop.bank32.com", ""), ElementsAre("shop.bank32.com"));
+  EXPECT_THAT(forged_names(nullptr, nullptr, "shop.bank32.com", ""), ElementsAre("shop.bank32.com"));
   pki::CertInfo odd;
   odd.common_name = "Bank Inc";
-  EXPECT_THAT(forged_names(&odd, "x.com", "::1"), ElementsAre("x.com", "::1"));
+  EXPECT_THAT(forged_names(&odd, nullptr, "x.com", "::1"), ElementsAre("x.com", "::1"));
   EXPECT_EQ(cache_key({"b.com", "A.com"}, "EC"), cache_key({"a.com", "b.com"}, "EC"));
   EXPECT_NE(cache_key({"a.com"}, "EC"), cache_key({"a.com"}, "RSA"));
+}
+
+// The real certificate is made at test time: what covers a name is decided as a client decides it.
+TEST(Policy, AWildcardThatCoversTheRequestedNameIsReused) {
+  auto real = testing::issue({.common_name = "bank32.com", .dns = {"bank32.com", "*.bank32.com"}});
+  auto info = pki::describe(real.cert.get());
+  auto a = forged_names(&info, real.cert.get(), "a.bank32.com", "");
+  auto b = forged_names(&info, real.cert.get(), "B.bank32.com", "");
+  EXPECT_THAT(a, ElementsAre("bank32.com", "*.bank32.com"));
+  EXPECT_EQ(cache_key(a, "EC"), cache_key(b, "EC"));  // one forgery for every host behind the wildcard
+  // A wildcard covers one label: deeper names and other domains are added.
+  EXPECT_THAT(forged_names(&info, real.cert.get(), "x.a.bank32.com", ""),
+              ElementsAre("bank32.com", "*.bank32.com", "x.a.bank32.com"));
+  EXPECT_THAT(forged_names(&info, real.cert.get(), "bank32.net", ""),
+              ElementsAre("bank32.com", "*.bank32.com", "bank32.net"));
+  // An address is covered only by an IP SAN.
+  EXPECT_THAT(forged_names(&info, real.cert.get(), "127.0.0.1", "127.0.0.1"),
+              ElementsAre("bank32.com", "*.bank32.com", "127.0.0.1"));
+  auto with_ip = testing::issue({.common_name = "h.test", .dns = {"h.test"}, .ips = {"127.0.0.1"}});
+  auto ip_info = pki::describe(with_ip.cert.get());
+  EXPECT_THAT(forged_names(&ip_info, with_ip.cert.get(), "127.0.0.1", "127.0.0.1"), ElementsAre("h.test", "127.0.0.1"));
+  // Only SANs count, never the subject CN: a wildcard CN alone does not cover (its SAN-less real
+  // certificate would not have been accepted by a client either).
+  auto cn_only = testing::issue({.common_name = "*.shop.test"});
+  auto cn_info = pki::describe(cn_only.cert.get());
+  EXPECT_THAT(forged_names(&cn_info, cn_only.cert.get(), "www.shop.test", ""),
+              ElementsAre("*.shop.test", "www.shop.test"));
 }
 
 TEST(Policy, LoopsAreSeen) {
