@@ -14,6 +14,7 @@
 
 #include "base/failure.hpp"
 #include "base/files.hpp"
+#include "base/text.hpp"
 #include "ossl/error.hpp"
 #include "ossl/pem.hpp"
 #include "pki/ca.hpp"
@@ -24,13 +25,8 @@ namespace tlslab::proxy {
 namespace fs = std::filesystem;
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 std::vector<std::string> sorted_lower(std::vector<std::string> names) {
-  for (auto& n : names) n = lower(std::move(n));
+  for (auto& n : names) n = ascii_lower(std::move(n));
   std::sort(names.begin(), names.end());
   return names;
 }

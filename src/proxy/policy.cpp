@@ -5,15 +5,11 @@
 #include <algorithm>
 
 #include "base/failure.hpp"
+#include "base/text.hpp"
 #include "tls/verify.hpp"
 
 namespace tlslab::proxy {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 bool is_any(const std::string& address) { return address == "0.0.0.0" || address == "::"; }
 
@@ -21,12 +17,12 @@ bool is_loopback(const std::string& address) { return address.rfind("127.", 0) =
 
 }  // namespace
 
-HostPattern::HostPattern(std::string pattern) : pattern_(lower(std::move(pattern))) {
+HostPattern::HostPattern(std::string pattern) : pattern_(ascii_lower(std::move(pattern))) {
   if (pattern_.empty()) throw Failure(Kind::Usage, "--pass: empty host pattern");
 }
 
 bool HostPattern::matches(const std::string& host) const {
-  auto h = lower(host);
+  auto h = ascii_lower(host);
   if (pattern_ == "*") return true;
   if (pattern_.rfind("*.", 0) == 0) {
     auto suffix = pattern_.substr(1);  // ".bank32.com"
@@ -44,8 +40,8 @@ std::vector<std::string> forged_names(const pki::CertInfo* upstream, X509* upstr
   std::vector<std::string> names;
   auto add = [&](const std::string& n) {
     if (n.empty()) return;
-    auto l = lower(n);
-    if (std::none_of(names.begin(), names.end(), [&](const std::string& x) { return lower(x) == l; }))
+    auto l = ascii_lower(n);
+    if (std::none_of(names.begin(), names.end(), [&](const std::string& x) { return ascii_lower(x) == l; }))
       names.push_back(n);
   };
   if (upstream) {
@@ -67,7 +63,7 @@ std::vector<std::string> forged_names(const pki::CertInfo* upstream, X509* upstr
 
 std::string cache_key(const std::vector<std::string>& names, const std::string& key_type) {
   auto sorted = names;
-  for (auto& n : sorted) n = lower(n);
+  for (auto& n : sorted) n = ascii_lower(n);
   std::sort(sorted.begin(), sorted.end());
   std::string key = key_type;
   for (const auto& n : sorted) key += "|" + n;
@@ -78,7 +74,7 @@ UpstreamResolve parse_upstream_resolve(const std::string& text) {
   auto colon = text.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size())
     throw Failure(Kind::Usage, fmt::format("--upstream-resolve '{}': expected NAME:ADDR", text));
-  UpstreamResolve r{lower(text.substr(0, colon)), text.substr(colon + 1)};
+  UpstreamResolve r{ascii_lower(text.substr(0, colon)), text.substr(colon + 1)};
   if (r.address.size() > 2 && r.address.front() == '[' && r.address.back() == ']')
     r.address = r.address.substr(1, r.address.size() - 2);
   if (!tls::is_ip_literal(r.address))
