@@ -139,8 +139,11 @@ class Scanner {
     asio::steady_timer all_done(ex, Clock::time_point::max());
     auto spawn = [&](asio::awaitable<void> task) {
       ++pending;
+      ++tasks_;
       asio::co_spawn(ex, std::move(task), [&](std::exception_ptr e) {
         if (e && !error_) error_ = e;
+        ++tasks_done_;
+        report_progress();
         if (--pending == 0) all_done.cancel();
       });
     };
@@ -209,7 +212,11 @@ class Scanner {
 
   void count_connection() {
     ++r_.connections;
-    if (o_.progress) o_.progress(r_.connections);
+    report_progress();
+  }
+
+  void report_progress() {
+    if (o_.progress) o_.progress(r_.connections, tasks_done_, tasks_);
   }
 
   scan::HelloSpec base_spec(std::uint16_t version) const {
@@ -554,6 +561,7 @@ class Scanner {
   std::map<std::uint16_t, ServerAnswer> first_answer_;
   std::set<std::uint16_t> groups_, sigalgs_;
   bool legacy_session_id_ = false, legacy_ticket_ = false;
+  int tasks_ = 0, tasks_done_ = 0;  // groups of probes started and finished (for progress)
   std::exception_ptr error_;
 };
 
