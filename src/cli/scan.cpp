@@ -56,9 +56,10 @@ int run(const ScanArgs& a) {
     o.delay_ms = a.delay_ms;
     o.timeout = a.timeout;
     if (tty)
-      o.progress = [&text](int n) {
-        int width = std::min(n / 4, 40);
-        fmt::print(stderr, "\r{} [{:<40}] {} connections", text, std::string(width, '#'), n);
+      o.progress = [&text](int connections, int done, int groups) {
+        int width = groups > 0 ? done * 30 / groups : 0;
+        fmt::print(stderr, "\rscanning {} [{:<30}] {}/{} probe groups, {} connections", text, std::string(width, '#'),
+                   done, groups, connections);
       };
     try {
       auto report = net::run_scan(o);

@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "scan/grade.hpp"
 #include "scan/hello.hpp"
@@ -39,6 +40,9 @@ using scan::ServerAnswer;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// The curves a TLS 1.2 ECDHE ServerKeyExchange can name: x25519, secp256r1, secp384r1, secp521r1, x448.
+const std::vector<std::uint16_t> kTls12Curves = {0x001d, 0x0017, 0x0018, 0x0019, 0x001e};
 
 // Limiter bounds the connections in flight (an async semaphore on one thread).
 class Limiter {
@@ -78,12 +82,39 @@ struct FullResult {
 };
 
 struct FullSpec {
-  int max_version = 0;  // 0: the highest
+  int min_version = 0, max_version = 0;  // 0: the context's
   bool no_ticket = false;
   SSL_SESSION* resume = nullptr;
   std::vector<std::string> alpn;
-  bool http_get = false;
+  std::string sigalgs;    // OpenSSL's list syntax; empty: the default
+  bool http_get = false;  // send GET / and keep the response's head
 };
+
+// Slot holds one of the limiter's places for the life of a connection.
+class Slot {
+ public:
+  explicit Slot(Limiter& limiter) : limiter_(&limiter) {}
+  Slot(Slot&& other) noexcept : limiter_(std::exchange(other.limiter_, nullptr)) {}
+  Slot& operator=(Slot&&) = delete;
+  ~Slot() {
+    if (limiter_) limiter_->release();
+  }
+
+ private:
+  Limiter* limiter_;
+};
+
+// remove_one takes the first occurrence of value out of list.
+template <class T>
+void remove_one(std::vector<T>& list, const T& value) {
+  if (auto it = std::find(list.begin(), list.end(), value); it != list.end()) list.erase(it);
+}
+
+// contains says whether value is in list.
+template <class T>
+bool contains(const std::vector<T>& list, const T& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
 
 class Scanner {
  public:
@@ -100,52 +131,62 @@ class Scanner {
     ctx_ = std::make_unique<ssl::context>(client_.ctx.release());
   }
 
-  // run is the whole scan: independent probes together, then those that depend on their results.
+  // run is the whole scan. Every chain of dependent probes starts at once, the longest first (the
+  // limiter serves in order), so the scan takes about as long as its longest chain.
   asio::awaitable<void> run() {
     auto ex = co_await asio::this_coro::executor;
     int pending = 0;
     asio::steady_timer all_done(ex, Clock::time_point::max());
     auto spawn = [&](asio::awaitable<void> task) {
       ++pending;
+      ++tasks_;
       asio::co_spawn(ex, std::move(task), [&](std::exception_ptr e) {
         if (e && !error_) error_ = e;
+        ++tasks_done_;
+        report_progress();
         if (--pending == 0) all_done.cancel();
       });
     };
-    spawn(sslv2());
-    for (auto v : {scan::kSsl3, scan::kTls10, scan::kTls11, scan::kTls12, scan::kTls13}) spawn(enumerate(v));
-    for (auto g : scan::group_candidates()) spawn(group13(g));
-    for (auto g : {0x001d, 0x0017, 0x0018, 0x0019, 0x001e}) spawn(group12(static_cast<std::uint16_t>(g)));
-    for (auto s : scan::default_sigalgs()) spawn(sigalg(s, true)), spawn(sigalg(s, false));
-    spawn(compression());
+    spawn(versions());
+    spawn(groups13());
+    spawn(groups12());
+    spawn(sigalgs12());
+    spawn(sigalgs13());
     spawn(main_handshake());
     spawn(alpn());
+    spawn(legacy_resumption(false));
+    spawn(legacy_resumption(true));
+    spawn(sslv2());
+    spawn(compression());
     co_await all_done.async_wait(use_tuple);
-    if (error_) std::rethrow_exception(error_);
-    spawn(fallback());
-    spawn(resumption());
-    if (pending) co_await all_done.async_wait(use_tuple);
     if (error_) std::rethrow_exception(error_);
     finish();
   }
 
  private:
-  // probe sends one hello and returns the server's first answer (Incomplete when it said nothing).
-  asio::awaitable<ServerAnswer> probe(std::string hello) {
+  // open_slot waits for a free place under --concurrency, then for --delay, and counts the
+  // connection about to be made.
+  asio::awaitable<Slot> open_slot() {
     co_await limiter_.acquire();
-    struct Release {
-      Limiter& l;
-      ~Release() { l.release(); }
-    } release{limiter_};
+    Slot slot(limiter_);
     if (o_.delay_ms > 0) {
       asio::steady_timer pause(io_, std::chrono::milliseconds(o_.delay_ms));
       co_await pause.async_wait(use_tuple);
     }
+    count_connection();
+    co_return slot;
+  }
+
+  // probe sends one hello and returns the server's first answer (Incomplete when it said nothing);
+  // with through_key_exchange, a TLS <= 1.2 answer is read on to its ServerKeyExchange.
+  asio::awaitable<ServerAnswer> probe(std::string hello, bool through_key_exchange = false) {
+    auto slot = co_await open_slot();
     tcp::socket socket(io_);
     asio::steady_timer deadline(io_, deadline_after());
-    count_connection();
     auto connected = co_await (socket.async_connect(ep_, use_tuple) || deadline.async_wait(use_tuple));
     if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) co_return ServerAnswer{};
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     auto [wec, written] = co_await asio::async_write(socket, asio::buffer(hello), use_tuple);
     if (wec) co_return ServerAnswer{};
     std::string got;
@@ -156,10 +197,11 @@ class Scanner {
       if (read.index() != 0) break;
       auto [ec, n] = std::get<0>(read);
       got.append(buf.data(), n);
-      answer = scan::parse_server_answer(got);
+      answer = scan::parse_server_answer(got, through_key_exchange);
       if (ec) break;
     }
-    boost::system::error_code ignored;
+    // The flight ended early (closed, too long, too slow): the ServerHello alone still tells.
+    if (answer.kind == ServerAnswer::Kind::Incomplete && through_key_exchange) answer = scan::parse_server_answer(got);
     socket.close(ignored);
     co_return answer;
   }
@@ -170,7 +212,11 @@ class Scanner {
 
   void count_connection() {
     ++r_.connections;
-    if (o_.progress) o_.progress(r_.connections);
+    report_progress();
+  }
+
+  void report_progress() {
+    if (o_.progress) o_.progress(r_.connections, tasks_done_, tasks_);
   }
 
   scan::HelloSpec base_spec(std::uint16_t version) const {
@@ -190,6 +236,14 @@ class Scanner {
     return s;
   }
 
+  // versions enumerates every version's suites at once, then tries TLS_FALLBACK_SCSV, which needs
+  // to know them all.
+  asio::awaitable<void> versions() {
+    co_await (enumerate(scan::kTls12) && enumerate(scan::kTls13) && enumerate(scan::kTls11) &&
+              enumerate(scan::kTls10) && enumerate(scan::kSsl3));
+    co_await fallback();
+  }
+
   // enumerate finds the suites a version accepts: offer all, note the choice, take it out, again.
   asio::awaitable<void> enumerate(std::uint16_t version) {
     scan::VersionSupport& vs = support_[version];
@@ -201,10 +255,9 @@ class Scanner {
       auto a = co_await probe(scan::build_client_hello(spec));
       if (!a.accepted() || a.version != version) break;
       if (vs.suites.empty()) first_answer_[version] = a;
-      auto it = std::find(offered.begin(), offered.end(), a.suite);
-      if (it == offered.end()) break;  // a suite we did not offer: stop rather than loop
+      if (!contains(offered, a.suite)) break;  // a suite we did not offer: stop rather than loop
       vs.suites.push_back(a.suite);
-      offered.erase(it);
+      remove_one(offered, a.suite);
     }
     vs.supported = !vs.suites.empty();
     if (vs.suites.size() >= 2) {  // offered in reverse: a server that follows its own order ignores it
@@ -221,36 +274,70 @@ class Scanner {
     vs.supported = a.kind == ServerAnswer::Kind::Sslv2ServerHello;
   }
 
-  // group13 offers one group with no key share: a server that has it asks for it (HRR).
-  asio::awaitable<void> group13(std::uint16_t group) {
+  // groups13 offers the groups with no key share: the server asks for the one it wants in a
+  // HelloRetryRequest. Take it out and ask again, until none is left that it accepts.
+  asio::awaitable<void> groups13() {
     auto spec = spec13();
-    spec.groups = {group};
     spec.key_shares.clear();
-    auto a = co_await probe(scan::build_client_hello(spec));
-    if (a.accepted() && a.version == scan::kTls13 && a.group == group) groups_.insert(group);
+    std::vector<std::uint16_t> offered = scan::group_candidates();
+    while (!offered.empty()) {
+      spec.groups = offered;
+      auto a = co_await probe(scan::build_client_hello(spec));
+      if (!a.accepted() || a.version != scan::kTls13 || !contains(offered, a.group)) break;
+      groups_.insert(a.group);
+      remove_one(offered, a.group);
+    }
   }
 
-  // group12 offers only ECDHE suites and one curve: accepted means the curve is supported.
-  asio::awaitable<void> group12(std::uint16_t group) {
+  // groups12 offers ECDHE suites and the curves; the ServerKeyExchange names the one chosen.
+  asio::awaitable<void> groups12() {
     auto spec = base_spec(scan::kTls12);
-    for (auto id : scan::legacy_candidates())
-      if (scan::describe_suite(id).key_exchange.rfind("ECDHE", 0) == 0) spec.suites.push_back(id);
-    spec.groups = {group};
-    auto a = co_await probe(scan::build_client_hello(spec));
-    if (a.accepted() && a.version == scan::kTls12 && scan::describe_suite(a.suite).key_exchange.rfind("ECDHE", 0) == 0)
-      groups_.insert(group);
+    spec.suites = scan::ecdhe_candidates();
+    std::vector<std::uint16_t> offered = kTls12Curves;
+    while (!offered.empty()) {
+      spec.groups = offered;
+      auto a = co_await probe(scan::build_client_hello(spec), true);
+      if (a.kind != ServerAnswer::Kind::ServerHello || a.version != scan::kTls12 || !contains(offered, a.group)) break;
+      groups_.insert(a.group);
+      remove_one(offered, a.group);
+    }
   }
 
-  // sigalg offers one signature scheme (with suites that need a signature).
-  asio::awaitable<void> sigalg(std::uint16_t scheme, bool tls13) {
-    auto spec = tls13 ? spec13() : base_spec(scan::kTls12);
-    if (!tls13)
-      for (auto id : scan::legacy_candidates())
-        if (scan::describe_suite(id).forward_secret) spec.suites.push_back(id);
-    spec.sigalgs = {scheme};
-    auto a = co_await probe(scan::build_client_hello(spec));
-    if (a.kind == ServerAnswer::Kind::ServerHello && a.version == (tls13 ? scan::kTls13 : scan::kTls12))
-      sigalgs_.insert(scheme);
+  // sigalgs12 offers the schemes with signed suites; the ServerKeyExchange names the one used.
+  asio::awaitable<void> sigalgs12() {
+    auto spec = base_spec(scan::kTls12);
+    spec.suites = scan::signed_candidates();
+    std::vector<std::uint16_t> offered = scan::default_sigalgs();
+    while (!offered.empty()) {
+      spec.sigalgs = offered;
+      auto a = co_await probe(scan::build_client_hello(spec), true);
+      if (a.kind != ServerAnswer::Kind::ServerHello || a.version != scan::kTls12 ||
+          !contains(offered, a.signature_scheme))
+        break;
+      sigalgs_.insert(a.signature_scheme);
+      remove_one(offered, a.signature_scheme);
+    }
+  }
+
+  // sigalgs13: TLS 1.3 encrypts the CertificateVerify, so each round is a full handshake that
+  // offers the schemes left; the one the server signed with comes out.
+  asio::awaitable<void> sigalgs13() {
+    std::vector<std::uint16_t> offered;
+    for (auto id : scan::default_sigalgs())
+      if (scan::tls13_signature_scheme(id)) offered.push_back(id);
+    while (!offered.empty()) {
+      FullSpec spec;
+      spec.min_version = spec.max_version = TLS1_3_VERSION;
+      for (auto id : offered) spec.sigalgs += (spec.sigalgs.empty() ? "" : ":") + tls::signature_scheme_name(id);
+      auto res = co_await full(std::move(spec));
+      if (!res.ok) break;
+      auto it = std::find_if(offered.begin(), offered.end(), [&](std::uint16_t id) {
+        return tls::signature_scheme_name(id) == res.report.signature_scheme;
+      });
+      if (it == offered.end()) break;
+      sigalgs_.insert(*it);
+      offered.erase(it);
+    }
   }
 
   asio::awaitable<void> compression() {
@@ -281,14 +368,11 @@ class Scanner {
 
   // full runs one OpenSSL handshake (and GET / when asked).
   asio::awaitable<FullResult> full(FullSpec spec) {
-    co_await limiter_.acquire();
-    struct Release {
-      Limiter& l;
-      ~Release() { l.release(); }
-    } release{limiter_};
+    auto slot = co_await open_slot();
     FullResult out;
     ssl::stream<tcp::socket> stream(io_, *ctx_);
     SSL* s = stream.native_handle();
+    if (spec.min_version) SSL_set_min_proto_version(s, spec.min_version);
     if (spec.max_version) SSL_set_max_proto_version(s, spec.max_version);
     if (spec.no_ticket) SSL_set_options(s, SSL_OP_NO_TICKET);
     if (!sni_.empty()) SSL_set_tlsext_host_name(s, sni_.c_str());
@@ -298,15 +382,21 @@ class Scanner {
       auto wire = tls::alpn_wire(spec.alpn);
       SSL_set_alpn_protos(s, reinterpret_cast<const unsigned char*>(wire.data()), static_cast<unsigned>(wire.size()));
     }
+    if (!spec.sigalgs.empty() && SSL_set1_sigalgs_list(s, spec.sigalgs.c_str()) != 1) {
+      ERR_clear_error();
+      out.error = "signature algorithms not available in this OpenSSL: " + spec.sigalgs;
+      co_return out;
+    }
     tls::VerifyRecorder recorder;
     recorder.install(s);
     asio::steady_timer deadline(io_, deadline_after());
-    count_connection();
     auto connected = co_await (stream.lowest_layer().async_connect(ep_, use_tuple) || deadline.async_wait(use_tuple));
     if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) {
       out.error = "could not connect";
       co_return out;
     }
+    boost::system::error_code ignored;
+    stream.lowest_layer().set_option(tcp::no_delay(true), ignored);
     auto hs = co_await (stream.async_handshake(ssl::stream_base::client, use_tuple) || deadline.async_wait(use_tuple));
     if (hs.index() != 0) {
       out.error = "timed out during the handshake";
@@ -324,28 +414,30 @@ class Scanner {
     out.report = tls::read_handshake(s);
     out.verdict = tls::make_verdict(recorder, out.report.peer_chain, SSL_get0_peer_certificate(s), verify_name_,
                                     !verify_name_.empty(), pki::now_epoch());
-    // A request makes a TLS 1.3 server's tickets arrive before we take the session.
-    std::string request = fmt::format(
-        "{} / HTTP/1.1\r\nHost: {}\r\nUser-Agent: tlslab/scan\r\nConnection: close\r\n\r\n", "GET", host_header_);
-    auto [wec, n] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
-    std::array<char, 8192> buf;
-    // The response only matters for HSTS; a server that does not speak HTTP gets two seconds.
-    deadline.expires_at(std::min(deadline.expiry(), Clock::now() + std::chrono::seconds(2)));
-    while (!wec && out.response.size() < 16384 && out.response.find("\r\n\r\n") == std::string::npos) {
-      auto read = co_await (stream.async_read_some(asio::buffer(buf), use_tuple) || deadline.async_wait(use_tuple));
-      if (read.index() != 0) break;
-      auto [ec, got] = std::get<0>(read);
-      out.response.append(buf.data(), got);
-      if (ec) break;
+    if (spec.http_get) {
+      // The request also makes a TLS 1.3 server's tickets arrive before we take the session.
+      std::string request = fmt::format(
+          "{} / HTTP/1.1\r\nHost: {}\r\nUser-Agent: tlslab/scan\r\nConnection: close\r\n\r\n", "GET", host_header_);
+      auto [wec, n] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
+      std::array<char, 8192> buf;
+      // The response only matters for HSTS; a server that does not speak HTTP gets two seconds.
+      deadline.expires_at(std::min(deadline.expiry(), Clock::now() + std::chrono::seconds(2)));
+      while (!wec && out.response.size() < 16384 && out.response.find("\r\n\r\n") == std::string::npos) {
+        auto read = co_await (stream.async_read_some(asio::buffer(buf), use_tuple) || deadline.async_wait(use_tuple));
+        if (read.index() != 0) break;
+        auto [ec, got] = std::get<0>(read);
+        out.response.append(buf.data(), got);
+        if (ec) break;
+      }
     }
     out.session.reset(SSL_get1_session(s));
     // close_notify: a server frees the session of a connection closed without one (no resumption).
     co_await (stream.async_shutdown(use_tuple) || deadline.async_wait(use_tuple));
-    boost::system::error_code ignored;
     stream.lowest_layer().close(ignored);
     co_return out;
   }
 
+  // main_handshake: the chain, its verification, OCSP, HSTS; then the session again (TLS 1.3).
   asio::awaitable<void> main_handshake() {
     FullSpec spec;
     spec.alpn = {"http/1.1"};
@@ -358,8 +450,12 @@ class Scanner {
     r_.verdict = res.verdict;
     r_.ocsp_stapling = res.report.ocsp_stapled;
     read_http(res.response);
-    main_session_ = std::move(res.session);
-    main_version_ = res.report.version;
+    if (res.report.version != "TLSv1.3" || !res.session) co_return;
+    r_.max_early_data = SSL_SESSION_get_max_early_data(res.session.get());
+    FullSpec again;
+    again.resume = res.session.get();
+    auto second = co_await full(std::move(again));
+    r_.tls13_resumption = second.ok && second.reused;
   }
 
   void read_http(const std::string& response) {
@@ -395,45 +491,27 @@ class Scanner {
       FullSpec spec;
       spec.alpn = offered;
       auto res = co_await full(std::move(spec));
-      if (!res.ok || res.report.alpn.empty()) break;
-      auto it = std::find(offered.begin(), offered.end(), res.report.alpn);
-      if (it == offered.end()) break;
+      if (!res.ok || !contains(offered, res.report.alpn)) break;
       r_.alpn.push_back(res.report.alpn);
-      offered.erase(it);
+      remove_one(offered, res.report.alpn);
     }
   }
 
-  // resumption: the main session again; then, below TLS 1.3, session IDs and tickets apart.
-  asio::awaitable<void> resumption() {
-    if (main_session_) {
-      FullSpec spec;
-      spec.resume = main_session_.get();
-      auto again = co_await full(std::move(spec));
-      if (main_version_ == "TLSv1.3") {
-        r_.tls13_resumption = again.ok && again.reused;
-        r_.max_early_data = SSL_SESSION_get_max_early_data(main_session_.get());
-      }
+  // legacy_resumption: below TLS 1.3 (the highest version the server has there), a session by
+  // its ID with tickets off, or by its ticket; kept until finish() knows whether TLS <= 1.2 is
+  // offered at all.
+  asio::awaitable<void> legacy_resumption(bool tickets) {
+    FullSpec spec;
+    spec.max_version = TLS1_2_VERSION;
+    spec.no_ticket = !tickets;
+    auto first = co_await full(spec);
+    bool resumed = false;
+    if (first.ok && first.session && (!tickets || SSL_SESSION_has_ticket(first.session.get()))) {
+      spec.resume = first.session.get();
+      auto second = co_await full(spec);
+      resumed = second.ok && second.reused;
     }
-    int legacy = 0;
-    for (auto v : {scan::kTls10, scan::kTls11, scan::kTls12})
-      if (support_[v].supported) legacy = v;
-    if (!legacy) {
-      if (r_.tls13_resumption) r_.ticket_resumption = r_.tls13_resumption;
-      co_return;
-    }
-    for (bool tickets : {false, true}) {
-      FullSpec spec;
-      spec.max_version = legacy;
-      spec.no_ticket = !tickets;
-      auto first = co_await full(spec);
-      bool resumed = false;
-      if (first.ok && first.session && (!tickets || SSL_SESSION_has_ticket(first.session.get()))) {
-        spec.resume = first.session.get();
-        auto second = co_await full(spec);
-        resumed = second.ok && second.reused;
-      }
-      (tickets ? r_.ticket_resumption : r_.session_id_resumption) = resumed;
-    }
+    (tickets ? legacy_ticket_ : legacy_session_id_) = resumed;
   }
 
   void finish() {
@@ -456,6 +534,14 @@ class Scanner {
       break;
     }
     if (!r_.compression && support_[scan::kTls13].supported) r_.compression = false;
+    bool legacy =
+        support_[scan::kTls10].supported || support_[scan::kTls11].supported || support_[scan::kTls12].supported;
+    if (legacy) {
+      r_.session_id_resumption = legacy_session_id_;
+      r_.ticket_resumption = legacy_ticket_;
+    } else if (r_.tls13_resumption.value_or(false)) {
+      r_.ticket_resumption = true;  // TLS 1.3 resumes by tickets only
+    }
     r_.grade = scan::grade(r_, pki::now_epoch());
   }
 
@@ -474,8 +560,8 @@ class Scanner {
   std::map<std::uint16_t, scan::VersionSupport> support_;
   std::map<std::uint16_t, ServerAnswer> first_answer_;
   std::set<std::uint16_t> groups_, sigalgs_;
-  ossl::Ptr<SSL_SESSION> main_session_;
-  std::string main_version_;
+  bool legacy_session_id_ = false, legacy_ticket_ = false;
+  int tasks_ = 0, tasks_done_ = 0;  // groups of probes started and finished (for progress)
   std::exception_ptr error_;
 };
 

@@ -21,8 +21,9 @@ struct ScanOptions {
   int concurrency = 8;  // probes in flight at once
   int delay_ms = 0;     // pause before each probe (per slot)
   double timeout = 5;   // seconds per connection
-  // progress is called after each connection with the count so far.
-  std::function<void(int connections)> progress;
+  // progress is called after each connection and each finished group of probes, with the
+  // connections made so far and the groups done out of all (the scan's share that is done).
+  std::function<void(int connections, int groups_done, int groups)> progress;
 };
 
 // run_scan scans one target. Failure{Connect/Timeout/Resolve} when it cannot be reached at all.

@@ -32,7 +32,8 @@ bool legacy_version(std::uint16_t v) { return v < 0x0303; }
 
 std::string scan_text(const scan::ScanReport& r, bool color, std::int64_t now) {
   Text t(color);
-  t.heading(fmt::format("Scan of {} ({})", r.target, r.address));
+  t.heading(r.address == r.target ? fmt::format("Scan of {}", r.target)
+                                  : fmt::format("Scan of {} ({})", r.target, r.address));
   const auto& g = r.grade;
   std::string letter = g.letter == "T" ? fmt::format("T (would be {} if trusted)", g.letter_if_trusted) : g.letter;
   t.row("Grade", letter, grade_tone(g.letter));

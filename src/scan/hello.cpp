@@ -124,6 +124,11 @@ const std::vector<std::uint16_t>& default_sigalgs() {
   return list;
 }
 
+bool tls13_signature_scheme(std::uint16_t scheme) {
+  return scheme == 0x0403 || scheme == 0x0503 || scheme == 0x0603 || (scheme >= 0x0804 && scheme <= 0x080b) ||
+         (scheme >= 0x081a && scheme <= 0x081c);
+}
+
 const std::vector<std::uint16_t>& default_groups() {
   static const std::vector<std::uint16_t> list = {0x001d, 0x0017, 0x0018, 0x0019, 0x001e,
                                                   0x0100, 0x0101, 0x0102, 0x0103, 0x0104};

@@ -48,6 +48,10 @@ struct HelloSpec {
 // default_sigalgs lists the signature schemes a broad probe offers (TLS 1.3 and 1.2 ones).
 [[nodiscard]] const std::vector<std::uint16_t>& default_sigalgs();
 
+// tls13_signature_scheme says whether scheme may sign a TLS 1.3 CertificateVerify (RFC 8446
+// §4.2.3: ECDSA bound to its curve, RSA-PSS, EdDSA; not PKCS#1 v1.5, SHA-1 or SHA-224).
+[[nodiscard]] bool tls13_signature_scheme(std::uint16_t scheme);
+
 // default_groups lists the named groups a broad probe offers (x25519 first).
 [[nodiscard]] const std::vector<std::uint16_t>& default_groups();
 

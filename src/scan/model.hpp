@@ -34,8 +34,8 @@ struct ScanReport {
   std::string host;                      // name (or literal) used for SNI and the name check
   std::string address;                   // "127.0.0.1:4433"
   std::vector<VersionSupport> versions;  // SSLv2, SSLv3, TLS 1.0 .. 1.3
-  std::vector<std::uint16_t> groups;     // TLS 1.3 groups accepted (in the order probed)
-  std::vector<std::uint16_t> sigalgs;    // accepted signature schemes at the highest version
+  std::vector<std::uint16_t> groups;     // groups accepted at TLS 1.3 or (curves) 1.2, in candidate order
+  std::vector<std::uint16_t> sigalgs;    // signature schemes accepted at TLS 1.2 or 1.3
   std::vector<std::string> alpn;         // in the server's order of choice
   std::optional<bool> session_id_resumption, ticket_resumption, tls13_resumption;
   std::optional<std::uint32_t> max_early_data;  // 0-RTT: what the server's ticket allows

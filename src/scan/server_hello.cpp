@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "scan/suites.hpp"
 #include "tls/wire_reader.hpp"
 
 namespace tlslab::scan {
@@ -89,18 +90,59 @@ ServerAnswer sslv2_answer(std::string_view bytes) {
   return a;
 }
 
+// read_key_exchange reads the parameters and signature scheme of a ServerKeyExchange (RFC 8422
+// §5.4 for ECDHE, RFC 5246 §7.4.3 for DHE) into a; other key exchanges are left unread.
+void read_key_exchange(WireReader body, ServerAnswer& a) {
+  auto kx = describe_suite(a.suite).key_exchange;
+  a.server_key_exchange = true;
+  if (kx == "ECDHE_ECDSA" || kx == "ECDHE_RSA") {
+    std::uint8_t curve_type = 0;
+    std::uint16_t curve = 0;
+    WireReader point;
+    if (!body.u8(curve_type) || curve_type != 3 || !body.u16(curve) || !body.vector(1, point)) return;
+    a.group = curve;
+  } else if (kx == "DHE_RSA" || kx == "DHE_DSS") {
+    WireReader p, g, ys;
+    if (!body.vector(2, p) || !body.vector(2, g) || !body.vector(2, ys)) return;
+  } else {
+    return;
+  }
+  std::uint16_t scheme = 0;  // TLS 1.2 names the scheme; earlier versions imply it
+  if (a.version == 0x0303 && body.u16(scheme)) a.signature_scheme = scheme;
+}
+
+// read_flight walks the handshake messages after a TLS <= 1.2 ServerHello; it returns true once
+// the ServerKeyExchange or the ServerHelloDone is there (false: more bytes are needed).
+bool read_flight(std::string_view messages, ServerAnswer& hello) {
+  WireReader hs(messages);
+  while (!hs.empty()) {
+    std::uint8_t msg = 0;
+    std::uint32_t length = 0;
+    std::string_view body;
+    if (!hs.u8(msg) || !hs.u24(length) || !hs.bytes(length, body)) return false;
+    if (msg == 12) {
+      read_key_exchange(WireReader(body), hello);
+      return true;
+    }
+    if (msg == 14) return true;  // ServerHelloDone: no ServerKeyExchange in this flight
+  }
+  return false;
+}
+
 }  // namespace
 
 bool ServerAnswer::has_extension(std::uint16_t type) const {
   return std::find(extensions.begin(), extensions.end(), type) != extensions.end();
 }
 
-ServerAnswer parse_server_answer(std::string_view bytes) {
+ServerAnswer parse_server_answer(std::string_view bytes, bool through_key_exchange) {
   if (bytes.empty()) return {};
   auto first = static_cast<unsigned char>(bytes[0]);
   if (first & 0x80) return sslv2_answer(bytes);
   std::string handshake;  // handshake bytes gathered from consecutive records
   std::uint16_t record_version = 0;
+  ServerAnswer hello;  // once the ServerHello is complete, with the rest of the flight after it
+  std::size_t after_hello = 0;
   WireReader r(bytes);
   while (!r.empty()) {
     std::uint8_t type = 0;
@@ -108,6 +150,7 @@ ServerAnswer parse_server_answer(std::string_view bytes) {
     WireReader fragment;
     WireReader probe = r;
     if (!probe.u8(type) || !probe.u16(version)) return {};
+    if (hello.kind != Kind::Incomplete && type != 22) return hello;  // the flight goes on unencrypted no more
     if (type != 21 && type != 22) return not_tls("the first record is neither a handshake nor an alert");
     if ((version >> 8) != 3) return not_tls("record version is not 3.x");
     if (!probe.vector(2, fragment)) {
@@ -127,16 +170,20 @@ ServerAnswer parse_server_answer(std::string_view bytes) {
       return a;
     }
     handshake.append(fragment.rest());
-    WireReader hs(handshake);
-    std::uint8_t msg = 0;
-    std::uint32_t length = 0;
-    if (!hs.u8(msg) || !hs.u24(length)) continue;
-    if (msg != 2) return not_tls("the first handshake message is not a ServerHello");
-    std::string_view body;
-    if (!hs.bytes(length, body)) continue;
-    auto a = parse_hello(WireReader(body));
-    a.record_version = record_version;
-    return a;
+    if (hello.kind == Kind::Incomplete) {
+      WireReader hs(handshake);
+      std::uint8_t msg = 0;
+      std::uint32_t length = 0;
+      if (!hs.u8(msg) || !hs.u24(length)) continue;
+      if (msg != 2) return not_tls("the first handshake message is not a ServerHello");
+      std::string_view body;
+      if (!hs.bytes(length, body)) continue;
+      hello = parse_hello(WireReader(body));
+      hello.record_version = record_version;
+      if (!through_key_exchange || hello.kind != Kind::ServerHello || hello.version > 0x0303) return hello;
+      after_hello = 4 + length;
+    }
+    if (read_flight(std::string_view(handshake).substr(after_hello), hello)) return hello;
   }
   return {};
 }

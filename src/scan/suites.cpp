@@ -1,5 +1,9 @@
 #include "scan/suites.hpp"
 
+#include <algorithm>
+#include <initializer_list>
+#include <string_view>
+
 #include "tls/trace.hpp"
 
 namespace tlslab::scan {
@@ -52,15 +56,37 @@ SuiteInfo describe_suite(std::uint16_t id) {
 const std::vector<std::uint16_t>& legacy_candidates() {
   static const std::vector<std::uint16_t> list = [] {
     std::vector<std::uint16_t> out;
-    for (unsigned id = 1; id <= 0xFFFF; ++id) {
-      auto v = static_cast<std::uint16_t>(id);
-      if ((v >> 8) == 0x13 || v == 0x00FF || v == 0x5600 || tls::is_grease(v)) continue;
-      auto name = tls::cipher_suite_name(v);
-      if (name.rfind("unknown", 0) == 0 || name.rfind("TLS_", 0) != 0) continue;
-      out.push_back(v);
+    for (auto id : tls::known_cipher_suites()) {
+      if ((id >> 8) == 0x13 || id == 0x00FF || id == 0x5600 || tls::is_grease(id)) continue;
+      if (tls::cipher_suite_name(id).rfind("TLS_", 0) != 0) continue;
+      out.push_back(id);
     }
     return out;
   }();
+  return list;
+}
+
+namespace {
+
+// candidates_with lists the legacy candidates whose key exchange is one of kinds.
+std::vector<std::uint16_t> candidates_with(std::initializer_list<std::string_view> kinds) {
+  std::vector<std::uint16_t> out;
+  for (auto id : legacy_candidates()) {
+    auto kx = describe_suite(id).key_exchange;
+    if (std::find(kinds.begin(), kinds.end(), kx) != kinds.end()) out.push_back(id);
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::uint16_t>& signed_candidates() {
+  static const std::vector<std::uint16_t> list = candidates_with({"ECDHE_ECDSA", "ECDHE_RSA", "DHE_RSA", "DHE_DSS"});
+  return list;
+}
+
+const std::vector<std::uint16_t>& ecdhe_candidates() {
+  static const std::vector<std::uint16_t> list = candidates_with({"ECDHE_ECDSA", "ECDHE_RSA"});
   return list;
 }
 

@@ -29,6 +29,13 @@ struct SuiteInfo {
 // legacy_candidates lists every registered TLS <= 1.2 suite (no SCSVs, no TLS 1.3 suites).
 [[nodiscard]] const std::vector<std::uint16_t>& legacy_candidates();
 
+// signed_candidates lists the TLS <= 1.2 suites whose ServerKeyExchange the server signs
+// (ECDHE_ECDSA, ECDHE_RSA, DHE_RSA, DHE_DSS): the signature scheme is in the clear.
+[[nodiscard]] const std::vector<std::uint16_t>& signed_candidates();
+
+// ecdhe_candidates lists the signed ECDHE suites: their ServerKeyExchange names the curve.
+[[nodiscard]] const std::vector<std::uint16_t>& ecdhe_candidates();
+
 // tls13_candidates lists the TLS 1.3 suites (RFC 8446 §B.4 and RFC 9150 ones).
 [[nodiscard]] const std::vector<std::uint16_t>& tls13_candidates();
 

@@ -162,6 +162,10 @@ HandshakeReport read_handshake(SSL* ssl) {
   std::string curve;
   if (leaf) curve = r.peer_chain.empty() ? pki::describe(leaf).key_curve : r.peer_chain.front().key_curve;
   r.signature_scheme = signature_scheme_from_nids(type_nid, digest_nid, curve);
+  // RSA-PSS signatures are rsa_pss_pss_* when the key itself is an RSA-PSS key (RFC 8446 §4.2.3).
+  if (EVP_PKEY* key = leaf ? X509_get0_pubkey(leaf) : nullptr;
+      key && EVP_PKEY_is_a(key, "RSA-PSS") && r.signature_scheme.rfind("rsa_pss_rsae_", 0) == 0)
+    r.signature_scheme.replace(0, 13, "rsa_pss_pss_");
   const unsigned char* alpn = nullptr;
   unsigned alpn_len = 0;
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);

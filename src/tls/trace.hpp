@@ -85,6 +85,10 @@ class Tracer {
 [[nodiscard]] std::string extension_name(std::uint16_t id);         // "server_name"
 [[nodiscard]] std::string alert_description(std::uint8_t id);       // "handshake_failure"
 
+// known_cipher_suites lists every cipher suite cipher_suite_name has a name for, signalling values
+// included, in ascending order.
+[[nodiscard]] std::vector<std::uint16_t> known_cipher_suites();
+
 // is_grease returns whether id is a GREASE value (RFC 8701: 0x0A0A, 0x1A1A, ... 0xFAFA), which
 // clients send to keep servers tolerant; the name functions above return "GREASE" for them.
 [[nodiscard]] bool is_grease(std::uint16_t id) noexcept;

@@ -574,6 +574,13 @@ bool is_grease(std::uint16_t id) noexcept { return (id & 0x0F0F) == 0x0A0A && (i
 
 std::string cipher_suite_name(std::uint16_t id) { return registry_name(kCipherSuites, id); }
 
+std::vector<std::uint16_t> known_cipher_suites() {
+  std::vector<std::uint16_t> out;
+  out.reserve(kCipherSuites.size());
+  for (const auto& suite : kCipherSuites) out.push_back(suite.id);
+  return out;
+}
+
 std::string group_name(std::uint16_t id) { return registry_name(kGroups, id); }
 
 std::string signature_scheme_name(std::uint16_t id) {

@@ -1,13 +1,21 @@
 """End-to-end tests of `tlslab scan` against real servers on loopback (openssl s_server, nginx,
 tlslab serve) configured with known sets of versions, suites and certificates; every finding is
-checked against the configuration, and protocols/suites against sslscan (Debian package) when it
-is installed. Targets are IP literals: no name is ever resolved."""
+checked against the configuration, and protocols/suites against sslscan and testssl.sh (Debian
+packages) when they are installed. Targets are IP literals: no name is ever resolved, and every
+command runs under conftest's DNS guard."""
 import json
+import os
+import socket
 import subprocess
+import threading
+import time
 
 import pytest
 
-from conftest import Pki, free_port, have, wait_port
+from conftest import DNS_GUARD, Pki, free_port, have, wait_port
+from test_serve import Serve
+
+pytestmark = pytest.mark.usefixtures("dns_on_loopback")  # conftest's DNS guard for every test here
 
 IP = "127.0.0.1"
 
@@ -45,7 +53,35 @@ def serve(s_server, certs, cert, *args):
     return s_server("-cert", certs.dir / f"{cert}.pem", "-key", certs.dir / f"{cert}.key", *args)
 
 
-def test_tls13_only(tlslab, s_server, certs):
+@pytest.fixture(scope="module")
+def testssl_run(certs, tmp_path_factory):
+    """testssl.sh takes about a minute even for one small server (half of it its own start-up), so
+    it scans one server only (TLS 1.2 and 1.3, four suites), started here in the background while
+    the other tests run; the test at the end of this module waits for it."""
+    if not have("testssl"):
+        yield None
+        return
+    port = free_port()
+    server = subprocess.Popen(["openssl", "s_server", "-accept", f"{IP}:{port}", "-www", "-quiet",
+                               "-cert", certs.dir / "good.pem", "-key", certs.dir / "good.key",
+                               "-min_protocol", "TLSv1.2", "-serverpref",
+                               "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-SHA:AES128-SHA"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc=server)
+    out = tmp_path_factory.mktemp("testssl") / "testssl.json"
+    # --nodns none and an IP literal: no name lookups; NXCONNECT replaces the "invalid." name it
+    # otherwise resolves while probing the local openssl's options.
+    proc = subprocess.Popen([*DNS_GUARD, "testssl", "--quiet", "--color", "0", "--nodns", "none", "--warnings", "off",
+                             "--jsonfile", out, "-p", "-E", f"{IP}:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "NXCONNECT": f"{IP}:0"})
+    yield port, proc, out
+    for p in (proc, server):
+        p.kill()
+        p.wait()
+
+
+def test_tls13_only(tlslab, s_server, certs, testssl_run):
     srv = serve(s_server, certs, "good", "-tls1_3")
     r = scan(tlslab, srv.port, certs)
     assert offered(r) == ["TLS 1.3"]
@@ -240,3 +276,174 @@ def test_agrees_with_sslscan(tlslab, s_server, certs, args):
     assert set(offered(r)) == protocols
     for name in protocols:
         assert set(suites(r, name)) == accepted.get(name, set()), name
+
+
+def parse_testssl(out):
+    """Protocols offered and suites per protocol from testssl.sh's flat JSON (-p -E)."""
+    names = {"SSLv2": "SSLv2", "SSLv3": "SSLv3", "TLS1": "TLS 1.0", "TLS1_1": "TLS 1.1", "TLS1_2": "TLS 1.2",
+             "TLS1_3": "TLS 1.3"}
+    protocols, accepted = set(), {}
+    for e in json.loads(out.read_text()):
+        if e["id"] in names and e["finding"].startswith("offered"):
+            protocols.add(names[e["id"]])
+        if e["id"].startswith("cipher-"):  # cipher-tls1_2_xc02b: "TLS 1.2 xc02b ECDHE-... TLS_ECDHE_..._SHA256"
+            protocol = e["id"].removeprefix("cipher-").rsplit("_x", 1)[0].upper()
+            accepted.setdefault(names[protocol], set()).add(e["finding"].split()[-1])
+    return protocols, accepted
+
+
+@pytest.mark.skipif(not have("testssl"), reason="testssl.sh not installed")
+def test_agrees_with_testssl(tlslab, certs, testssl_run):
+    port, proc, out = testssl_run
+    r = scan(tlslab, port, certs)
+    assert proc.wait(timeout=180) == 0 or out.exists(), "testssl.sh failed"
+    protocols, accepted = parse_testssl(out)
+    assert set(offered(r)) == protocols
+    for name in protocols:
+        assert set(suites(r, name)) == accepted.get(name, set()), name
+
+
+# ---------------------------------------------------------------------------------------------
+# The project's own server.
+
+@pytest.fixture
+def tlslab_serve(tlslab, certs, tmp_path):
+    started = []
+
+    def start(*args):
+        d = tmp_path / f"serve{len(started)}"
+        d.mkdir()
+        s = Serve(tlslab, d, ["--threads", 1, "--cert", certs.dir / "good.pem", "--key", certs.dir / "good.key", *args])
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+def test_tlslab_serve_tls13_only(tlslab, tlslab_serve, certs):
+    r = scan(tlslab, tlslab_serve("--tls-min", "1.3").port, certs)
+    assert offered(r) == ["TLS 1.3"]
+    assert suites(r, "TLS 1.3") == ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"]
+    assert r["groups"] == ["x25519", "secp256r1", "secp384r1"]  # serve's default groups
+    assert r["signature_algorithms"] == ["ecdsa_secp256r1_sha256"]  # a P-256 key: the one TLS 1.3 scheme
+    assert r["alpn"] == ["http/1.1"]
+    assert r["tls13_resumption"] is True and r["ticket_resumption"] is True
+    assert r["session_id_resumption"] is None
+    assert r["max_early_data"] == 0
+    assert r["ocsp_stapling"] is False
+    assert r["compression"] is False
+    assert r["secure_renegotiation"] is None and r["extended_master_secret"] is None
+    assert r["fallback_scsv"] is None
+    assert r["verification"]["ok"] is True and r["verification"]["hostname_ok"] is True
+    assert r["http_status"] == 200 and r["hsts"] is None
+    assert r["grade"]["letter"] == "A"
+    assert any("Strict-Transport-Security" in rec for rec in r["grade"]["recommendations"])
+
+
+def test_tlslab_serve_tls12_cipher_order(tlslab, tlslab_serve, certs):
+    order = ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-AES256-GCM-SHA384"]
+    r = scan(tlslab, tlslab_serve("--tls-max", "1.2", "--ciphers", ":".join(order)).port, certs)
+    assert offered(r) == ["TLS 1.2"]
+    assert suites(r, "TLS 1.2") == ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                                    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"]
+    assert version(r, "TLS 1.2")["server_preference"] is True
+    # TLS 1.2 with an ECDSA P-256 key: groups are found until P-256 itself is taken out (docs/scan.md).
+    assert r["groups"] == ["x25519", "secp256r1"]
+    assert set(r["signature_algorithms"]) >= {"ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384"}
+    assert r["secure_renegotiation"] is True and r["extended_master_secret"] is True
+    assert r["session_id_resumption"] is True and r["ticket_resumption"] is True
+    assert r["tls13_resumption"] is None
+    assert r["fallback_scsv"] is None  # one version: nothing to fall back to
+    assert r["grade"]["letter"] == "A"
+
+
+def test_tlslab_serve_no_resumption(tlslab, tlslab_serve, certs):
+    r = scan(tlslab, tlslab_serve("--no-resumption").port, certs)
+    assert offered(r) == ["TLS 1.2", "TLS 1.3"]
+    assert r["session_id_resumption"] is False
+    assert r["ticket_resumption"] is False
+    assert r["tls13_resumption"] is False
+    assert r["fallback_scsv"] is True
+
+
+# ---------------------------------------------------------------------------------------------
+# Politeness: --concurrency and --delay bound the connections.
+
+class SlowForwarder:
+    """Forwards to 127.0.0.1:upstream after holding each connection 40 ms, so that connections
+    overlap long enough to be seen."""
+
+    def __init__(self, upstream):
+        self.upstream = upstream
+        self.sock = socket.create_server((IP, 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.relay, args=(client,), daemon=True).start()
+
+    def relay(self, client):
+        time.sleep(0.04)
+        try:
+            server = socket.create_connection((IP, self.upstream))
+        except OSError:
+            client.close()
+            return
+
+        def pipe(a, b):
+            try:
+                while data := a.recv(65536):
+                    b.sendall(data)
+            except OSError:
+                pass
+            for x in (a, b):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        threading.Thread(target=pipe, args=(server, client), daemon=True).start()
+        pipe(client, server)
+
+
+def open_connections(pid, port):
+    """The TCP sockets process pid holds to 127.0.0.1:port, from /proc (exact at that moment)."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        lines = open("/proc/net/tcp").read().splitlines()[1:]
+    except OSError:
+        return 0
+    return sum(1 for line in lines if int(line.split()[2].split(":")[1], 16) == port and line.split()[9] in inodes)
+
+
+def test_concurrency_and_delay_bound_the_connections(tlslab, s_server, certs):
+    srv = serve(s_server, certs, "good", "-tls1_3")
+    fwd = SlowForwarder(srv.port)
+    proc = subprocess.Popen([tlslab.path, "scan", f"{IP}:{fwd.port}", "--cacert", certs.dir / "root.pem", "--json",
+                             "--concurrency", "2", "--delay", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    most = 0
+    while proc.poll() is None:
+        most = max(most, open_connections(proc.pid, fwd.port))
+        time.sleep(0.002)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    r = json.loads(out)
+    assert offered(r) == ["TLS 1.3"]  # the findings do not change
+    assert most == 2, f"at most {most} connections seen at once, wanted 2"
+    # Each connection but the first (the reachability check) waits 20 ms in one of two slots.
+    assert r["elapsed_ms"] >= 20 * (r["connections"] - 1) / 2

@@ -14,9 +14,11 @@ namespace {
 
 using Kind = ServerAnswer::Kind;
 
-// answer_of feeds hello to an OpenSSL server set up by configure and parses what it writes back.
-ServerAnswer answer_of(const std::string& hello, const std::function<void(SSL_CTX*)>& configure = {}) {
-  static auto cert = testing::issue({.common_name = "www.bank32.com", .dns = {"www.bank32.com"}});
+// server_flight feeds hello to an OpenSSL server (certificate of key kind key, set up by
+// configure) and returns everything it writes back.
+std::string server_flight(const std::string& hello, const std::function<void(SSL_CTX*)>& configure = {},
+                          const std::string& key = "ec-p256") {
+  auto cert = testing::issue({.common_name = "www.bank32.com", .dns = {"www.bank32.com"}, .key = key});
   ossl::Ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()));
   testing::server_with(cert).ctx(ctx.get());
   SSL_CTX_set_security_level(ctx.get(), 0);
@@ -31,7 +33,12 @@ ServerAnswer answer_of(const std::string& hello, const std::function<void(SSL_CT
   (void)SSL_do_handshake(ssl.get());
   char* data = nullptr;
   long n = BIO_get_mem_data(out, &data);
-  return parse_server_answer(std::string_view(data, static_cast<std::size_t>(n)));
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+// answer_of parses the server's answer to hello.
+ServerAnswer answer_of(const std::string& hello, const std::function<void(SSL_CTX*)>& configure = {}) {
+  return parse_server_answer(server_flight(hello, configure));
 }
 
 HelloSpec spec(std::uint16_t version) {
@@ -155,6 +162,64 @@ TEST(ServerAnswer, HandshakeSplitAcrossRecords) {
   auto a = parse_server_answer(one + two);
   ASSERT_EQ(a.kind, Kind::ServerHello) << a.error;
   EXPECT_EQ(a.suite, 0xc02b);
+}
+
+TEST(ServerAnswer, EcdheKeyExchangeNamesTheCurveAndTheScheme) {
+  auto s = spec(kTls12);
+  s.suites = ecdhe_candidates();
+  s.groups = {0x0018, 0x0017};   // secp384r1, secp256r1 (TLS 1.2 needs the certificate's curve among them)
+  s.sigalgs = {0x0503, 0x0603};  // in TLS 1.2 any ECDSA key may sign with these (ecdsa_sha384, ecdsa_sha512)
+  auto flight = server_flight(build_client_hello(s));
+  auto a = parse_server_answer(flight, true);
+  ASSERT_EQ(a.kind, Kind::ServerHello) << a.error;
+  EXPECT_TRUE(a.server_key_exchange);
+  EXPECT_TRUE(a.group == 0x0018 || a.group == 0x0017) << a.group;
+  EXPECT_TRUE(a.signature_scheme == 0x0503 || a.signature_scheme == 0x0603) << a.signature_scheme;
+  // Without asking, only the ServerHello is read; cut short, the flight is not complete.
+  auto hello_only = parse_server_answer(flight);
+  EXPECT_EQ(hello_only.kind, Kind::ServerHello);
+  EXPECT_EQ(hello_only.signature_scheme, 0);
+  EXPECT_EQ(parse_server_answer(flight.substr(0, flight.size() - 20), true).kind, Kind::Incomplete);
+}
+
+TEST(ServerAnswer, OneSchemeOfferedIsTheOneUsed) {
+  auto s = spec(kTls12);
+  s.suites = signed_candidates();
+  s.sigalgs = {0x0203};  // ecdsa_sha1
+  auto a = parse_server_answer(server_flight(build_client_hello(s)), true);
+  ASSERT_EQ(a.kind, Kind::ServerHello) << a.error;
+  EXPECT_EQ(a.signature_scheme, 0x0203);
+}
+
+TEST(ServerAnswer, DheKeyExchangeNamesTheScheme) {
+  auto s = spec(kTls12);
+  s.suites.clear();
+  for (auto id : signed_candidates())
+    if (describe_suite(id).key_exchange == "DHE_RSA") s.suites.push_back(id);
+  s.sigalgs = {0x0805};  // rsa_pss_rsae_sha384
+  auto flight = server_flight(
+      build_client_hello(s), [](SSL_CTX* ctx) { SSL_CTX_set_dh_auto(ctx, 1); }, "rsa-2048");
+  auto a = parse_server_answer(flight, true);
+  ASSERT_EQ(a.kind, Kind::ServerHello) << a.error;
+  EXPECT_EQ(describe_suite(a.suite).key_exchange, "DHE_RSA");
+  EXPECT_TRUE(a.server_key_exchange);
+  EXPECT_EQ(a.signature_scheme, 0x0805);
+  EXPECT_EQ(a.group, 0);
+}
+
+TEST(ServerAnswer, Tls13AnswerIsNotReadOn) {
+  auto a = parse_server_answer(server_flight(build_client_hello(spec(kTls13))), true);
+  ASSERT_EQ(a.kind, Kind::ServerHello) << a.error;
+  EXPECT_EQ(a.version, kTls13);
+  EXPECT_FALSE(a.server_key_exchange);
+}
+
+TEST(Hello, Tls13SignatureSchemes) {
+  EXPECT_TRUE(tls13_signature_scheme(0x0403));
+  EXPECT_TRUE(tls13_signature_scheme(0x0804));
+  EXPECT_TRUE(tls13_signature_scheme(0x0807));
+  EXPECT_FALSE(tls13_signature_scheme(0x0401));  // rsa_pkcs1_sha256
+  EXPECT_FALSE(tls13_signature_scheme(0x0203));  // ecdsa_sha1
 }
 
 }  // namespace
