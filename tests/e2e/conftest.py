@@ -3,6 +3,7 @@ and real peers (openssl s_server) on loopback ports."""
 import os
 import pathlib
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -188,15 +189,49 @@ def s_server(tmp_path):
 
     yield start
     for proc in started:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=5)
 
 
 def have(program):
     return shutil.which(program) is not None
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=15):
+    """Sends sig, waits up to timeout seconds, then kills; returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+# ---------------------------------------------------------------------------------------------
+# Chromium's trust store on Linux: an NSS database under $HOME/.pki/nssdb.
+
+def _certutil(home, command, *args):
+    # stdin from /dev/null: certutil must never wait for a terminal.
+    subprocess.run(["certutil", command, "-d", f"sql:{home / '.pki' / 'nssdb'}", *map(str, args)], check=True,
+                   timeout=30, stdin=subprocess.DEVNULL, capture_output=True)
+
+
+def nss_home(tmp_path, name, ca=None):
+    """A HOME for Chromium whose NSS database trusts ca (if given). The database is made before
+    Chromium's first run: it would make one itself, and certutil -N on an existing one asks for
+    its password."""
+    home = tmp_path / name
+    (home / ".pki" / "nssdb").mkdir(parents=True)
+    _certutil(home, "-N", "--empty-password")
+    if ca:
+        nss_trust(home, ca)
+    return home
+
+
+def nss_trust(home, ca):
+    """Adds ca to home's NSS database as a trusted root for servers."""
+    _certutil(home, "-A", "-n", "tlslab-test-root", "-t", "C,,", "-i", ca)
 
 
 # ---------------------------------------------------------------------------------------------

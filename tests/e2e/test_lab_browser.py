@@ -12,24 +12,13 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, nss_home
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM or not shutil.which("certutil"),
                                 reason="chromium and certutil (libnss3-tools) are needed")
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 NAMES = ["www.bank32.com", "www.example.com", "shop.bank32.com"]
-
-
-def nss_home(tmp_path, name, ca=None):
-    home = tmp_path / name
-    db = home / ".pki" / "nssdb"
-    db.mkdir(parents=True)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True, capture_output=True)
-    if ca:
-        subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "tlslab-test-root", "-t", "C,,", "-i", str(ca)],
-                       check=True, capture_output=True)
-    return home
 
 
 def chromium(home, url, screenshot=None):

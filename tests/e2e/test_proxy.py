@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from conftest import DNS_GUARD, Pki, PyServer, free_port, have, read_request, wait_port
+from conftest import (DNS_GUARD, Pki, PyServer, free_port, have, nss_home, nss_trust, read_request,
+                      stop_process, wait_port)
 
 HOST = "www.bank32.com"
 SANS = ("www.bank32.com", "bank32.com", "api.bank32.com")
@@ -81,14 +82,7 @@ class Proc:
         return self.err_path.read_text(errors="replace")
 
     def stop(self, sig=signal.SIGINT, timeout=15):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc, sig, timeout)
 
     def wait_for(self, text, timeout=5.0):
         """Waits until text appears in the output (log lines are written as things happen)."""
@@ -723,18 +717,11 @@ def test_chromium_through_explicit_mode(proxy, nginx, certs, pca, tmp_path):
         pytest.skip("chromium or certutil (libnss3-tools) not installed: scripts/install-deps --test")
     p = proxy("--upstream-resolve", f"{HOST}:{LOOPBACK}", "--upstream-cacert", pem(certs, "root"), mode="explicit")
     url = f"https://{HOST}:{nginx['tls']}/"
-    home = tmp_path / "home"
-    nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    # Made before Chromium's first run (it would make one itself, and certutil -N on an existing
-    # database asks for its password). stdin from /dev/null: certutil must never wait for a terminal.
-    subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True, timeout=30,
-                   stdin=subprocess.DEVNULL, capture_output=True)
+    home = nss_home(tmp_path, "home")
     # Without the proxy's CA: refused (Chromium exits 0 anyway; judge by stderr and the DOM).
     r = chromium(home, url, p.port, tmp_path / "profile-1")
     assert "ERR_CERT_AUTHORITY_INVALID" in r.stderr and "Welcome to bank32" not in r.stdout, r.stderr[-2000:]
-    subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "tlslab-proxy-test", "-t", "C,,", "-i",
-                    str(pca / "ca.pem")], check=True, timeout=30, stdin=subprocess.DEVNULL, capture_output=True)
+    nss_trust(home, pca / "ca.pem")
     r = chromium(home, url, p.port, tmp_path / "profile-2")
     assert "Welcome to bank32" in r.stdout, r.stderr[-2000:]
     # Chromium's own background requests also try the proxy; only the page matters here.

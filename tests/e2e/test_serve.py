@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import DNS_GUARD, ROOT, have
+from conftest import DNS_GUARD, ROOT, have, nss_home, stop_process
 
 pytestmark = pytest.mark.usefixtures("dns_on_loopback")
 
@@ -101,14 +101,7 @@ class Serve:
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
     def stop(self, timeout=15):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc, timeout=timeout)
 
 
 @pytest.fixture
@@ -774,17 +767,6 @@ def chromium(url, host, home, shot=None):
             args[-2:-2] = [f"--screenshot={shot}", "--window-size=1024,700"]
         proc = subprocess.run(args, capture_output=True, timeout=60, env=dict(os.environ, HOME=str(home)))
     return proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
-
-
-def nss_home(tmp_path, name, ca=None):
-    home = tmp_path / name
-    db = home / ".pki" / "nssdb"
-    db.mkdir(parents=True)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True, capture_output=True)
-    if ca:
-        subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "tlslab-test-root", "-t", "C,,", "-i", str(ca)],
-                       check=True, capture_output=True)
-    return home
 
 
 @pytest.mark.skipif(not (have("chromium") and have("certutil")), reason="needs chromium and libnss3-tools")
