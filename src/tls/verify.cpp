@@ -18,6 +18,15 @@ std::string days_ago(std::int64_t then, std::int64_t now) {
   return fmt::format("{} day{} ago", days, days == 1 ? "" : "s");
 }
 
+// days_ahead says how far off then is, to the nearest day: a certificate made to start in 3 days
+// is "3 days from now" whether a few seconds have passed since or not.
+std::string days_ahead(std::int64_t then, std::int64_t now) {
+  auto seconds = then - now;
+  if (seconds < 86400) return "less than a day from now";
+  auto days = (seconds + 43200) / 86400;
+  return fmt::format("{} day{} from now", days, days == 1 ? "" : "s");
+}
+
 std::string issuer_of(X509* cert) { return cert ? pki::describe(cert).issuer : std::string("(unknown)"); }
 
 // matches is the hostname check itself, as browsers make it: SANs only (never the subject CN), a
@@ -88,9 +97,8 @@ VerifyProblem explain_problem(int depth, int code, X509* cert, const std::vector
                       : "the server must send a current intermediate certificate";
       break;
     case X509_V_ERR_CERT_NOT_YET_VALID:
-      p.reason = fmt::format("not valid before {} ({} from now)", pki::format_time(info.not_before),
-                             fmt::format("{} day{}", pki::days_between(now, info.not_before) + 1,
-                                         pki::days_between(now, info.not_before) == 0 ? "" : "s"));
+      p.reason =
+          fmt::format("not valid before {} ({})", pki::format_time(info.not_before), days_ahead(info.not_before, now));
       p.fix = "check the clocks of this machine and of the CA that issued it";
       break;
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
