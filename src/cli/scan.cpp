@@ -3,9 +3,10 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 
 #include "base/failure.hpp"
+#include "base/files.hpp"
 #include "cli/commands.hpp"
 #include "net/scan.hpp"
 #include "report/scan_render.hpp"
@@ -23,8 +24,7 @@ struct ScanArgs {
 };
 
 std::vector<std::string> read_targets(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Failure(Kind::Input, fmt::format("cannot read the targets file {}", path));
+  std::istringstream in(read_file(path, "the targets file", Kind::Input));  // says why it cannot
   std::vector<std::string> out;
   for (std::string line; std::getline(in, line);) {
     auto start = line.find_first_not_of(" \t\r");
