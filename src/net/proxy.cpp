@@ -231,14 +231,13 @@ std::string session_alpn(const SSL_SESSION* session) {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Shared& shared, tcp::socket client)
+  Connection(Shared& shared, tcp::socket client, const tcp::endpoint& peer)
       : s_(shared),
         client_(std::move(client)),
         upstream_(client_.get_executor()),
-        dog_(client_.get_executor(), shared.o.idle_timeout) {
+        dog_(client_.get_executor(), shared.o.idle_timeout),
+        peer_(endpoint_text(peer)) {
     boost::system::error_code ec;
-    auto ep = client_.remote_endpoint(ec);
-    peer_ = ec ? "unknown" : endpoint_text(ep);
     client_.set_option(tcp::no_delay(true), ec);
   }
 
@@ -278,7 +277,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto state = already.empty() ? proxy::ClientHelloReader::State::NeedMore : reader.feed(already);
     std::array<char, 4096> buf;
     while (state == proxy::ClientHelloReader::State::NeedMore) {
-      auto [ec, n] = co_await client_.async_read_some(asio::buffer(buf), use_tuple);
+      auto [ec, n] = co_await receive(client_, asio::buffer(buf));
+      if (!ec && n == 0) ec = asio::error::eof;
       if (ec) {
         if (deadline.expired())
           s_.error(peer_, "no complete ClientHello in time; closed");
@@ -893,8 +893,8 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
   for (const auto& ep : bound) shared.listeners.push_back({ep.address().to_string(), ep.port()});
   WorkerHooks hooks;
   hooks.name = "proxy";
-  hooks.accept = [&](tcp::socket socket, unsigned index) {
-    auto c = std::make_shared<Connection>(shared, std::move(socket));
+  hooks.accept = [&](tcp::socket socket, const tcp::endpoint& peer, unsigned index) {
+    auto c = std::make_shared<Connection>(shared, std::move(socket), peer);
     asio::co_spawn(
         workers.io(index), [c]() -> asio::awaitable<void> { co_await c->run(); }, asio::detached);
   };

@@ -69,14 +69,6 @@ const Now& now() {
 
 std::string seconds_text(std::chrono::milliseconds d) { return fmt::format("{:g} s", d.count() / 1000.0); }
 
-std::string error_words(const error_code& ec) {
-  if (ec.category() == asio::error::get_ssl_category()) {
-    if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) return reason;
-  }
-  if (ec == asio::ssl::error::stream_truncated) return "closed without close_notify";
-  return ec.message();
-}
-
 // closed says whether ec is the client going away (rather than a protocol error).
 bool closed(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset ||
@@ -116,7 +108,8 @@ struct Shared {
 // still answer 408. A later deadline costs only a store: the timer re-arms when it fires.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(unsigned worker, Shared& shared, tcp::socket socket, std::shared_ptr<tls::ServerContexts> contexts)
+  Session(unsigned worker, Shared& shared, tcp::socket socket, const tcp::endpoint& peer,
+          std::shared_ptr<tls::ServerContexts> contexts)
       : worker_(worker),
         shared_(shared),
         contexts_(std::move(contexts)),
@@ -124,8 +117,7 @@ class Session : public std::enable_shared_from_this<Session> {
         timer_(tls_.socket().get_executor()),
         buffer_(shared.options.limits.max_header_bytes + std::size_t{16 * 1024}) {
     error_code ec;
-    auto ep = tls_.socket().remote_endpoint(ec);
-    peer_ = ec ? "unknown" : ep.address().to_string();
+    peer_ = peer.address().to_string();
     tls_.socket().set_option(tcp::no_delay(true), ec);
   }
 
@@ -148,7 +140,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<error_code> parse(Parser& parser, bool header_only);
   asio::awaitable<void> failed_request(const Parser& parser, boost::system::error_code ec, bool header);
   asio::awaitable<bool> send(const http::Request& req, http::Reply& reply, bool keep_alive);
-  asio::awaitable<bool> send_file(http::FileReply& file, std::uint64_t& sent);
+  asio::awaitable<bool> send_file(http::FileReply& file, std::uint64_t& sent, bool last);
   asio::awaitable<void> linger();
   const nlohmann::json& facts(const http::Request& req);
   const tls::ConnectionFacts& tls_facts();
@@ -227,17 +219,19 @@ asio::awaitable<void> Session::run() {
 asio::awaitable<bool> Session::handshake() {
   const auto& limits = shared_.options.limits;
   expire_in(limits.handshake_timeout);
-  std::array<char, 8> first{};
-  auto [pec, n] = co_await tls_.peek(asio::buffer(first));
+  // The client's first bytes go into the request buffer (allocated for the request anyway) and
+  // from there to OpenSSL: a ClientHello usually arrives whole, in this one read.
+  auto into = buffer_.prepare(4096);
+  auto [pec, n] = co_await tls_.read_first(into);
+  auto start = std::string_view(static_cast<const char*>(into.data()), n);
   if (pec || n == 0) {
     shared_.log_error(peer_, timed_out_
                                  ? fmt::format("sent nothing in {}; closed", seconds_text(limits.handshake_timeout))
-                             : pec ? "connection failed before the TLS handshake: " + error_words(pec)
+                             : pec ? "connection failed before the TLS handshake: " + tls_error_words(pec)
                                    : "closed the connection without sending anything");
     co_return false;
   }
-  if (first[0] != 0x16) {  // a TLS record starts with the handshake content type
-    auto start = std::string_view(first.data(), n);
+  if (start[0] != 0x16) {  // a TLS record starts with the handshake content type
     auto method_end = start.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
     if (method_end >= 3 && (method_end == std::string_view::npos || start[method_end] == ' ')) {
       // As nginx does: tell a plain-HTTP client in its own language.
@@ -257,7 +251,7 @@ asio::awaitable<bool> Session::handshake() {
     shared_.log_error(peer_, timed_out_   ? fmt::format("TLS handshake not complete in {}; closed",
                                                         seconds_text(limits.handshake_timeout))
                              : closed(ec) ? "closed the connection during the TLS handshake"
-                                          : "TLS handshake failed: " + error_words(ec));
+                                          : "TLS handshake failed: " + tls_error_words(ec));
     co_return false;
   }
   co_return true;
@@ -312,7 +306,7 @@ asio::awaitable<bool> Session::serve_one() {
       if (timed_out_ && first_)
         shared_.log_error(peer_, fmt::format("sent no request in {}; closed", seconds_text(limits.header_timeout)));
       else if (!timed_out_ && !closed(r.ec))
-        shared_.log_error(peer_, "waiting for a request: " + error_words(r.ec));
+        shared_.log_error(peer_, "waiting for a request: " + tls_error_words(r.ec));
       co_return false;  // a keep-alive connection that idles out or closes is no error
     }
   }
@@ -358,7 +352,7 @@ asio::awaitable<void> Session::failed_request(const Parser& parser, error_code e
     reply = http::error_reply(400, "malformed request: " + ec.message());
     why = "malformed request (" + ec.message() + "); answered 400";
   } else {
-    why = "reading a request: " + error_words(ec);
+    why = "reading a request: " + tls_error_words(ec);
   }
   shared_.log_error(peer_, why);
   if (!reply) co_return;
@@ -390,13 +384,18 @@ asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply
   std::uint64_t sent = 0;
   bool ok = true;
   if (no_body || !reply.file) {
-    if (!no_body && length <= 16 * 1024) out_ += reply.body;  // one write, one TLS record for a small page
-    auto ec = co_await tls_.write(asio::buffer(out_));
-    if (!ec && !no_body && length > 16 * 1024) ec = co_await tls_.write(asio::buffer(reply.body));
+    bool whole = no_body || length <= 16 * 1024;
+    if (!no_body && whole) out_ += reply.body;  // one write, one TLS record for a small page
+    error_code ec;
+    if (whole && !keep_alive)  // and the close_notify in the same TCP segment
+      ec = co_await tls_.write_last(asio::buffer(out_));
+    else
+      ec = co_await tls_.write(asio::buffer(out_));
+    if (!ec && !whole) ec = co_await tls_.write(asio::buffer(reply.body));
     ok = !ec;
     if (ok) sent = length;
   } else {
-    ok = co_await send_file(*reply.file, sent);
+    ok = co_await send_file(*reply.file, sent, !keep_alive);
   }
   access_log(req, reply.status, sent);
   if (!ok && !timed_out_)
@@ -410,7 +409,7 @@ asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply
 
 // send_file writes the response header in out_ and then the file's bytes; sent counts the body
 // bytes written.
-asio::awaitable<bool> Session::send_file(http::FileReply& file, std::uint64_t& sent) {
+asio::awaitable<bool> Session::send_file(http::FileReply& file, std::uint64_t& sent, bool last) {
   auto read_at = [fd = file.fd.get()](char* into, std::size_t n, std::uint64_t offset) {
     std::size_t got = 0;
     while (got < n) {
@@ -428,7 +427,11 @@ asio::awaitable<bool> Session::send_file(http::FileReply& file, std::uint64_t& s
       out_.resize(head + file.length);
       if (!read_at(out_.data() + head, file.length, file.offset)) co_return false;
     }
-    auto ec = co_await tls_.write(asio::buffer(out_));
+    error_code ec;
+    if (last)  // with the close_notify in the same TCP segment
+      ec = co_await tls_.write_last(asio::buffer(out_));
+    else
+      ec = co_await tls_.write(asio::buffer(out_));
     if (ec) co_return false;
     sent = file.length;
     co_return true;
@@ -524,10 +527,10 @@ void run_server(const ServeOptions& options, std::shared_ptr<tls::ServerContexts
   shared.file_caches.resize(workers.size());
   WorkerHooks hooks;
   hooks.name = "serve";
-  hooks.accept = [&](tcp::socket socket, unsigned index) {
+  hooks.accept = [&](tcp::socket socket, const tcp::endpoint& peer, unsigned index) {
     std::shared_ptr<Session> session;
     try {
-      session = std::make_shared<Session>(index, shared, std::move(socket), shared.contexts.load());
+      session = std::make_shared<Session>(index, shared, std::move(socket), peer, shared.contexts.load());
     } catch (const std::exception& e) {
       Workers::write_line(2, fmt::format("tlslab serve: cannot take a connection: {}", e.what()));
       return;

@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 
+#include <sys/socket.h>
+
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 
@@ -17,6 +19,38 @@ boost::system::error_code tls_error(int err) {
     return {static_cast<int>(e), asio::error::get_ssl_category()};
   if (err == SSL_ERROR_SYSCALL && errno) return {errno, boost::system::system_category()};
   return asio::ssl::error::stream_truncated;
+}
+
+boost::asio::awaitable<IoResult> receive(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer into) {
+  for (;;) {
+    auto n = ::recv(socket.native_handle(), into.data(), into.size(), 0);
+    if (n >= 0) co_return IoResult{{}, static_cast<std::size_t>(n)};
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return IoResult{{errno, boost::system::system_category()}, 0};
+    auto [ec] = co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_read,
+                                           boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) co_return IoResult{ec, 0};
+  }
+}
+
+boost::asio::awaitable<IoResult> send_all(boost::asio::ip::tcp::socket& socket, boost::asio::const_buffer data) {
+  const char* p = static_cast<const char*>(data.data());
+  std::size_t left = data.size();
+  while (left) {
+    auto n = ::send(socket.native_handle(), p, left, MSG_NOSIGNAL);
+    if (n >= 0) {
+      p += n;
+      left -= static_cast<std::size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      co_return IoResult{{errno, boost::system::system_category()}, data.size() - left};
+    auto [ec] = co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_write,
+                                           boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) co_return IoResult{ec, data.size() - left};
+  }
+  co_return IoResult{{}, data.size()};
 }
 
 std::string tls_error_words(const boost::system::error_code& ec) {

@@ -32,6 +32,14 @@ struct IoResult {
 // error, "closed without a TLS close_notify" for a truncated stream, else the code's message.
 [[nodiscard]] std::string tls_error_words(const boost::system::error_code& ec);
 
+// receive reads what the socket has (at most into.size() bytes), waiting until it has something; 0
+// bytes: the peer closed. It calls recv(2) itself, so a socket accepted non-blocking (net::Workers)
+// needs no ioctl from Asio.
+boost::asio::awaitable<IoResult> receive(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer into);
+
+// send_all writes all of data with send(2) (no SIGPIPE), waiting whenever the socket is full.
+boost::asio::awaitable<IoResult> send_all(boost::asio::ip::tcp::socket& socket, boost::asio::const_buffer data);
+
 // drive_tls calls op(ssl, bytes) — an SSL_* call that returns 1 once done — until it is done,
 // waiting for the socket whenever OpenSSL wants to read or write. A failure that is not the peer's
 // close_notify sets *fatal (after it no close_notify may be sent: SSL_shutdown(3)). Cancelling the

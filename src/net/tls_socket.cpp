@@ -20,6 +20,7 @@ struct TlsSocket::BioState {
   std::string prefix;  // bytes read before TLS began, served first
   std::size_t used = 0;
   bool eof = false;
+  std::string* held = nullptr;  // while set, writes are gathered here instead of sent
 };
 
 namespace {
@@ -47,6 +48,10 @@ int bio_read(BIO* bio, char* out, int size) {
 int bio_write(BIO* bio, const char* in, int size) {
   auto* st = static_cast<TlsSocket::BioState*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
+  if (st->held) {
+    st->held->append(in, static_cast<std::size_t>(size));
+    return size;
+  }
   auto n = ::send(st->fd, in, static_cast<std::size_t>(size), MSG_NOSIGNAL);
   if (n >= 0) return static_cast<int>(n);
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_write(bio);
@@ -83,9 +88,6 @@ BIO_METHOD* socket_method() {
 TlsSocket::TlsSocket(tcp::socket& socket, SSL_CTX* ctx, std::string_view prefix)
     : socket_(socket), state_(std::make_unique<BioState>()), ssl_(SSL_new(ctx)) {
   ossl::check(ssl_.get(), Kind::Generic, "creating a TLS connection");
-  // OpenSSL reads and writes the descriptor itself: it must not block. (Asio has usually made it
-  // so already, for its own asynchronous operations.)
-  if (!socket_.native_non_blocking()) socket_.native_non_blocking(true);
   state_->fd = socket_.native_handle();
   state_->prefix.assign(prefix);
   BIO* bio = BIO_new(socket_method());
@@ -100,18 +102,21 @@ TlsSocket::TlsSocket(tcp::socket& socket, SSL_CTX* ctx, std::string_view prefix)
 
 TlsSocket::~TlsSocket() = default;
 
+void TlsSocket::unread(std::string_view bytes) { state_->prefix.insert(state_->used, bytes); }
+
 asio::awaitable<boost::system::error_code> TlsSocket::handshake(bool server) {
   if (server)
     SSL_set_accept_state(ssl_.get());
   else
     SSL_set_connect_state(ssl_.get());
-  auto r = co_await drive_tls(socket_, ssl_.get(), [](SSL* ssl, std::size_t&) { return SSL_do_handshake(ssl); });
+  auto r = co_await drive_tls(
+      socket_, ssl_.get(), [](SSL* ssl, std::size_t&) { return SSL_do_handshake(ssl); }, &failed_);
   co_return r.ec;
 }
 
 asio::awaitable<std::pair<boost::system::error_code, std::size_t>> TlsSocket::read_some(char* data, std::size_t size) {
-  auto r = co_await drive_tls(socket_, ssl_.get(),
-                              [=](SSL* ssl, std::size_t& n) { return SSL_read_ex(ssl, data, size, &n); });
+  auto r = co_await drive_tls(
+      socket_, ssl_.get(), [=](SSL* ssl, std::size_t& n) { return SSL_read_ex(ssl, data, size, &n); }, &failed_);
   co_return std::pair{r.ec, r.bytes};
 }
 
@@ -119,8 +124,8 @@ asio::awaitable<boost::system::error_code> TlsSocket::write_all(const char* data
   if (size == 0) co_return boost::system::error_code();
   // Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write_ex succeeds only once all of data is sent; a
   // retry after WANT_WRITE passes the same buffer, as OpenSSL requires.
-  auto r = co_await drive_tls(socket_, ssl_.get(),
-                              [=](SSL* ssl, std::size_t& n) { return SSL_write_ex(ssl, data, size, &n); });
+  auto r = co_await drive_tls(
+      socket_, ssl_.get(), [=](SSL* ssl, std::size_t& n) { return SSL_write_ex(ssl, data, size, &n); }, &failed_);
   co_return r.ec;
 }
 
@@ -131,6 +136,33 @@ asio::awaitable<boost::system::error_code> TlsSocket::shutdown() {
     return sent >= 0 || SSL_get_error(ssl, sent) == SSL_ERROR_WANT_READ ? 1 : sent;
   });
   co_return r.ec;
+}
+
+asio::awaitable<boost::system::error_code> TlsSocket::write_last(const char* data, std::size_t size) {
+  std::string records;
+  state_->held = &records;
+  ERR_clear_error();
+  std::size_t n = 0;
+  int r = size ? SSL_write_ex(ssl_.get(), data, size, &n) : 1;
+  if (r != 1) {  // gathering never blocks: this is an error
+    state_->held = nullptr;
+    failed_ = true;
+    co_return tls_error(SSL_get_error(ssl_.get(), r));
+  }
+  SSL_shutdown(ssl_.get());
+  ERR_clear_error();
+  state_->held = nullptr;
+  auto sent = co_await send_all(socket_, asio::buffer(records));
+  co_return sent.ec;
+}
+
+void TlsSocket::close_notify() {
+  if (failed_ || !socket_.is_open() || !SSL_is_init_finished(ssl_.get()) ||
+      (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN))
+    return;
+  ERR_clear_error();
+  SSL_shutdown(ssl_.get());  // writes close_notify if the socket takes it; a full socket just drops it
+  ERR_clear_error();
 }
 
 }  // namespace tlslab::net

@@ -25,14 +25,20 @@ namespace tlslab::net {
 
 class TlsSocket {
  public:
-  // TlsSocket makes an SSL from ctx on socket (which it sets non-blocking). prefix holds bytes
-  // already read from the socket (a buffered ClientHello): OpenSSL reads them first.
+  // TlsSocket makes an SSL from ctx on socket, which must be non-blocking (accepted by net::Workers,
+  // or connected by Asio). prefix holds bytes already read from the socket (a buffered
+  // ClientHello): OpenSSL reads them first.
   TlsSocket(boost::asio::ip::tcp::socket& socket, SSL_CTX* ctx, std::string_view prefix = {});
   ~TlsSocket();
   TlsSocket(const TlsSocket&) = delete;
   TlsSocket& operator=(const TlsSocket&) = delete;
 
   [[nodiscard]] SSL* native_handle() const { return ssl_.get(); }
+  // failed says whether a TLS error ended the connection (after it no close_notify may be sent).
+  [[nodiscard]] bool failed() const { return failed_; }
+
+  // unread gives OpenSSL bytes already taken from the socket, to be read before the socket's.
+  void unread(std::string_view bytes);
 
   // handshake runs the handshake as a server or a client.
   boost::asio::awaitable<boost::system::error_code> handshake(bool server);
@@ -42,6 +48,12 @@ class TlsSocket {
   boost::asio::awaitable<boost::system::error_code> write_all(const char* data, std::size_t size);
   // shutdown sends close_notify and returns without waiting for the peer's (reading may go on).
   boost::asio::awaitable<boost::system::error_code> shutdown();
+  // write_last writes data and then close_notify in one send(2): the end of a response on a
+  // connection about to close, one TCP segment where two writes make two.
+  boost::asio::awaitable<boost::system::error_code> write_last(const char* data, std::size_t size);
+  // close_notify sends close_notify, once, if the handshake finished, no TLS error happened and the
+  // socket takes it at once; it never waits.
+  void close_notify();
 
   struct BioState;  // what the socket BIO reads and writes (public for the BIO's callbacks)
 
@@ -49,6 +61,7 @@ class TlsSocket {
   boost::asio::ip::tcp::socket& socket_;
   std::unique_ptr<BioState> state_;
   ossl::Ptr<SSL> ssl_;
+  bool failed_ = false;
 };
 
 }  // namespace tlslab::net

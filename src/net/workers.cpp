@@ -24,6 +24,10 @@ using tcp = asio::ip::tcp;
 struct Workers::Worker {
   asio::io_context io{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  // A timer that always expires within a second: Asio reprograms the kernel timer (timerfd_settime)
+  // only when a new timer is the earliest, so with this one pending, a connection's deadlines
+  // (seconds away) cost no system call.
+  asio::steady_timer tick{io};
 };
 
 Workers::Workers(unsigned threads) {
@@ -76,6 +80,7 @@ std::unique_ptr<tcp::acceptor> bind(asio::io_context& io, const tcp::endpoint& e
   }
   if (!ec) acceptor->bind(ep, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor->native_non_blocking(true, ec);  // accept_one calls accept4 until EAGAIN
   if (ec)
     throw Failure(Kind::Connect, fmt::format("cannot listen on {}: {}", Workers::endpoint_text(ep), ec.message()));
   return acceptor;
@@ -97,7 +102,38 @@ std::vector<tcp::endpoint> Workers::listen(const std::vector<std::string>& addre
 }
 
 namespace {
+
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct Accepted {
+  boost::system::error_code ec;
+  tcp::socket socket;
+  tcp::endpoint peer;
+};
+
+// accept_one takes the next connection with accept4(2): non-blocking from the start and with the
+// peer's address, where Asio's accept needs an ioctl and a getpeername per connection.
+asio::awaitable<Accepted> accept_one(tcp::acceptor& acceptor) {
+  for (;;) {
+    tcp::endpoint peer;
+    auto len = static_cast<socklen_t>(peer.capacity());
+    int fd = ::accept4(acceptor.native_handle(), peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      peer.resize(len);
+      tcp::socket socket(acceptor.get_executor());
+      boost::system::error_code ec;
+      socket.assign(peer.protocol(), fd, ec);
+      if (ec) ::close(fd);
+      co_return Accepted{ec, std::move(socket), peer};
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      co_return Accepted{{errno, boost::system::system_category()}, tcp::socket(acceptor.get_executor()), {}};
+    auto [ec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, use_tuple);
+    if (ec) co_return Accepted{ec, tcp::socket(acceptor.get_executor()), {}};
+  }
+}
+
 }  // namespace
 
 void Workers::run(const WorkerHooks& hooks) {
@@ -105,7 +141,7 @@ void Workers::run(const WorkerHooks& hooks) {
     asio::steady_timer backoff(workers_[index]->io);
     bool warned = false;
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      auto [ec, socket, peer] = co_await accept_one(acceptor);
       if (ec) {
         if (ec == asio::error::operation_aborted || stopping()) co_return;
         // Out of file descriptors and the like: say so once, wait a little, go on.
@@ -123,15 +159,33 @@ void Workers::run(const WorkerHooks& hooks) {
         continue;  // the socket closes as it goes out of scope
       }
       warned = false;
-      hooks.accept(std::move(socket), index);
+      hooks.accept(std::move(socket), peer, index);
     }
   };
 
-  asio::io_context control;
+  // Signals and the grace timer live on the first worker, which runs on the calling thread: with
+  // --threads 1 the process has a single thread, so the C library's allocator takes no locks (a
+  // TLS handshake makes about a thousand allocations).
+  auto& control = workers_.front()->io;
   asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
   asio::steady_timer grace(control);
+  asio::steady_timer drained(control);
   auto stop_now = [this] {
     for (auto& w : workers_) w->io.stop();
+  };
+  auto end_control = [&] {
+    grace.cancel();
+    drained.cancel();
+    signals.cancel();
+  };
+  // Once stopping, every few milliseconds: when no connection is left, the control work ends too,
+  // so every worker runs out of work and returns.
+  std::function<void()> watch_drain = [&] {
+    if (!hooks.open_connections || hooks.open_connections() == 0) return end_control();
+    drained.expires_after(std::chrono::milliseconds(20));
+    drained.async_wait([&](boost::system::error_code ec) {
+      if (!ec) watch_drain();
+    });
   };
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code ec, int signo) {
@@ -152,6 +206,7 @@ void Workers::run(const WorkerHooks& hooks) {
             boost::system::error_code ignored;
             a->close(ignored);
           }
+          workers_[i]->tick.cancel();
           if (hooks.stop) hooks.stop(i);
         });
       }
@@ -162,29 +217,30 @@ void Workers::run(const WorkerHooks& hooks) {
       signals.async_wait([&](boost::system::error_code sec, int) {  // a second signal: stop now
         if (!sec) stop_now();
       });
+      asio::post(control, watch_drain);  // after every worker's stop hook had its turn
     });
   };
   wait_signal();
 
-  for (unsigned i = 0; i < workers_.size(); ++i)
+  auto tick_loop = [this](asio::steady_timer& tick) -> asio::awaitable<void> {
+    while (!stopping()) {
+      tick.expires_after(std::chrono::seconds(1));
+      auto [ec] = co_await tick.async_wait(use_tuple);
+      if (ec) co_return;
+    }
+  };
+  for (unsigned i = 0; i < workers_.size(); ++i) {
     for (auto& a : workers_[i]->acceptors) asio::co_spawn(workers_[i]->io, accept_loop(*a, i), asio::detached);
+    asio::co_spawn(workers_[i]->io, tick_loop(workers_[i]->tick), asio::detached);
+  }
   if (hooks.ready) {
     std::vector<std::string> addresses;
     for (const auto& a : workers_.front()->acceptors) addresses.push_back(endpoint_text(a->local_endpoint()));
     hooks.ready(addresses, size());
   }
   std::vector<std::thread> pool;
-  std::atomic<unsigned> running{size()};
-  for (auto& w : workers_) {
-    pool.emplace_back([&, worker = w.get()] {
-      worker->io.run();
-      if (--running == 0)
-        asio::post(control, [&] {
-          grace.cancel();
-          signals.cancel();
-        });
-    });
-  }
+  for (std::size_t i = 1; i < workers_.size(); ++i)
+    pool.emplace_back([worker = workers_[i].get()] { worker->io.run(); });
   control.run();
   for (auto& t : pool) t.join();
 }

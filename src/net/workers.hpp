@@ -1,6 +1,7 @@
 // net::Workers — the threads a listening command runs on: one io_context per thread, each with its
 // own SO_REUSEPORT acceptor on every listen address (the kernel spreads connections; threads share
-// nothing on the hot path), and signals handled on the calling thread:
+// nothing on the hot path). The first worker runs on the calling thread and also handles signals
+// (one thread in all with --threads 1):
 //   SIGINT/SIGTERM  stop accepting, let open connections finish within the grace period, return
 //   a second one   stop at once
 //   SIGHUP         the reload hook
@@ -19,9 +20,9 @@ namespace tlslab::net {
 
 struct WorkerHooks {
   std::string name;  // "serve", "proxy": prefixes log lines
-  // accept takes one accepted socket on worker `index`, on that worker's thread; it starts the
-  // connection's coroutine and returns at once.
-  std::function<void(boost::asio::ip::tcp::socket, unsigned index)> accept;
+  // accept takes one accepted socket — already non-blocking — and the peer's address on worker
+  // `index`, on that worker's thread; it starts the connection's coroutine and returns at once.
+  std::function<void(boost::asio::ip::tcp::socket, const boost::asio::ip::tcp::endpoint& peer, unsigned index)> accept;
   // stop runs on every worker's thread when a stop begins (close idle connections there).
   std::function<void(unsigned index)> stop;
   // reload runs on SIGHUP, on the control thread.
