@@ -403,6 +403,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       auto [ec] = co_await upstream_.async_connect(ep, use_tuple);
       if (!ec) {
         timer.cancel();
+        // Waiting for the connection registered the socket for writability with the reactor for good:
+        // every later wait to read (an epoll_ctl re-arm) would then report a spurious "writable" and
+        // wake the thread for nothing. A fresh registration asks for reading only.
+        auto protocol = ep.protocol();
+        auto fd = upstream_.release(ignored);
+        if (!ignored) upstream_.assign(protocol, fd, ignored);
+        if (ignored) {
+          errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ignored.message());
+          continue;
+        }
         upstream_.set_option(tcp::no_delay(true), ignored);
         upstream_address_ = endpoint_text(ep);
         co_return std::string();
