@@ -57,9 +57,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Plain gives a TCP socket the read_some/write_all shape of TlsSocket, for the one pump.
 struct Plain {
   tcp::socket& socket;
-  asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(char* data, std::size_t size) {
+  asio::awaitable<IoResult> read_some(char* data, std::size_t size) {
     auto [ec, n] = co_await socket.async_read_some(asio::buffer(data, size), use_tuple);
-    co_return std::pair{ec, n};
+    co_return IoResult{ec, n};
   }
   asio::awaitable<boost::system::error_code> write_all(const char* data, std::size_t size) {
     auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data, size), use_tuple);
@@ -402,17 +402,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       upstream_.close(ignored);
       auto [ec] = co_await upstream_.async_connect(ep, use_tuple);
       if (!ec) {
-        timer.cancel();
         // Waiting for the connection registered the socket for writability with the reactor for good:
         // every later wait to read (an epoll_ctl re-arm) would then report a spurious "writable" and
         // wake the thread for nothing. A fresh registration asks for reading only.
-        auto protocol = ep.protocol();
-        auto fd = upstream_.release(ignored);
-        if (!ignored) upstream_.assign(protocol, fd, ignored);
-        if (ignored) {
-          errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ignored.message());
-          continue;
-        }
+        auto fd = upstream_.release(ec);
+        if (!ec) upstream_.assign(ep.protocol(), fd, ec);
+      }
+      if (!ec) {
+        timer.cancel();
         upstream_.set_option(tcp::no_delay(true), ignored);
         upstream_address_ = endpoint_text(ep);
         co_return std::string();

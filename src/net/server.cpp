@@ -17,7 +17,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <csignal>
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -25,7 +24,8 @@
 
 #include "base/failure.hpp"
 #include "http/site.hpp"
-#include "net/server_tls_socket.hpp"
+#include "net/tls_io.hpp"
+#include "net/tls_socket.hpp"
 #include "net/workers.hpp"
 
 namespace tlslab::net {
@@ -113,22 +113,31 @@ class Session : public std::enable_shared_from_this<Session> {
       : worker_(worker),
         shared_(shared),
         contexts_(std::move(contexts)),
-        tls_(std::move(socket), contexts_->default_context()),
-        timer_(tls_.socket().get_executor()),
+        socket_(std::move(socket)),
+        tls_(socket_, contexts_->default_context()),
+        timer_(socket_.get_executor()),
         buffer_(shared.options.limits.max_header_bytes + std::size_t{16 * 1024}) {
     error_code ec;
     peer_ = peer.address().to_string();
-    tls_.socket().set_option(tcp::no_delay(true), ec);
+    socket_.set_option(tcp::no_delay(true), ec);
   }
 
   asio::awaitable<void> run();
+
+  // close sends close_notify if it can go at once (nobody waits for the client's: for HTTP the end
+  // of the connection carries no meaning) and closes the socket.
+  void close() {
+    tls_.close_notify();
+    error_code ignored;
+    socket_.close(ignored);
+  }
 
   // stop_if_idle ends the connection if it is waiting for a request (SIGINT/SIGTERM).
   void stop_if_idle() {
     if (!idle_) return;
     stop_ = true;
     error_code ignored;
-    tls_.socket().cancel(ignored);
+    socket_.cancel(ignored);
   }
 
  private:
@@ -153,7 +162,8 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned worker_;
   Shared& shared_;
   std::shared_ptr<tls::ServerContexts> contexts_;  // the servername callback points into them
-  ServerTlsSocket tls_;
+  tcp::socket socket_;                             // accepted non-blocking (net::Workers)
+  TlsSocket tls_;                                  // on socket_
   asio::steady_timer timer_;
   SteadyClock::time_point deadline_{};
   SteadyClock::time_point armed_ = SteadyClock::time_point::max();  // when the timer fires
@@ -196,7 +206,7 @@ void Session::on_timer() {
   armed_ = SteadyClock::time_point::max();
   timed_out_ = true;
   error_code ignored;
-  tls_.socket().cancel(ignored);
+  socket_.cancel(ignored);
 }
 
 asio::awaitable<void> Session::run() {
@@ -207,7 +217,7 @@ asio::awaitable<void> Session::run() {
     ~Guard() {
       s->ended_ = true;
       s->timer_.cancel();
-      s->tls_.close();
+      s->close();
       s->shared_.sessions[s->worker_].erase(s);
       --s->shared_.connections;
     }
@@ -222,7 +232,7 @@ asio::awaitable<bool> Session::handshake() {
   // The client's first bytes go into the request buffer (allocated for the request anyway) and
   // from there to OpenSSL: a ClientHello usually arrives whole, in this one read.
   auto into = buffer_.prepare(4096);
-  auto [pec, n] = co_await tls_.read_first(into);
+  auto [pec, n] = co_await receive(socket_, into);
   auto start = std::string_view(static_cast<const char*>(into.data()), n);
   if (pec || n == 0) {
     shared_.log_error(peer_, timed_out_
@@ -238,7 +248,7 @@ asio::awaitable<bool> Session::handshake() {
       static constexpr std::string_view reply =
           "HTTP/1.1 400 Bad Request\r\nServer: tlslab\r\nContent-Type: text/plain\r\nConnection: close\r\n"
           "Content-Length: 49\r\n\r\nThis is an HTTPS port: use https:// to reach it.\n";
-      co_await tls_.write_plain(asio::buffer(reply));
+      co_await send_all(socket_, asio::buffer(reply));
       shared_.log_error(peer_, "plain HTTP request on the TLS port; answered 400");
       co_await linger();
     } else {
@@ -246,7 +256,8 @@ asio::awaitable<bool> Session::handshake() {
     }
     co_return false;
   }
-  auto ec = co_await tls_.handshake();
+  tls_.unread(start);
+  auto ec = co_await tls_.handshake(true);
   if (ec) {
     shared_.log_error(peer_, timed_out_   ? fmt::format("TLS handshake not complete in {}; closed",
                                                         seconds_text(limits.handshake_timeout))
@@ -261,7 +272,8 @@ asio::awaitable<IoResult> Session::read_more() {
   auto room = buffer_.max_size() - buffer_.size();
   if (room == 0) co_return IoResult{bhttp::error::header_limit, 0};
   auto want = std::min(room, std::clamp<std::size_t>(buffer_.capacity() - buffer_.size(), 2048, 16 * 1024));
-  auto r = co_await tls_.read_some(buffer_.prepare(want));
+  auto into = buffer_.prepare(want);
+  auto r = co_await tls_.read_some(static_cast<char*>(into.data()), into.size());
   buffer_.commit(r.bytes);
   co_return r;
 }
@@ -365,10 +377,10 @@ asio::awaitable<void> Session::linger() {
   expire_in(kLingerTime);
   tls_.close_notify();
   error_code ignored;
-  tls_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
   std::array<char, 4096> sink;
   for (std::size_t dropped = 0; dropped < kLingerBytes;) {
-    auto r = co_await tls_.read_raw(asio::buffer(sink));
+    auto r = co_await receive(socket_, asio::buffer(sink));
     if (r.ec || r.bytes == 0) break;
     dropped += r.bytes;
   }
@@ -388,10 +400,10 @@ asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply
     if (!no_body && whole) out_ += reply.body;  // one write, one TLS record for a small page
     error_code ec;
     if (whole && !keep_alive)  // and the close_notify in the same TCP segment
-      ec = co_await tls_.write_last(asio::buffer(out_));
+      ec = co_await tls_.write_last(out_.data(), out_.size());
     else
-      ec = co_await tls_.write(asio::buffer(out_));
-    if (!ec && !whole) ec = co_await tls_.write(asio::buffer(reply.body));
+      ec = co_await tls_.write_all(out_.data(), out_.size());
+    if (!ec && !whole) ec = co_await tls_.write_all(reply.body.data(), reply.body.size());
     ok = !ec;
     if (ok) sent = length;
   } else {
@@ -429,21 +441,21 @@ asio::awaitable<bool> Session::send_file(http::FileReply& file, std::uint64_t& s
     }
     error_code ec;
     if (last)  // with the close_notify in the same TCP segment
-      ec = co_await tls_.write_last(asio::buffer(out_));
+      ec = co_await tls_.write_last(out_.data(), out_.size());
     else
-      ec = co_await tls_.write(asio::buffer(out_));
+      ec = co_await tls_.write_all(out_.data(), out_.size());
     if (ec) co_return false;
     sent = file.length;
     co_return true;
   }
-  auto ec = co_await tls_.write(asio::buffer(out_));
+  auto ec = co_await tls_.write_all(out_.data(), out_.size());
   if (ec) co_return false;
   std::unique_ptr<char[]> piece(new char[kFilePiece]);
   for (std::uint64_t left = file.length; left;) {
     auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, kFilePiece));
     if (!read_at(piece.get(), n, file.offset + sent)) co_return false;
     expire_in(shared_.options.limits.write_timeout);
-    ec = co_await tls_.write(asio::buffer(piece.get(), n));
+    ec = co_await tls_.write_all(piece.get(), n);
     if (ec) co_return false;
     sent += n;
     left -= n;
@@ -452,7 +464,7 @@ asio::awaitable<bool> Session::send_file(http::FileReply& file, std::uint64_t& s
 }
 
 const tls::ConnectionFacts& Session::tls_facts() {
-  if (!tls_facts_) tls_facts_ = tls::connection_facts(tls_.ssl());
+  if (!tls_facts_) tls_facts_ = tls::connection_facts(tls_.native_handle());
   return *tls_facts_;
 }
 
@@ -518,8 +530,6 @@ void Session::access_log(const http::Request& req, unsigned status, std::uint64_
 }  // namespace
 
 void run_server(const ServeOptions& options, std::shared_ptr<tls::ServerContexts> contexts) {
-  // OpenSSL writes to sockets with write(2): a client gone away must be an error, not a signal.
-  std::signal(SIGPIPE, SIG_IGN);
   Workers workers(options.threads);
   workers.listen(options.listen, 4433);
   Shared shared(options, std::move(contexts));

@@ -1,6 +1,6 @@
-// net::drive_tls — the one loop under both TLS sockets (TlsSocket for the proxy, ServerTlsSocket
-// for serve): OpenSSL reads and writes the non-blocking descriptor itself and Asio only waits until
-// the socket is ready, the way nginx runs OpenSSL.
+// net::drive_tls — the loop under TlsSocket: OpenSSL reads and writes the non-blocking descriptor
+// itself and Asio only waits until the socket is ready, the way nginx runs OpenSSL. With it, the
+// plain reads and writes the servers make outside TLS (receive, send_all) and the error mapping.
 #pragma once
 
 #include <openssl/err.h>

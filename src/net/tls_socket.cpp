@@ -114,10 +114,9 @@ asio::awaitable<boost::system::error_code> TlsSocket::handshake(bool server) {
   co_return r.ec;
 }
 
-asio::awaitable<std::pair<boost::system::error_code, std::size_t>> TlsSocket::read_some(char* data, std::size_t size) {
-  auto r = co_await drive_tls(
+asio::awaitable<IoResult> TlsSocket::read_some(char* data, std::size_t size) {
+  co_return co_await drive_tls(
       socket_, ssl_.get(), [=](SSL* ssl, std::size_t& n) { return SSL_read_ex(ssl, data, size, &n); }, &failed_);
-  co_return std::pair{r.ec, r.bytes};
 }
 
 asio::awaitable<boost::system::error_code> TlsSocket::write_all(const char* data, std::size_t size) {

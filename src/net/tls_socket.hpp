@@ -1,9 +1,9 @@
 // net::TlsSocket — TLS over a connected TCP socket without Asio's ssl::stream: OpenSSL reads and
 // writes the non-blocking socket itself (through a small BIO), and the coroutine waits for
-// readiness only when OpenSSL asks for it (drive_tls, shared with serve's ServerTlsSocket). It
-// keeps no buffers of its own — an idle connection costs only what OpenSSL holds (released while
-// idle with SSL_MODE_RELEASE_BUFFERS) — and bytes are copied once, where ssl::stream adds two
-// 17 KiB buffers and a BIO pair per stream.
+// readiness only when OpenSSL asks for it (drive_tls), the way nginx runs OpenSSL; serve and the
+// proxy use it for every TLS connection they take or make. It keeps no buffers of its own — an idle connection costs
+// only what OpenSSL holds (released while idle with SSL_MODE_RELEASE_BUFFERS) — and bytes are copied once, where
+// ssl::stream adds two 17 KiB buffers and a BIO pair per stream.
 //
 // One reader and one writer may use it at a time from the same thread (the proxy's two relay
 // directions); errors come back as error_codes: asio::error::eof for a close_notify,
@@ -17,8 +17,8 @@
 #include <cstddef>
 #include <memory>
 #include <string_view>
-#include <utility>
 
+#include "net/tls_io.hpp"
 #include "ossl/ptr.hpp"
 
 namespace tlslab::net {
@@ -34,8 +34,6 @@ class TlsSocket {
   TlsSocket& operator=(const TlsSocket&) = delete;
 
   [[nodiscard]] SSL* native_handle() const { return ssl_.get(); }
-  // failed says whether a TLS error ended the connection (after it no close_notify may be sent).
-  [[nodiscard]] bool failed() const { return failed_; }
 
   // unread gives OpenSSL bytes already taken from the socket, to be read before the socket's.
   void unread(std::string_view bytes);
@@ -43,7 +41,7 @@ class TlsSocket {
   // handshake runs the handshake as a server or a client.
   boost::asio::awaitable<boost::system::error_code> handshake(bool server);
   // read_some reads at least one byte of application data (at most size).
-  boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(char* data, std::size_t size);
+  boost::asio::awaitable<IoResult> read_some(char* data, std::size_t size);
   // write_all writes every byte or fails.
   boost::asio::awaitable<boost::system::error_code> write_all(const char* data, std::size_t size);
   // shutdown sends close_notify and returns without waiting for the peer's (reading may go on).

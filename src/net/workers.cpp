@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <csignal>
 #include <thread>
 
 #include "base/failure.hpp"
@@ -114,6 +115,7 @@ struct Accepted {
 // accept_one takes the next connection with accept4(2): non-blocking from the start and with the
 // peer's address, where Asio's accept needs an ioctl and a getpeername per connection.
 asio::awaitable<Accepted> accept_one(tcp::acceptor& acceptor) {
+  auto failed = [&](boost::system::error_code ec) { return Accepted{ec, tcp::socket(acceptor.get_executor()), {}}; };
   for (;;) {
     tcp::endpoint peer;
     auto len = static_cast<socklen_t>(peer.capacity());
@@ -127,16 +129,18 @@ asio::awaitable<Accepted> accept_one(tcp::acceptor& acceptor) {
       co_return Accepted{ec, std::move(socket), peer};
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-      co_return Accepted{{errno, boost::system::system_category()}, tcp::socket(acceptor.get_executor()), {}};
+    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return failed({errno, boost::system::system_category()});
     auto [ec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, use_tuple);
-    if (ec) co_return Accepted{ec, tcp::socket(acceptor.get_executor()), {}};
+    if (ec) co_return failed(ec);
   }
 }
 
 }  // namespace
 
 void Workers::run(const WorkerHooks& hooks) {
+  // Sockets are written with MSG_NOSIGNAL; this is for the logs: a reader of standard output or
+  // error that went away makes a write fail, it does not stop the server.
+  std::signal(SIGPIPE, SIG_IGN);
   auto accept_loop = [this, &hooks](tcp::acceptor& acceptor, unsigned index) -> asio::awaitable<void> {
     asio::steady_timer backoff(workers_[index]->io);
     bool warned = false;

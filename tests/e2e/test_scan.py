@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import DNS_GUARD, Pki, free_port, have, wait_port
+from conftest import DNS_GUARD, Pki, PyServer, free_port, have, wait_port
 from test_serve import Serve
 
 pytestmark = pytest.mark.usefixtures("dns_on_loopback")  # conftest's DNS guard for every test here
@@ -372,46 +372,30 @@ def test_tlslab_serve_no_resumption(tlslab, tlslab_serve, certs):
 # ---------------------------------------------------------------------------------------------
 # Politeness: --concurrency and --delay bound the connections.
 
-class SlowForwarder:
+def pipe(a, b):
+    """Copies a -> b until a ends, then shuts both down (which ends the other direction too)."""
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass
+    for x in (a, b):
+        try:
+            x.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def slow_forwarder(upstream):
     """Forwards to 127.0.0.1:upstream after holding each connection 40 ms, so that connections
     overlap long enough to be seen."""
-
-    def __init__(self, upstream):
-        self.upstream = upstream
-        self.sock = socket.create_server((IP, 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.relay, args=(client,), daemon=True).start()
-
-    def relay(self, client):
+    def relay(client):
         time.sleep(0.04)
-        try:
-            server = socket.create_connection((IP, self.upstream))
-        except OSError:
-            client.close()
-            return
-
-        def pipe(a, b):
-            try:
-                while data := a.recv(65536):
-                    b.sendall(data)
-            except OSError:
-                pass
-            for x in (a, b):
-                try:
-                    x.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
+        server = socket.create_connection((IP, upstream))
         threading.Thread(target=pipe, args=(server, client), daemon=True).start()
         pipe(client, server)
+
+    return PyServer(relay)
 
 
 def open_connections(pid, port):
@@ -433,7 +417,7 @@ def open_connections(pid, port):
 
 def test_concurrency_and_delay_bound_the_connections(tlslab, s_server, certs):
     srv = serve(s_server, certs, "good", "-tls1_3")
-    fwd = SlowForwarder(srv.port)
+    fwd = slow_forwarder(srv.port)
     proc = subprocess.Popen([tlslab.path, "scan", f"{IP}:{fwd.port}", "--cacert", certs.dir / "root.pem", "--json",
                              "--concurrency", "2", "--delay", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     most = 0
