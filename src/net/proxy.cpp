@@ -407,6 +407,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         // wake the thread for nothing. A fresh registration asks for reading only.
         auto fd = upstream_.release(ec);
         if (!ec) upstream_.assign(ep.protocol(), fd, ec);
+        if (!ec) adopt_socket(upstream_);
       }
       if (!ec) {
         timer.cancel();

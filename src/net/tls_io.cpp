@@ -21,16 +21,28 @@ boost::system::error_code tls_error(int err) {
   return asio::ssl::error::stream_truncated;
 }
 
+namespace {
+// SocketState reaches the state flags Asio keeps for a socket (what adopt_socket sets) through a
+// member pointer formed in a derived class: no cast, no copy of Asio's layout.
+struct SocketState : boost::asio::ip::tcp::socket {
+  static constexpr auto impl = &SocketState::impl_;
+};
+}  // namespace
+
+void adopt_socket(boost::asio::ip::tcp::socket& socket) {
+#if !defined(BOOST_ASIO_HAS_IOCP) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+  namespace ops = boost::asio::detail::socket_ops;
+  auto& state = (socket.*SocketState::impl).get_implementation().state_;
+  state = static_cast<ops::state_type>((state | ops::internal_non_blocking) & ~ops::possible_dup);
+#else
+  (void)socket;
+#endif
+}
+
 boost::asio::awaitable<IoResult> receive(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer into) {
-  for (;;) {
-    auto n = ::recv(socket.native_handle(), into.data(), into.size(), 0);
-    if (n >= 0) co_return IoResult{{}, static_cast<std::size_t>(n)};
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return IoResult{{errno, boost::system::system_category()}, 0};
-    auto [ec] = co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_read,
-                                           boost::asio::as_tuple(boost::asio::use_awaitable));
-    if (ec) co_return IoResult{ec, 0};
-  }
+  auto [ec, n] = co_await socket.async_receive(into, boost::asio::as_tuple(boost::asio::use_awaitable));
+  if (ec == boost::asio::error::eof) ec = {};
+  co_return IoResult{ec, n};
 }
 
 boost::asio::awaitable<IoResult> send_all(boost::asio::ip::tcp::socket& socket, boost::asio::const_buffer data) {

@@ -1,9 +1,7 @@
-// net::drive_tls — the loop under TlsSocket: OpenSSL reads and writes the non-blocking descriptor
-// itself and Asio only waits until the socket is ready, the way nginx runs OpenSSL. With it, the
-// plain reads and writes the servers make outside TLS (receive, send_all) and the error mapping.
+// The plain socket work under TlsSocket and beside it: the reads and writes the servers make outside
+// TLS (receive, send_all), how TLS errors are told (tls_error), and adopt_socket.
 #pragma once
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,7 +9,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/error_code.hpp>
-#include <cerrno>
 #include <cstddef>
 #include <string>
 
@@ -32,38 +29,19 @@ struct IoResult {
 // error, "closed without a TLS close_notify" for a truncated stream, else the code's message.
 [[nodiscard]] std::string tls_error_words(const boost::system::error_code& ec);
 
+// adopt_socket tells Asio two things true of a socket it was handed with assign() — by net::Workers'
+// accept4 or after the proxy's connect: the descriptor is non-blocking already, and no one else
+// holds a copy of it. Asio then makes no ioctl(FIONBIO) before the first wait and no EPOLL_CTL_DEL
+// when it closes (closing the only descriptor takes it out of the epoll set), as for a socket its
+// own accept made: two system calls less per connection.
+void adopt_socket(boost::asio::ip::tcp::socket& socket);
+
 // receive reads what the socket has (at most into.size() bytes), waiting until it has something; 0
-// bytes: the peer closed. It calls recv(2) itself, so a socket accepted non-blocking (net::Workers)
-// needs no ioctl from Asio.
+// bytes: the peer closed. Asio tries the read at once and, if the socket is empty, waits without
+// re-arming epoll (an async_wait for reading re-arms: one epoll_ctl more per wait).
 boost::asio::awaitable<IoResult> receive(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer into);
 
 // send_all writes all of data with send(2) (no SIGPIPE), waiting whenever the socket is full.
 boost::asio::awaitable<IoResult> send_all(boost::asio::ip::tcp::socket& socket, boost::asio::const_buffer data);
-
-// drive_tls calls op(ssl, bytes) — an SSL_* call that returns 1 once done — until it is done,
-// waiting for the socket whenever OpenSSL wants to read or write. A failure that is not the peer's
-// close_notify sets *fatal (after it no close_notify may be sent: SSL_shutdown(3)). Cancelling the
-// socket ends a pending wait with operation_aborted and leaves the connection usable: OpenSSL keeps
-// partial records.
-template <class Op>
-boost::asio::awaitable<IoResult> drive_tls(boost::asio::ip::tcp::socket& socket, SSL* ssl, Op op,
-                                           bool* fatal = nullptr) {
-  for (;;) {
-    ERR_clear_error();
-    errno = 0;
-    std::size_t n = 0;
-    int r = op(ssl, n);
-    if (r == 1) co_return IoResult{{}, n};
-    int err = SSL_get_error(ssl, r);
-    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-      if (fatal && err != SSL_ERROR_ZERO_RETURN) *fatal = true;
-      co_return IoResult{tls_error(err), 0};
-    }
-    auto [ec] = co_await socket.async_wait(
-        err == SSL_ERROR_WANT_READ ? boost::asio::ip::tcp::socket::wait_read : boost::asio::ip::tcp::socket::wait_write,
-        boost::asio::as_tuple(boost::asio::use_awaitable));
-    if (ec) co_return IoResult{ec, 0};
-  }
-}
 
 }  // namespace tlslab::net

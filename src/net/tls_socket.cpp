@@ -3,9 +3,15 @@
 #include <openssl/err.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
+#include <tuple>
 
 #include "base/failure.hpp"
 #include "net/tls_io.hpp"
@@ -19,6 +25,13 @@ struct TlsSocket::BioState {
   int fd = -1;
   std::string prefix;  // bytes read before TLS began, served first
   std::size_t used = 0;
+  // What a wait for reading received (wait_readable), served next. Small: it holds a handshake
+  // flight or a request; more is read straight into OpenSSL's buffer.
+  std::array<char, 256> landing;
+  std::uint16_t landed = 0, landing_used = 0;
+  // The last read left the socket empty (it returned less than asked): asking again would only
+  // get EAGAIN, so the BIO says "retry" at once and the wait's own read tries the socket.
+  bool drained = false;
   bool eof = false;
   std::string* held = nullptr;  // while set, writes are gathered here instead of sent
 };
@@ -35,13 +48,27 @@ int bio_read(BIO* bio, char* out, int size) {
     if (st->used == st->prefix.size()) std::string().swap(st->prefix), st->used = 0;
     return static_cast<int>(n);
   }
-  auto n = ::recv(st->fd, out, static_cast<std::size_t>(size), 0);
-  if (n > 0) return static_cast<int>(n);
-  if (n == 0) {
-    st->eof = true;
-    return 0;
+  if (st->landing_used < st->landed) {
+    auto n = std::min(size, st->landed - st->landing_used);
+    std::memcpy(out, st->landing.data() + st->landing_used, static_cast<std::size_t>(n));
+    st->landing_used = static_cast<std::uint16_t>(st->landing_used + n);
+    return n;
   }
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_read(bio);
+  if (st->eof) return 0;
+  if (!st->drained) {
+    auto n = ::recv(st->fd, out, static_cast<std::size_t>(size), 0);
+    if (n > 0) {
+      st->drained = n < size;
+      return static_cast<int>(n);
+    }
+    if (n == 0) {
+      st->eof = true;
+      return 0;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+    st->drained = true;
+  }
+  BIO_set_retry_read(bio);
   return -1;
 }
 
@@ -66,7 +93,7 @@ long bio_ctrl(BIO* bio, int cmd, long, void*) {
     case BIO_CTRL_EOF:
       return st && st->eof ? 1 : 0;
     case BIO_CTRL_PENDING:
-      return st ? static_cast<long>(st->prefix.size() - st->used) : 0;
+      return st ? static_cast<long>(st->prefix.size() - st->used + st->landed - st->landing_used) : 0;
     default:
       return 0;
   }
@@ -89,7 +116,7 @@ TlsSocket::TlsSocket(tcp::socket& socket, SSL_CTX* ctx, std::string_view prefix)
     : socket_(socket), state_(std::make_unique<BioState>()), ssl_(SSL_new(ctx)) {
   ossl::check(ssl_.get(), Kind::Generic, "creating a TLS connection");
   state_->fd = socket_.native_handle();
-  state_->prefix.assign(prefix);
+  if (!prefix.empty()) unread(prefix);
   BIO* bio = BIO_new(socket_method());
   ossl::check(bio, Kind::Generic, "creating a socket BIO");
   BIO_set_data(bio, state_.get());
@@ -102,35 +129,83 @@ TlsSocket::TlsSocket(tcp::socket& socket, SSL_CTX* ctx, std::string_view prefix)
 
 TlsSocket::~TlsSocket() = default;
 
-void TlsSocket::unread(std::string_view bytes) { state_->prefix.insert(state_->used, bytes); }
+template <class Op>
+asio::awaitable<IoResult> TlsSocket::drive(Op op, bool* fatal) {
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    std::size_t n = 0;
+    int r = op(ssl_.get(), n);
+    if (r == 1) co_return IoResult{{}, n};
+    int err = SSL_get_error(ssl_.get(), r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      if (fatal && err != SSL_ERROR_ZERO_RETURN) *fatal = true;
+      co_return IoResult{tls_error(err), 0};
+    }
+    boost::system::error_code ec;
+    if (err == SSL_ERROR_WANT_READ)
+      ec = co_await wait_readable();
+    else
+      std::tie(ec) = co_await socket_.async_wait(tcp::socket::wait_write, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return IoResult{ec, 0};
+  }
+}
+
+asio::awaitable<boost::system::error_code> TlsSocket::wait_readable() {
+  auto& st = *state_;
+  if (receiving_) {
+    // The other direction already waits to read (a TLS 1.2 renegotiation makes a write read):
+    // wait alongside it for the socket to be readable; its receive lands the bytes.
+    auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+    co_return ec;
+  }
+  // A receive rather than an async_wait: Asio tries the socket once and then waits without
+  // re-arming epoll, where a wait re-arms it (an epoll_ctl) every time.
+  receiving_ = true;
+  auto [ec, n] = co_await socket_.async_receive(asio::buffer(st.landing), asio::as_tuple(asio::use_awaitable));
+  receiving_ = false;
+  if (ec == asio::error::eof) {
+    st.eof = true;
+    co_return boost::system::error_code();
+  }
+  if (ec) co_return ec;
+  st.landed = static_cast<std::uint16_t>(n);
+  st.landing_used = 0;
+  st.drained = n < st.landing.size();
+  co_return boost::system::error_code();
+}
+
+void TlsSocket::unread(std::string_view bytes) {
+  state_->prefix.insert(state_->used, bytes);
+  // They come from a read that took what the socket had; if more came since, the wait's own read
+  // finds it.
+  state_->drained = true;
+}
 
 asio::awaitable<boost::system::error_code> TlsSocket::handshake(bool server) {
   if (server)
     SSL_set_accept_state(ssl_.get());
   else
     SSL_set_connect_state(ssl_.get());
-  auto r = co_await drive_tls(
-      socket_, ssl_.get(), [](SSL* ssl, std::size_t&) { return SSL_do_handshake(ssl); }, &failed_);
+  auto r = co_await drive([](SSL* ssl, std::size_t&) { return SSL_do_handshake(ssl); }, &failed_);
   co_return r.ec;
 }
 
 asio::awaitable<IoResult> TlsSocket::read_some(char* data, std::size_t size) {
-  co_return co_await drive_tls(
-      socket_, ssl_.get(), [=](SSL* ssl, std::size_t& n) { return SSL_read_ex(ssl, data, size, &n); }, &failed_);
+  co_return co_await drive([=](SSL* ssl, std::size_t& n) { return SSL_read_ex(ssl, data, size, &n); }, &failed_);
 }
 
 asio::awaitable<boost::system::error_code> TlsSocket::write_all(const char* data, std::size_t size) {
   if (size == 0) co_return boost::system::error_code();
   // Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write_ex succeeds only once all of data is sent; a
   // retry after WANT_WRITE passes the same buffer, as OpenSSL requires.
-  auto r = co_await drive_tls(
-      socket_, ssl_.get(), [=](SSL* ssl, std::size_t& n) { return SSL_write_ex(ssl, data, size, &n); }, &failed_);
+  auto r = co_await drive([=](SSL* ssl, std::size_t& n) { return SSL_write_ex(ssl, data, size, &n); }, &failed_);
   co_return r.ec;
 }
 
 asio::awaitable<boost::system::error_code> TlsSocket::shutdown() {
   // Sent (0 means the peer's close_notify is still to come — reading may go on) is done.
-  auto r = co_await drive_tls(socket_, ssl_.get(), [](SSL* ssl, std::size_t&) {
+  auto r = co_await drive([](SSL* ssl, std::size_t&) {
     int sent = SSL_shutdown(ssl);
     return sent >= 0 || SSL_get_error(ssl, sent) == SSL_ERROR_WANT_READ ? 1 : sent;
   });

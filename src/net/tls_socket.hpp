@@ -1,9 +1,10 @@
 // net::TlsSocket — TLS over a connected TCP socket without Asio's ssl::stream: OpenSSL reads and
 // writes the non-blocking socket itself (through a small BIO), and the coroutine waits for
-// readiness only when OpenSSL asks for it (drive_tls), the way nginx runs OpenSSL; serve and the
-// proxy use it for every TLS connection they take or make. It keeps no buffers of its own — an idle connection costs
-// only what OpenSSL holds (released while idle with SSL_MODE_RELEASE_BUFFERS) — and bytes are copied once, where
-// ssl::stream adds two 17 KiB buffers and a BIO pair per stream.
+// readiness only when OpenSSL asks for it (drive), the way nginx runs OpenSSL; serve and the
+// proxy use it for every TLS connection they take or make. It keeps no buffers of its own beyond
+// 256 bytes for what a wait receives — an idle connection costs little more than what OpenSSL
+// holds (released while idle with SSL_MODE_RELEASE_BUFFERS) — where ssl::stream adds two 17 KiB
+// buffers and a BIO pair per stream.
 //
 // One reader and one writer may use it at a time from the same thread (the proxy's two relay
 // directions); errors come back as error_codes: asio::error::eof for a close_notify,
@@ -56,10 +57,21 @@ class TlsSocket {
   struct BioState;  // what the socket BIO reads and writes (public for the BIO's callbacks)
 
  private:
+  // drive calls op(ssl, bytes) — an SSL_* call that returns 1 once done — until it is done, waiting
+  // for the socket whenever OpenSSL wants to read or write. A failure that is not the peer's
+  // close_notify sets *fatal (after it no close_notify may be sent: SSL_shutdown(3)). Cancelling
+  // the socket ends a pending wait with operation_aborted and leaves the connection usable:
+  // OpenSSL keeps partial records.
+  template <class Op>
+  boost::asio::awaitable<IoResult> drive(Op op, bool* fatal = nullptr);
+  // wait_readable waits until the socket has bytes for OpenSSL and receives the first of them.
+  boost::asio::awaitable<boost::system::error_code> wait_readable();
+
   boost::asio::ip::tcp::socket& socket_;
   std::unique_ptr<BioState> state_;
   ossl::Ptr<SSL> ssl_;
   bool failed_ = false;
+  bool receiving_ = false;  // a wait_readable is under way
 };
 
 }  // namespace tlslab::net

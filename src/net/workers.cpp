@@ -17,6 +17,7 @@
 
 #include "base/failure.hpp"
 #include "net/target.hpp"
+#include "net/tls_io.hpp"
 
 namespace tlslab::net {
 namespace asio = boost::asio;
@@ -125,7 +126,10 @@ asio::awaitable<Accepted> accept_one(tcp::acceptor& acceptor) {
       tcp::socket socket(acceptor.get_executor());
       boost::system::error_code ec;
       socket.assign(peer.protocol(), fd, ec);
-      if (ec) ::close(fd);
+      if (ec)
+        ::close(fd);
+      else
+        adopt_socket(socket);
       co_return Accepted{ec, std::move(socket), peer};
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
