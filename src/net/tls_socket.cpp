@@ -25,9 +25,9 @@ struct TlsSocket::BioState {
   int fd = -1;
   std::string prefix;  // bytes read before TLS began, served first
   std::size_t used = 0;
-  // What a wait for reading received (wait_readable), served next. Small: it holds a handshake
-  // flight or a request; more is read straight into OpenSSL's buffer.
-  std::array<char, 256> landing;
+  // What a wait for reading received (wait_readable), served next. It holds a handshake flight, a
+  // request or a small response; more is read straight into OpenSSL's buffer.
+  std::array<char, 4096> landing;
   std::uint16_t landed = 0, landing_used = 0;
   // The last read left the socket empty (it returned less than asked): asking again would only
   // get EAGAIN, so the BIO says "retry" at once and the wait's own read tries the socket.
@@ -189,6 +189,13 @@ asio::awaitable<boost::system::error_code> TlsSocket::handshake(bool server) {
     SSL_set_connect_state(ssl_.get());
   auto r = co_await drive([](SSL* ssl, std::size_t&) { return SSL_do_handshake(ssl); }, &failed_);
   co_return r.ec;
+}
+
+asio::awaitable<boost::system::error_code> TlsSocket::wait_for_data() {
+  const auto& st = *state_;
+  if (SSL_has_pending(ssl_.get()) || st.used < st.prefix.size() || st.landing_used < st.landed || st.eof)
+    co_return boost::system::error_code();
+  co_return co_await wait_readable();
 }
 
 asio::awaitable<IoResult> TlsSocket::read_some(char* data, std::size_t size) {

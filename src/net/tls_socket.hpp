@@ -2,7 +2,7 @@
 // writes the non-blocking socket itself (through a small BIO), and the coroutine waits for
 // readiness only when OpenSSL asks for it (drive), the way nginx runs OpenSSL; serve and the
 // proxy use it for every TLS connection they take or make. It keeps no buffers of its own beyond
-// 256 bytes for what a wait receives — an idle connection costs little more than what OpenSSL
+// 4 KiB for what a wait receives — an idle connection costs little more than what OpenSSL
 // holds (released while idle with SSL_MODE_RELEASE_BUFFERS) — where ssl::stream adds two 17 KiB
 // buffers and a BIO pair per stream.
 //
@@ -41,6 +41,10 @@ class TlsSocket {
 
   // handshake runs the handshake as a server or a client.
   boost::asio::awaitable<boost::system::error_code> handshake(bool server);
+  // wait_for_data returns once OpenSSL has bytes to work on: at once if it holds some already,
+  // else after a wait that received them. A reader that takes its buffer only then holds none while
+  // the connection is idle.
+  boost::asio::awaitable<boost::system::error_code> wait_for_data();
   // read_some reads at least one byte of application data (at most size).
   boost::asio::awaitable<IoResult> read_some(char* data, std::size_t size);
   // write_all writes every byte or fails.
@@ -64,7 +68,8 @@ class TlsSocket {
   // OpenSSL keeps partial records.
   template <class Op>
   boost::asio::awaitable<IoResult> drive(Op op, bool* fatal = nullptr);
-  // wait_readable waits until the socket has bytes for OpenSSL and receives the first of them.
+  // wait_readable waits until the socket has bytes for OpenSSL and receives the first of them
+  // (into the BIO's landing area).
   boost::asio::awaitable<boost::system::error_code> wait_readable();
 
   boost::asio::ip::tcp::socket& socket_;
