@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -415,6 +417,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_return out;
   }
 
+  // open_upstream makes the socket for a connection to ep: non-blocking from the start and adopted
+  // (net::adopt_socket), with Nagle off before the first byte.
+  boost::system::error_code open_upstream(const tcp::endpoint& ep) {
+    boost::system::error_code ec;
+    int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return {errno, boost::system::system_category()};
+    upstream_.assign(ep.protocol(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      return ec;
+    }
+    adopt_socket(upstream_);
+    upstream_.set_option(tcp::no_delay(true), ec);
+    return ec;
+  }
+
   // connect_upstream opens the TCP connection to the real server; returns "" or why it failed.
   asio::awaitable<std::string> connect_upstream(const std::string& host, std::uint16_t port) {
     std::string why;
@@ -432,18 +450,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     for (const auto& ep : endpoints) {
       boost::system::error_code ignored;
       upstream_.close(ignored);
-      auto [ec] = co_await upstream_.async_connect(ep, use_tuple);
-      if (!ec) {
-        // Waiting for the connection registered the socket for writability with the reactor for good:
-        // every later wait to read (an epoll_ctl re-arm) would then report a spurious "writable" and
-        // wake the thread for nothing. A fresh registration asks for reading only.
-        auto fd = upstream_.release(ec);
-        if (!ec) upstream_.assign(ep.protocol(), fd, ec);
-        if (!ec) adopt_socket(upstream_);
-      }
+      auto ec = open_upstream(ep);
+      if (!ec) std::tie(ec) = co_await upstream_.async_connect(ep, use_tuple);
       if (!ec) {
         timer.cancel();
-        upstream_.set_option(tcp::no_delay(true), ignored);
         upstream_address_ = endpoint_text(ep);
         co_return std::string();
       }

@@ -30,8 +30,9 @@ struct TlsSocket::BioState {
   std::array<char, 4096> landing;
   std::uint16_t landed = 0, landing_used = 0;
   // The last read left the socket empty (it returned less than asked): asking again would only
-  // get EAGAIN, so the BIO says "retry" at once and the wait's own read tries the socket.
-  bool drained = false;
+  // get EAGAIN, so the BIO says "retry" at once and the wait's own read tries the socket. So it is
+  // at first too: a peer speaks only once spoken to, or its first bytes were read already.
+  bool drained = true;
   bool eof = false;
   std::string* held = nullptr;  // while set, writes are gathered here instead of sent
 };
