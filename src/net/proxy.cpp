@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -420,16 +419,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // open_upstream makes the socket for a connection to ep: non-blocking from the start and adopted
   // (net::adopt_socket), with Nagle off before the first byte.
   boost::system::error_code open_upstream(const tcp::endpoint& ep) {
-    boost::system::error_code ec;
     int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0) return {errno, boost::system::system_category()};
-    upstream_.assign(ep.protocol(), fd, ec);
-    if (ec) {
-      ::close(fd);
-      return ec;
-    }
-    adopt_socket(upstream_);
-    upstream_.set_option(tcp::no_delay(true), ec);
+    auto ec = adopt_socket(upstream_, ep.protocol(), fd);
+    if (!ec) upstream_.set_option(tcp::no_delay(true), ec);
     return ec;
   }
 

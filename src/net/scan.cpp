@@ -17,6 +17,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -114,6 +115,21 @@ void remove_one(std::vector<T>& list, const T& value) {
 template <class T>
 bool contains(const std::vector<T>& list, const T& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// narrow finds every choice a server makes from offered, in the order it makes them: ask offers a
+// list and returns what the server chose from it (nothing: it refused); the choice is taken out and
+// the rest offered again, until the server refuses or chooses something that was not offered.
+template <class T, class Ask>
+asio::awaitable<std::vector<T>> narrow(std::vector<T> offered, Ask ask) {
+  std::vector<T> chosen;
+  while (!offered.empty()) {
+    std::optional<T> choice = co_await ask(offered);
+    if (!choice || !contains(offered, *choice)) break;
+    chosen.push_back(*choice);
+    remove_one(offered, *choice);
+  }
+  co_return chosen;
 }
 
 class Scanner {
@@ -249,16 +265,15 @@ class Scanner {
     scan::VersionSupport& vs = support_[version];
     vs.version = version;
     auto spec = version == scan::kTls13 ? spec13() : base_spec(version);
-    std::vector<std::uint16_t> offered = version == scan::kTls13 ? scan::tls13_candidates() : scan::legacy_candidates();
-    while (!offered.empty()) {
-      spec.suites = offered;
-      auto a = co_await probe(scan::build_client_hello(spec));
-      if (!a.accepted() || a.version != version) break;
-      if (vs.suites.empty()) first_answer_[version] = a;
-      if (!contains(offered, a.suite)) break;  // a suite we did not offer: stop rather than loop
-      vs.suites.push_back(a.suite);
-      remove_one(offered, a.suite);
-    }
+    auto candidates = version == scan::kTls13 ? scan::tls13_candidates() : scan::legacy_candidates();
+    vs.suites = co_await narrow(
+        candidates, [&](const std::vector<std::uint16_t>& offered) -> asio::awaitable<std::optional<std::uint16_t>> {
+          spec.suites = offered;
+          auto a = co_await probe(scan::build_client_hello(spec));
+          if (!a.accepted() || a.version != version) co_return std::nullopt;
+          first_answer_.try_emplace(version, a);
+          co_return a.suite;
+        });
     vs.supported = !vs.suites.empty();
     if (vs.suites.size() >= 2) {  // offered in reverse: a server that follows its own order ignores it
       spec.suites.assign(vs.suites.rbegin(), vs.suites.rend());
@@ -279,65 +294,64 @@ class Scanner {
   asio::awaitable<void> groups13() {
     auto spec = spec13();
     spec.key_shares.clear();
-    std::vector<std::uint16_t> offered = scan::group_candidates();
-    while (!offered.empty()) {
-      spec.groups = offered;
-      auto a = co_await probe(scan::build_client_hello(spec));
-      if (!a.accepted() || a.version != scan::kTls13 || !contains(offered, a.group)) break;
-      groups_.insert(a.group);
-      remove_one(offered, a.group);
-    }
+    auto found = co_await narrow(
+        scan::group_candidates(),
+        [&](const std::vector<std::uint16_t>& offered) -> asio::awaitable<std::optional<std::uint16_t>> {
+          spec.groups = offered;
+          auto a = co_await probe(scan::build_client_hello(spec));
+          if (!a.accepted() || a.version != scan::kTls13) co_return std::nullopt;
+          co_return a.group;
+        });
+    groups_.insert(found.begin(), found.end());
   }
 
   // groups12 offers ECDHE suites and the curves; the ServerKeyExchange names the one chosen.
   asio::awaitable<void> groups12() {
     auto spec = base_spec(scan::kTls12);
     spec.suites = scan::ecdhe_candidates();
-    std::vector<std::uint16_t> offered = kTls12Curves;
-    while (!offered.empty()) {
-      spec.groups = offered;
-      auto a = co_await probe(scan::build_client_hello(spec), true);
-      if (a.kind != ServerAnswer::Kind::ServerHello || a.version != scan::kTls12 || !contains(offered, a.group)) break;
-      groups_.insert(a.group);
-      remove_one(offered, a.group);
-    }
+    auto found = co_await narrow(
+        kTls12Curves, [&](const std::vector<std::uint16_t>& offered) -> asio::awaitable<std::optional<std::uint16_t>> {
+          spec.groups = offered;
+          auto a = co_await probe(scan::build_client_hello(spec), true);
+          if (a.kind != ServerAnswer::Kind::ServerHello || a.version != scan::kTls12) co_return std::nullopt;
+          co_return a.group;
+        });
+    groups_.insert(found.begin(), found.end());
   }
 
   // sigalgs12 offers the schemes with signed suites; the ServerKeyExchange names the one used.
   asio::awaitable<void> sigalgs12() {
     auto spec = base_spec(scan::kTls12);
     spec.suites = scan::signed_candidates();
-    std::vector<std::uint16_t> offered = scan::default_sigalgs();
-    while (!offered.empty()) {
-      spec.sigalgs = offered;
-      auto a = co_await probe(scan::build_client_hello(spec), true);
-      if (a.kind != ServerAnswer::Kind::ServerHello || a.version != scan::kTls12 ||
-          !contains(offered, a.signature_scheme))
-        break;
-      sigalgs_.insert(a.signature_scheme);
-      remove_one(offered, a.signature_scheme);
-    }
+    auto found = co_await narrow(
+        scan::default_sigalgs(),
+        [&](const std::vector<std::uint16_t>& offered) -> asio::awaitable<std::optional<std::uint16_t>> {
+          spec.sigalgs = offered;
+          auto a = co_await probe(scan::build_client_hello(spec), true);
+          if (a.kind != ServerAnswer::Kind::ServerHello || a.version != scan::kTls12) co_return std::nullopt;
+          co_return a.signature_scheme;
+        });
+    sigalgs_.insert(found.begin(), found.end());
   }
 
   // sigalgs13: TLS 1.3 encrypts the CertificateVerify, so each round is a full handshake that
   // offers the schemes left; the one the server signed with comes out.
   asio::awaitable<void> sigalgs13() {
-    std::vector<std::uint16_t> offered;
+    std::vector<std::uint16_t> candidates;
     for (auto id : scan::default_sigalgs())
-      if (scan::tls13_signature_scheme(id)) offered.push_back(id);
-    while (!offered.empty()) {
-      FullSpec spec;
-      spec.min_version = spec.max_version = TLS1_3_VERSION;
-      for (auto id : offered) spec.sigalgs += (spec.sigalgs.empty() ? "" : ":") + tls::signature_scheme_name(id);
-      auto res = co_await full(std::move(spec));
-      if (!res.ok) break;
-      auto it = std::find_if(offered.begin(), offered.end(), [&](std::uint16_t id) {
-        return tls::signature_scheme_name(id) == res.report.signature_scheme;
-      });
-      if (it == offered.end()) break;
-      sigalgs_.insert(*it);
-      offered.erase(it);
-    }
+      if (scan::tls13_signature_scheme(id)) candidates.push_back(id);
+    auto found = co_await narrow(
+        candidates, [&](const std::vector<std::uint16_t>& offered) -> asio::awaitable<std::optional<std::uint16_t>> {
+          FullSpec spec;
+          spec.min_version = spec.max_version = TLS1_3_VERSION;
+          for (auto id : offered) spec.sigalgs += (spec.sigalgs.empty() ? "" : ":") + tls::signature_scheme_name(id);
+          auto res = co_await full(std::move(spec));
+          if (res.ok)
+            for (auto id : offered)
+              if (tls::signature_scheme_name(id) == res.report.signature_scheme) co_return id;
+          co_return std::nullopt;
+        });
+    sigalgs_.insert(found.begin(), found.end());
   }
 
   asio::awaitable<void> compression() {
@@ -486,15 +500,15 @@ class Scanner {
 
   // alpn offers the candidates, notes the server's choice, takes it out, again.
   asio::awaitable<void> alpn() {
-    std::vector<std::string> offered = {"h2", "http/1.1", "http/1.0"};
-    while (!offered.empty()) {
-      FullSpec spec;
-      spec.alpn = offered;
-      auto res = co_await full(std::move(spec));
-      if (!res.ok || !contains(offered, res.report.alpn)) break;
-      r_.alpn.push_back(res.report.alpn);
-      remove_one(offered, res.report.alpn);
-    }
+    std::vector<std::string> candidates = {"h2", "http/1.1", "http/1.0"};
+    r_.alpn = co_await narrow(
+        candidates, [&](const std::vector<std::string>& offered) -> asio::awaitable<std::optional<std::string>> {
+          FullSpec spec;
+          spec.alpn = offered;
+          auto res = co_await full(std::move(spec));
+          if (!res.ok) co_return std::nullopt;
+          co_return res.report.alpn;
+        });
   }
 
   // legacy_resumption: below TLS 1.3 (the highest version the server has there), a session by

@@ -150,6 +150,9 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> failed_request(const Parser& parser, boost::system::error_code ec, bool header);
   asio::awaitable<bool> send(const http::Request& req, http::Reply& reply, bool keep_alive);
   asio::awaitable<bool> send_file(http::FileReply& file, std::uint64_t& sent, bool last);
+  // write writes bytes; last: they end the connection, and the close_notify goes in the same
+  // TCP segment.
+  asio::awaitable<error_code> write(std::string_view bytes, bool last);
   asio::awaitable<void> linger();
   const nlohmann::json& facts(const http::Request& req);
   const tls::ConnectionFacts& tls_facts();
@@ -398,11 +401,7 @@ asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply
   if (no_body || !reply.file) {
     bool whole = no_body || length <= 16 * 1024;
     if (!no_body && whole) out_ += reply.body;  // one write, one TLS record for a small page
-    error_code ec;
-    if (whole && !keep_alive)  // and the close_notify in the same TCP segment
-      ec = co_await tls_.write_last(out_.data(), out_.size());
-    else
-      ec = co_await tls_.write_all(out_.data(), out_.size());
+    auto ec = co_await write(out_, whole && !keep_alive);
     if (!ec && !whole) ec = co_await tls_.write_all(reply.body.data(), reply.body.size());
     ok = !ec;
     if (ok) sent = length;
@@ -421,6 +420,11 @@ asio::awaitable<bool> Session::send(const http::Request& req, http::Reply& reply
 
 // send_file writes the response header in out_ and then the file's bytes; sent counts the body
 // bytes written.
+asio::awaitable<error_code> Session::write(std::string_view bytes, bool last) {
+  if (last) co_return co_await tls_.write_last(bytes.data(), bytes.size());
+  co_return co_await tls_.write_all(bytes.data(), bytes.size());
+}
+
 asio::awaitable<bool> Session::send_file(http::FileReply& file, std::uint64_t& sent, bool last) {
   auto read_at = [fd = file.fd.get()](char* into, std::size_t n, std::uint64_t offset) {
     std::size_t got = 0;
@@ -439,16 +443,11 @@ asio::awaitable<bool> Session::send_file(http::FileReply& file, std::uint64_t& s
       out_.resize(head + file.length);
       if (!read_at(out_.data() + head, file.length, file.offset)) co_return false;
     }
-    error_code ec;
-    if (last)  // with the close_notify in the same TCP segment
-      ec = co_await tls_.write_last(out_.data(), out_.size());
-    else
-      ec = co_await tls_.write_all(out_.data(), out_.size());
-    if (ec) co_return false;
+    if (co_await write(out_, last)) co_return false;
     sent = file.length;
     co_return true;
   }
-  auto ec = co_await tls_.write_all(out_.data(), out_.size());
+  auto ec = co_await write(out_, false);
   if (ec) co_return false;
   std::unique_ptr<char[]> piece(new char[kFilePiece]);
   for (std::uint64_t left = file.length; left;) {

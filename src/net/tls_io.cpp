@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -29,14 +30,20 @@ struct SocketState : boost::asio::ip::tcp::socket {
 };
 }  // namespace
 
-void adopt_socket(boost::asio::ip::tcp::socket& socket) {
+boost::system::error_code adopt_socket(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp& protocol,
+                                       int fd) {
+  boost::system::error_code ec;
+  socket.assign(protocol, fd, ec);
+  if (ec) {
+    ::close(fd);
+    return ec;
+  }
 #if !defined(BOOST_ASIO_HAS_IOCP) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
   namespace ops = boost::asio::detail::socket_ops;
   auto& state = (socket.*SocketState::impl).get_implementation().state_;
   state = static_cast<ops::state_type>((state | ops::internal_non_blocking) & ~ops::possible_dup);
-#else
-  (void)socket;
 #endif
+  return ec;
 }
 
 boost::asio::awaitable<IoResult> receive(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer into) {

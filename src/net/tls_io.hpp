@@ -29,12 +29,13 @@ struct IoResult {
 // error, "closed without a TLS close_notify" for a truncated stream, else the code's message.
 [[nodiscard]] std::string tls_error_words(const boost::system::error_code& ec);
 
-// adopt_socket tells Asio two things true of a socket it was handed with assign() — by net::Workers'
-// accept4 or after the proxy's connect: the descriptor is non-blocking already, and no one else
-// holds a copy of it. Asio then makes no ioctl(FIONBIO) before the first wait and no EPOLL_CTL_DEL
-// when it closes (closing the only descriptor takes it out of the epoll set), as for a socket its
-// own accept made: two system calls less per connection.
-void adopt_socket(boost::asio::ip::tcp::socket& socket);
+// adopt_socket gives socket the descriptor fd — made non-blocking by its creator (accept4 or
+// socket with SOCK_NONBLOCK) and held by no one else — and tells Asio both: it then makes no
+// ioctl(FIONBIO) before the first wait and no EPOLL_CTL_DEL when the socket closes (closing the
+// only descriptor takes it out of the epoll set), as for a socket its own accept made. On failure
+// fd is closed.
+boost::system::error_code adopt_socket(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp& protocol,
+                                       int fd);
 
 // receive reads what the socket has (at most into.size() bytes), waiting until it has something; 0
 // bytes: the peer closed. Asio tries the read at once and, if the socket is empty, waits without

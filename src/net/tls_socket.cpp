@@ -35,6 +35,9 @@ struct TlsSocket::BioState {
   bool drained = true;
   bool eof = false;
   std::string* held = nullptr;  // while set, writes are gathered here instead of sent
+
+  // buffered is how many bytes already taken from the socket OpenSSL has still to read.
+  [[nodiscard]] std::size_t buffered() const { return prefix.size() - used + landed - landing_used; }
 };
 
 namespace {
@@ -94,7 +97,7 @@ long bio_ctrl(BIO* bio, int cmd, long, void*) {
     case BIO_CTRL_EOF:
       return st && st->eof ? 1 : 0;
     case BIO_CTRL_PENDING:
-      return st ? static_cast<long>(st->prefix.size() - st->used + st->landed - st->landing_used) : 0;
+      return st ? static_cast<long>(st->buffered()) : 0;
     default:
       return 0;
   }
@@ -193,9 +196,7 @@ asio::awaitable<boost::system::error_code> TlsSocket::handshake(bool server) {
 }
 
 asio::awaitable<boost::system::error_code> TlsSocket::wait_for_data() {
-  const auto& st = *state_;
-  if (SSL_has_pending(ssl_.get()) || st.used < st.prefix.size() || st.landing_used < st.landed || st.eof)
-    co_return boost::system::error_code();
+  if (SSL_has_pending(ssl_.get()) || state_->buffered() || state_->eof) co_return boost::system::error_code();
   co_return co_await wait_readable();
 }
 

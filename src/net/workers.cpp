@@ -124,12 +124,7 @@ asio::awaitable<Accepted> accept_one(tcp::acceptor& acceptor) {
     if (fd >= 0) {
       peer.resize(len);
       tcp::socket socket(acceptor.get_executor());
-      boost::system::error_code ec;
-      socket.assign(peer.protocol(), fd, ec);
-      if (ec)
-        ::close(fd);
-      else
-        adopt_socket(socket);
+      auto ec = adopt_socket(socket, peer.protocol(), fd);
       co_return Accepted{ec, std::move(socket), peer};
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
