@@ -60,7 +60,7 @@ class Parser : public http::StreamingParser<isRequest> {
 
 std::string Flow::url() const {
   if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) return target;
-  auto h = request_header("Host");
+  auto h = authority.empty() ? request_header("Host") : authority;
   return fmt::format("{}://{}{}", scheme, h.empty() ? host : h, target);
 }
 

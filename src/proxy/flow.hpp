@@ -26,7 +26,9 @@ struct Flow {
   std::string scheme = "https";
   std::string method;
   std::string target;  // as sent: "/login?x=1" (or absolute-form through an explicit proxy)
-  std::string http_version = "HTTP/1.1";
+  std::string http_version = "HTTP/1.1";  // the client's leg: "HTTP/1.1", "HTTP/2.0"
+  std::string authority;                   // HTTP/2's :authority ("" over HTTP/1.1: the Host field)
+  std::int32_t stream_id = 0;              // the client's HTTP/2 stream (0 over HTTP/1.1)
   Headers request_headers;
   std::string request_body;  // first body_cap bytes
   std::uint64_t request_body_bytes = 0;
@@ -38,6 +40,8 @@ struct Flow {
   std::string response_body;
   std::uint64_t response_body_bytes = 0;
   std::uint64_t response_header_bytes = 0;
+  Headers request_trailers, response_trailers;
+  std::string error;  // why the exchange was cut ("stream reset by the client (CANCEL)"), "" if not
   // Milliseconds since the epoch: request started, request fully sent, first response byte, done.
   double started_ms = 0, request_done_ms = 0, response_start_ms = 0, response_done_ms = 0;
   bool complete = false;  // the response ended normally
