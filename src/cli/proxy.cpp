@@ -14,7 +14,7 @@ namespace tlslab::cli {
 namespace {
 
 struct ProxyArgs {
-  std::string mode = "sni", upstream, ca_dir, upstream_cacert, har, keylog, dns, cert_cache;
+  std::string mode = "sni", http2 = "auto", upstream, ca_dir, upstream_cacert, har, keylog, dns, cert_cache;
   std::vector<std::string> listen, upstream_resolve, pass;
   std::uint16_t upstream_port = 443;
   bool upstream_insecure = false, dump = false, redact = false, show_forgery = false, log_json = false;
@@ -51,6 +51,11 @@ int run(const ProxyArgs& a) {
   for (const auto& p : a.pass) o.pass.emplace_back(p);
   if (!a.upstream_cacert.empty()) o.upstream_cacert = a.upstream_cacert;
   o.upstream_insecure = a.upstream_insecure;
+  if (a.http2 != "auto" && a.http2 != "off")
+    throw Failure(Kind::Usage, fmt::format("--http2 {}: use auto (h2 on each leg where both ends offer it) or off "
+                                           "(HTTP/1.1 only, on both legs)",
+                                           a.http2));
+  o.http2 = a.http2 == "off" ? proxy::Http2Mode::Off : proxy::Http2Mode::Auto;
   o.dump = a.dump;
   o.redact = a.redact;
   o.show_forgery = a.show_forgery;
@@ -132,6 +137,10 @@ void setup_proxy(CLI::App& app) {
   cmd->add_option("--upstream-cacert", a->upstream_cacert,
                   "Verify real servers against FILE instead of the system store");
   cmd->add_flag("--upstream-insecure", a->upstream_insecure, "Do not verify the real servers");
+  cmd->add_option("--http2", a->http2,
+                  "auto (default): HTTP/2 with each side that offers it, translated to HTTP/1.1 where the other "
+                  "side lacks it; off: HTTP/1.1 only, on both sides")
+      ->type_name("auto|off");
   auto* see = "Seeing the traffic";
   cmd->add_flag("--dump", a->dump, "Print requests and responses; passwords, tokens and cookies highlighted")
       ->group(see);

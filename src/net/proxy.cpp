@@ -36,8 +36,10 @@
 #include "net/workers.hpp"
 #include "ossl/error.hpp"
 #include "pki/ca.hpp"
+#include "proxy/alpn.hpp"
 #include "proxy/client_hello.hpp"
 #include "proxy/dns.hpp"
+#include "proxy/exchange.hpp"
 #include "proxy/flow.hpp"
 #include "proxy/forge.hpp"
 #include "proxy/har.hpp"
@@ -253,6 +255,14 @@ std::string error_page(unsigned status, const std::string& why) {
 }
 
 std::string tls_version(SSL* ssl) { return SSL_get_version(ssl); }
+
+// negotiated_alpn is the protocol a connection negotiated ("" none).
+std::string negotiated_alpn(SSL* ssl) {
+  const unsigned char* alpn = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &len);
+  return alpn ? std::string(reinterpret_cast<const char*>(alpn), len) : std::string();
+}
 
 // session_alpn is the protocol a session negotiated ("" none).
 std::string session_alpn(const SSL_SESSION* session) {
@@ -532,6 +542,92 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_return c;
   }
 
+  // relay_http carries out a proxy::Exchange between the two TLS legs when either speaks HTTP/2:
+  // a reader per leg feeds it while it wants bytes, a writer per leg writes what it gives and ends
+  // the leg (close_notify) once it is done. All four run on this connection's thread; they wake
+  // each other through one timer that is cancelled whenever something changed.
+  asio::awaitable<Counters> relay_http(TlsSocket& down, TlsSocket& up, proxy::HttpProtocol client_leg,
+                                       proxy::HttpProtocol upstream_leg, const std::string& requested) {
+    Counters c;
+    proxy::ExchangeOptions eo;
+    eo.client = peer_;
+    eo.host = requested;
+    eo.body_cap = s_.o.body_cap;
+    proxy::Exchange ex(client_leg, upstream_leg, eo, [this](proxy::Flow&& f) { on_flow(std::move(f)); });
+    asio::steady_timer changed(client_.get_executor(), asio::steady_timer::time_point::max());
+    bool writers_done = false;
+    auto wait = [&]() -> asio::awaitable<void> { co_await changed.async_wait(use_tuple); };
+    auto reader = [&](TlsSocket& from, bool client_side) -> asio::awaitable<void> {
+      for (;;) {
+        while (!(client_side ? ex.wants_client_data() : ex.wants_upstream_data()) && !ex.finished())
+          co_await wait();
+        if (ex.finished()) co_return;
+        auto ec = co_await from.wait_for_data();
+        std::size_t n = 0;
+        if (!ec) {
+          RelayBuffer<16 * 1024> buf;
+          std::tie(ec, n) = co_await from.read_some(buf.data(), buf.size());
+          if (n) {
+            dog_.touch();
+            std::string_view bytes(buf.data(), n);
+            if (client_side)
+              ex.client_data(bytes, now_ms());
+            else
+              ex.upstream_data(bytes, now_ms());
+          }
+        }
+        if (ec) {
+          if (client_side)
+            ex.client_closed(ec == asio::error::eof, now_ms());
+          else
+            ex.upstream_closed(ec == asio::error::eof, now_ms());
+        }
+        changed.cancel();
+        if (ec) co_return;
+      }
+    };
+    auto writer = [&](TlsSocket& to, tcp::socket& socket, bool client_side) -> asio::awaitable<void> {
+      std::string out;
+      for (;;) {
+        out.clear();
+        if (client_side ? ex.take_client_output(out) : ex.take_upstream_output(out)) {
+          auto ec = co_await to.write_all(out.data(), out.size());
+          changed.cancel();
+          if (ec) {  // the peer is gone: nothing more can reach it
+            if (client_side)
+              ex.client_closed(false, now_ms());
+            else
+              ex.upstream_closed(false, now_ms());
+            co_return;
+          }
+          dog_.touch();
+          (client_side ? c.down : c.up) += out.size();
+          continue;
+        }
+        if (client_side ? ex.client_done() : ex.upstream_done()) {
+          co_await to.shutdown();
+          boost::system::error_code ignored;
+          socket.shutdown(tcp::socket::shutdown_send, ignored);
+          co_return;
+        }
+        co_await wait();
+      }
+    };
+    auto writers = [&]() -> asio::awaitable<void> {
+      co_await (writer(down, client_, true) && writer(up, upstream_, false));
+      writers_done = true;
+    };
+    // The readers end at each leg's end; the relay ends when both writers have ended their legs.
+    auto readers = [&]() -> asio::awaitable<void> {
+      co_await (reader(down, true) && reader(up, false));
+      while (!writers_done) co_await wait();
+    };
+    co_await ((writers() || readers()) || dog_.watch(client_, upstream_));
+    if (!ex.error().empty())
+      s_.error(peer_, fmt::format("{}: HTTP stopped: {}", requested, ex.error()));
+    co_return c;
+  }
+
   void on_flow(proxy::Flow&& flow) {
     auto secrets = proxy::find_secrets(flow);
     double total = flow.response_done_ms - flow.started_ms;
@@ -650,8 +746,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     TlsSocket up(upstream_, s_.upstream.get());
     SSL* ussl = up.native_handle();
     if (!tls::is_ip_literal(requested)) SSL_set_tlsext_host_name(ussl, requested.c_str());
-    if (!info.alpn.empty()) {
-      auto wire = tls::alpn_wire(info.alpn);
+    if (auto offer = proxy::upstream_offer(info.alpn, s_.o.http2); !offer.empty()) {
+      auto wire = tls::alpn_wire(offer);
       SSL_set_alpn_protos(ussl, reinterpret_cast<const unsigned char*>(wire.data()),
                           static_cast<unsigned>(wire.size()));
     }
@@ -667,12 +763,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (resuming) last = s_.served_for(requested);
     std::shared_ptr<const proxy::Forged> early = last.forged;
     std::string early_protocol = early ? session_alpn(SSL_get0_session(ussl)) : std::string();
-    // The session's protocol came from an earlier client's offer: this client must offer it too
-    // (or, like that one, nothing), else the server's answer will differ.
-    if (early &&
-        !(early_protocol.empty() ? info.alpn.empty()
-                                 : std::find(info.alpn.begin(), info.alpn.end(), early_protocol) != info.alpn.end()))
-      early = nullptr;
+    // The session's protocol came from an earlier client's offer: this client's offer to the
+    // server must include it too (or, like that one, be empty), else the server's answer will differ.
+    if (early) {
+      auto offer = proxy::upstream_offer(info.alpn, s_.o.http2);
+      if (!(early_protocol.empty() ? offer.empty()
+                                   : std::find(offer.begin(), offer.end(), early_protocol) != offer.end()))
+        early = nullptr;
+    }
     std::optional<TlsSocket> down;
     boost::system::error_code uec, cec;
     bool up_expired = false, client_expired = false;
@@ -688,7 +786,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     };
     if (early) {
       down.emplace(client_, early->ctx.get(), hello.buffered());
-      proxy::set_alpn_choice(down->native_handle(), early_protocol);
+      proxy::set_alpn_choice(down->native_handle(), proxy::client_choice(info.alpn, early_protocol, s_.o.http2));
       co_await (upstream_handshake() && client_handshake());
     } else {
       co_await upstream_handshake();
@@ -703,10 +801,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       co_return;
     }
     X509* real_leaf = SSL_get0_peer_certificate(ussl);
-    const unsigned char* alpn = nullptr;
-    unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(ussl, &alpn, &alpn_len);
-    std::string protocol = alpn ? std::string(reinterpret_cast<const char*>(alpn), alpn_len) : "";
+    std::string protocol = negotiated_alpn(ussl);
     // A resumed session with the same real certificate as last time: it was verified for this name
     // when the session began (a session that failed is forgotten), and last time's forgery fits.
     proxy::Forging forging;
@@ -751,16 +846,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
       show_forgery(requested, real ? &*real : nullptr, forging);
       // Now the client, with the forged certificate, replaying its buffered ClientHello.
       down.emplace(client_, forged->ctx.get(), hello.buffered());
-      proxy::set_alpn_choice(down->native_handle(), protocol);
+      proxy::set_alpn_choice(down->native_handle(), proxy::client_choice(info.alpn, protocol, s_.o.http2));
       co_await client_handshake();
       if (cec) {
         log_client_refusal(requested, cec, client_expired);
         co_return;
       }
     }
-    legs_ = fmt::format("client {}, server {}{}{}", tls_version(down->native_handle()), tls_version(ussl),
-                        SSL_session_reused(ussl) ? " resumed" : "", protocol.empty() ? "" : ", ALPN " + protocol);
-    bool http1 = protocol.empty() || protocol == "http/1.1" || protocol == "http/1.0";
+    auto client_protocol = negotiated_alpn(down->native_handle());
+    legs_ = fmt::format("client {}{}, server {}{}{}", tls_version(down->native_handle()),
+                        client_protocol.empty() ? "" : " " + client_protocol, tls_version(ussl),
+                        protocol.empty() ? "" : " " + protocol, SSL_session_reused(ussl) ? ", resumed" : "");
+    proxy::HttpProtocol client_leg{}, upstream_leg{};
+    bool http = proxy::http_protocol(client_protocol, client_leg) && proxy::http_protocol(protocol, upstream_leg);
+    if (http && (client_leg == proxy::HttpProtocol::Http2 || upstream_leg == proxy::HttpProtocol::Http2)) {
+      auto c = co_await relay_http(*down, up, client_leg, upstream_leg, requested);
+      s_.log(fmt::format("{} {} ({}): closed, up {} B, down {} B", peer_, requested, legs_, c.up, c.down));
+      co_return;
+    }
+    bool http1 = http;  // HTTP/1 on both legs: relayed as bytes, watched by the observer
     std::optional<proxy::HttpObserver> observer;
     if (http1) observer.emplace(peer_, requested, s_.o.body_cap, [this](proxy::Flow&& f) { on_flow(std::move(f)); });
     auto c = co_await relay_tls(*down, up, observer ? &*observer : nullptr);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pki/cert_info.hpp"
+#include "proxy/alpn.hpp"
 #include "proxy/policy.hpp"
 
 namespace tlslab::pki {
@@ -29,6 +30,7 @@ struct ProxyOptions {
   std::vector<proxy::HostPattern> pass;
   std::optional<std::string> upstream_cacert;
   bool upstream_insecure = false;
+  proxy::Http2Mode http2 = proxy::Http2Mode::Auto;  // --http2 auto|off
   bool dump = false;
   bool redact = false;
   bool show_forgery = false;
