@@ -559,8 +559,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto wait = [&]() -> asio::awaitable<void> { co_await changed.async_wait(use_tuple); };
     auto reader = [&](TlsSocket& from, bool client_side) -> asio::awaitable<void> {
       for (;;) {
-        while (!(client_side ? ex.wants_client_data() : ex.wants_upstream_data()) && !ex.finished())
-          co_await wait();
+        while (!(client_side ? ex.wants_client_data() : ex.wants_upstream_data()) && !ex.finished()) co_await wait();
         if (ex.finished()) co_return;
         auto ec = co_await from.wait_for_data();
         std::size_t n = 0;
@@ -623,8 +622,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       while (!writers_done) co_await wait();
     };
     co_await ((writers() || readers()) || dog_.watch(client_, upstream_));
-    if (!ex.error().empty())
-      s_.error(peer_, fmt::format("{}: HTTP stopped: {}", requested, ex.error()));
+    if (!ex.error().empty()) s_.error(peer_, fmt::format("{}: HTTP stopped: {}", requested, ex.error()));
     co_return c;
   }
 

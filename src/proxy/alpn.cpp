@@ -34,6 +34,18 @@ std::string client_choice(const std::vector<std::string>& client_offer, const st
   return offers(client_offer, upstream) ? upstream : std::string();
 }
 
+bool http_protocol(std::string_view alpn, HttpProtocol& out) {
+  if (alpn == "h2") {
+    out = HttpProtocol::Http2;
+    return true;
+  }
+  if (alpn.empty() || alpn == "http/1.1" || alpn == "http/1.0") {
+    out = HttpProtocol::Http1;
+    return true;
+  }
+  return false;
+}
+
 bool is_http_alpn(const std::string& protocol) {
   return protocol.empty() || protocol == "http/1.1" || protocol == "http/1.0" || protocol == "h2";
 }

@@ -5,11 +5,18 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tlslab::proxy {
 
 enum class Http2Mode { Auto, Off };
+
+enum class HttpProtocol { Http1, Http2 };
+
+// http_protocol maps a negotiated ALPN protocol to the leg's HTTP version ("h2" -> Http2; "",
+// "http/1.1", "http/1.0" -> Http1); any other protocol is not HTTP and returns false.
+[[nodiscard]] bool http_protocol(std::string_view alpn, HttpProtocol& out);
 
 // upstream_offer is the ALPN list sent to the real server for the client's offer: the client's
 // list without h2 when HTTP/2 is off; with an HTTP/1.1 fallback added after h2 when the client

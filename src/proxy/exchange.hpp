@@ -23,15 +23,10 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/alpn.hpp"
 #include "proxy/flow.hpp"
 
 namespace tlslab::proxy {
-
-enum class HttpProtocol { Http1, Http2 };
-
-// http_protocol maps a negotiated ALPN protocol to the leg's HTTP version ("h2" -> Http2; "",
-// "http/1.1", "http/1.0" -> Http1); any other protocol is not HTTP and returns false.
-[[nodiscard]] bool http_protocol(std::string_view alpn, HttpProtocol& out);
 
 struct ExchangeOptions {
   std::string client;  // the client's address, for flows: "127.0.0.1:50312"
