@@ -21,6 +21,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -38,6 +39,7 @@
 #include "pki/ca.hpp"
 #include "proxy/alpn.hpp"
 #include "proxy/client_hello.hpp"
+#include "proxy/core.hpp"
 #include "proxy/dns.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/flow.hpp"
@@ -123,6 +125,7 @@ struct Shared {
   tls::SessionCache sessions;   // upstream sessions per server and name: new connections resume
   ossl::Ptr<SSL_CTX> upstream;  // client side, towards the real servers
   std::vector<proxy::Endpoint> listeners;
+  proxy::CoreConfig core;  // what every connection's core knows (listeners filled once bound)
   std::atomic<std::size_t> connections{0};
   std::mutex out_mutex;  // --dump and log lines on stdout
   std::mutex har_mutex;
@@ -292,13 +295,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } guard{s_};
     auto self = shared_from_this();
     try {
-      // (Not a ?: inside co_await: GCC 12 evaluates both arms there.)
-      std::pair<std::string, std::uint16_t> target{"", s_.o.upstream_port};
-      if (s_.o.mode == "reverse") target = reverse_target();
-      if (s_.o.mode == "explicit")
-        co_await run_explicit();
-      else
-        co_await run_tls_entry(target);
+      // The core decides, this carries out: each command's outcome is the core's next event.
+      proxy::Core core(s_.core);
+      std::deque<proxy::Command> todo;
+      auto feed = [&](const proxy::Event& e) {
+        for (auto& c : core.on(e)) todo.push_back(std::move(c));
+      };
+      feed(proxy::event::Start{});
+      while (!todo.empty()) {
+        auto command = std::move(todo.front());
+        todo.pop_front();
+        if (auto next = co_await carry_out(command, core)) feed(*next);
+      }
     } catch (const std::exception& e) {
       s_.error(peer_, fmt::format("connection failed: {}", e.what()));
     }
@@ -309,38 +317,123 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
-  std::pair<std::string, std::uint16_t> reverse_target() const {
-    auto t = parse_target(s_.o.upstream, 443);
-    return {t.host, t.port};
+  using MaybeEvent = std::optional<proxy::Event>;
+
+  // carry_out does what one command of the core says; returns the event it ended in, if any.
+  asio::awaitable<MaybeEvent> carry_out(const proxy::Command& command, const proxy::Core& core) {
+    namespace cmd = proxy::command;
+    if (std::holds_alternative<cmd::ReadRequest>(command)) co_return co_await read_request();
+    if (std::holds_alternative<cmd::ReadHello>(command)) co_return co_await read_hello();
+    if (const auto* c = std::get_if<cmd::Resolve>(&command)) co_return co_await resolve(c->host, c->port);
+    if (const auto* c = std::get_if<cmd::Connect>(&command)) co_return co_await connect(*c);
+    if (std::holds_alternative<cmd::SendEstablished>(command)) {
+      static const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+      co_await asio::async_write(client_, asio::buffer(ok), use_tuple);
+      co_return std::nullopt;
+    }
+    if (const auto* c = std::get_if<cmd::SendPage>(&command)) {
+      auto page = error_page(c->status, c->why);
+      co_await asio::async_write(client_, asio::buffer(page), use_tuple);
+      co_return std::nullopt;
+    }
+    if (const auto* c = std::get_if<cmd::SendAlert>(&command)) {
+      co_await send_alert(c->alert);
+      co_return std::nullopt;
+    }
+    if (const auto* c = std::get_if<cmd::StartUpstreamTls>(&command)) co_return co_await start_upstream_tls(*c, core);
+    if (const auto* c = std::get_if<cmd::StartClientTls>(&command)) co_return co_await start_client_tls(*c, core);
+    if (const auto* c = std::get_if<cmd::Answer502>(&command)) {
+      if (down_) co_await answer_502(*down_, c->why);
+      co_return std::nullopt;
+    }
+    if (const auto* c = std::get_if<cmd::Relay>(&command)) {
+      co_await relay(*c, core);
+      co_return proxy::Event{proxy::event::RelayEnded{}};
+    }
+    if (const auto* c = std::get_if<cmd::Log>(&command)) {
+      if (c->error)
+        s_.error(peer_, c->text);
+      else
+        s_.log(fmt::format("{} {}", peer_, c->text));
+    }
+    co_return std::nullopt;  // Close: the sockets close when run() ends
+  }
+
+  // read_request reads the head of an explicit proxy's first request.
+  asio::awaitable<MaybeEvent> read_request() {
+    beast::flat_buffer buffer;
+    bhttp::request_parser<bhttp::empty_body> parser;
+    parser.header_limit(64 * 1024);
+    boost::system::error_code ec;
+    bool expired = false;
+    {
+      Deadline deadline(client_, s_.o.handshake_timeout);
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_header(client_, buffer, parser, use_tuple);
+      expired = deadline.expired();
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof)
+      co_return proxy::Event{proxy::event::ClientGone{}};
+    if (expired) co_return proxy::Event{proxy::event::ClientGone{"no complete proxy request in time; closed"}};
+    if (ec == asio::error::connection_reset)
+      co_return proxy::Event{proxy::event::ClientGone{"closed before its request was complete"}};
+    proxy::event::RequestRead e;
+    if (ec) {
+      e.error = ec.message();
+      co_return proxy::Event{std::move(e)};
+    }
+    const auto& req = parser.get();
+    e.method = std::string(req.method_string());
+    e.target = std::string(req.target());
+    e.version = static_cast<int>(req.version());
+    for (const auto& f : req) e.fields.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    leftover_.assign(static_cast<const char*>(buffer.data().data()), buffer.size());
+    co_return proxy::Event{std::move(e)};
   }
 
   // read_hello buffers the client's first flight until its SNI and ALPN can be read.
-  asio::awaitable<bool> read_hello(proxy::ClientHelloReader& reader, std::string_view already) {
+  asio::awaitable<MaybeEvent> read_hello() {
     Deadline deadline(client_, s_.o.handshake_timeout);
-    auto state = already.empty() ? proxy::ClientHelloReader::State::NeedMore : reader.feed(already);
+    hello_read_ = true;
+    auto state = leftover_.empty() ? proxy::ClientHelloReader::State::NeedMore : hello_.feed(leftover_);
+    leftover_.clear();
     std::array<char, 4096> buf;
     while (state == proxy::ClientHelloReader::State::NeedMore) {
       auto [ec, n] = co_await receive(client_, asio::buffer(buf));
       if (!ec && n == 0) ec = asio::error::eof;
       if (ec) {
         if (deadline.expired())
-          s_.error(peer_, "no complete ClientHello in time; closed");
-        else if (!reader.buffered().empty())
-          s_.error(peer_, "closed in the middle of its ClientHello");
-        co_return false;
+          co_return proxy::Event{proxy::event::HelloFailed{"no complete ClientHello in time; closed", false}};
+        co_return proxy::Event{proxy::event::ClientGone{
+            hello_.buffered().empty() ? std::string() : std::string("closed in the middle of its ClientHello")}};
       }
-      state = reader.feed(std::string_view(buf.data(), n));
+      state = hello_.feed(std::string_view(buf.data(), n));
     }
-    if (state != proxy::ClientHelloReader::State::Done) {
-      s_.error(peer_, fmt::format("not a TLS client ({}); closed", reader.error()));
-      co_return false;
-    }
-    co_return true;
+    if (state != proxy::ClientHelloReader::State::Done)
+      co_return proxy::Event{proxy::event::HelloFailed{fmt::format("not a TLS client ({}); closed", hello_.error()),
+                                                      state == proxy::ClientHelloReader::State::Malformed}};
+    co_return proxy::Event{proxy::event::HelloRead{hello_.info()}};
   }
 
-  // resolve_upstream finds where host really lives: --upstream-resolve, else the system resolver.
-  // Addresses that are this proxy's own listeners are left out. why says what went wrong when
-  // nothing remains.
+  // send_alert refuses a client before any certificate: a fatal alert in TLS 1.2 record framing,
+  // as every client accepts it before a version is agreed. A client whose handshake already ran
+  // (beside the real server's) is closed instead.
+  asio::awaitable<void> send_alert(std::uint8_t alert) {
+    if (down_) co_return;
+    const unsigned char record[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, alert};
+    co_await asio::async_write(client_, asio::buffer(record), use_tuple);
+  }
+
+  // resolve finds where host lives (resolve_upstream) for the core, which leaves out our own
+  // listeners (a loop).
+  asio::awaitable<MaybeEvent> resolve(const std::string& host, std::uint16_t port) {
+    proxy::event::Resolved e;
+    for (const auto& ep : co_await resolve_upstream(host, port, e.why))
+      e.addresses.push_back({ep.address().to_string(), ep.port()});
+    co_return proxy::Event{std::move(e)};
+  }
+
+  // resolve_upstream finds where host really lives: --upstream-resolve, else --dns, else the
+  // system resolver. why says what went wrong when nothing was found.
   asio::awaitable<std::vector<tcp::endpoint>> resolve_upstream(const std::string& host, std::uint16_t port,
                                                                std::string& why) {
     std::vector<tcp::endpoint> out;
@@ -365,18 +458,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         for (const auto& e : results) out.push_back(e.endpoint());
       }
     }
-    std::vector<tcp::endpoint> safe;
-    for (const auto& ep : out) {
-      if (proxy::is_loop({ep.address().to_string(), ep.port()}, s_.listeners)) {
-        why = fmt::format(
-            "{} resolves to {}, which is this proxy itself: refusing the loop (the redirect that sends clients "
-            "here must not apply to the proxy; use --upstream-resolve {}:ADDR)",
-            host, endpoint_text(ep), host);
-        continue;
-      }
-      safe.push_back(ep);
-    }
-    co_return safe;
+    co_return out;
   }
 
   // dns_lookup asks the --dns server for host's A and AAAA records (IPv4 first), over UDP.
@@ -436,11 +518,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return ec;
   }
 
-  // connect_upstream opens the TCP connection to the real server; returns "" or why it failed.
-  asio::awaitable<std::string> connect_upstream(const std::string& host, std::uint16_t port) {
-    std::string why;
-    auto endpoints = co_await resolve_upstream(host, port, why);
-    if (endpoints.empty()) co_return why;
+  // connect opens the TCP connection to the real server, trying each address in turn.
+  asio::awaitable<MaybeEvent> connect(const proxy::command::Connect& c) {
     asio::steady_timer timer(client_.get_executor());
     timer.expires_after(s_.o.connect_timeout);
     timer.async_wait([this](boost::system::error_code ec) {
@@ -450,7 +529,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     });
     std::string errors;
-    for (const auto& ep : endpoints) {
+    for (const auto& address : c.addresses) {
+      tcp::endpoint ep(asio::ip::make_address(address.address), address.port);
       boost::system::error_code ignored;
       upstream_.close(ignored);
       auto ec = open_upstream(ep);
@@ -458,12 +538,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!ec) {
         timer.cancel();
         upstream_address_ = endpoint_text(ep);
-        co_return std::string();
+        co_return proxy::Event{proxy::event::Connected{upstream_address_}};
       }
       errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ec.message());
     }
     timer.cancel();
-    co_return fmt::format("cannot connect to {}:{}: {}", host, port, errors);
+    co_return proxy::Event{
+        proxy::event::ConnectFailed{fmt::format("cannot connect to {}:{}: {}", c.host, c.port, errors)}};
   }
 
   // pump copies from -> to until from ends or a write fails; returns how it ended (eof is a clean
@@ -565,7 +646,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         std::size_t n = 0;
         if (!ec) {
           RelayBuffer<16 * 1024> buf;
-          std::tie(ec, n) = co_await from.read_some(buf.data(), buf.size());
+          auto r = co_await from.read_some(buf.data(), buf.size());
+          ec = r.ec;
+          n = r.bytes;
           if (n) {
             dog_.touch();
             std::string_view bytes(buf.data(), n);
@@ -714,166 +797,164 @@ class Connection : public std::enable_shared_from_this<Connection> {
                          f.info.serial_hex));
   }
 
-  // run_tls_entry handles a connection whose first bytes are a ClientHello (sni and reverse modes,
-  // and the inside of a CONNECT tunnel). target names where to go when the hello does not.
-  asio::awaitable<void> run_tls_entry(std::pair<std::string, std::uint16_t> target, std::string_view already = {},
-                                      bool tunnel = false) {
-    proxy::ClientHelloReader hello;
-    if (!co_await read_hello(hello, already)) co_return;
-    const auto& info = hello.info();
-    std::string host = s_.o.mode == "sni" && target.first.empty() ? info.sni : target.first;
-    if (host.empty()) {
-      s_.error(peer_, "the ClientHello names no server (no SNI): cannot tell where to go; closed");
-      co_await refuse(hello, host, tunnel, "");
-      co_return;
-    }
-    std::string requested = info.sni.empty() ? host : info.sni;
-    if (auto why = co_await connect_upstream(host, target.second); !why.empty()) {
-      s_.error(peer_, why);
-      co_await refuse(hello, requested, tunnel, why);
-      co_return;
-    }
-    if (proxy::should_pass(s_.o.pass, requested)) {
-      auto c = co_await relay_raw(hello.buffered());
-      s_.log(
-          fmt::format("{} {} passed through untouched (--pass): up {} B, down {} B", peer_, requested, c.up, c.down));
-      co_return;
-    }
-    // The real server first: its certificate decides the forged names and key type, its ALPN
-    // choice is what the client will get.
-    TlsSocket up(upstream_, s_.upstream.get());
-    SSL* ussl = up.native_handle();
-    if (!tls::is_ip_literal(requested)) SSL_set_tlsext_host_name(ussl, requested.c_str());
-    if (auto offer = proxy::upstream_offer(info.alpn, s_.o.http2); !offer.empty()) {
-      auto wire = tls::alpn_wire(offer);
+  // client_handshake runs the client's handshake on down_ (its buffered hello replayed).
+  asio::awaitable<void> client_handshake() {
+    Deadline deadline(client_, s_.o.handshake_timeout);
+    client_error_ = co_await down_->handshake(true);
+    client_expired_ = deadline.expired();
+  }
+
+  // start_upstream_tls runs the handshake with the real server: its certificate decides the
+  // forged names and key type, its ALPN choice what the client will get.
+  asio::awaitable<MaybeEvent> start_upstream_tls(const proxy::command::StartUpstreamTls& c, const proxy::Core& core) {
+    const auto& requested = core.requested();
+    up_.emplace(upstream_, s_.upstream.get());
+    SSL* ussl = up_->native_handle();
+    if (!c.sni.empty()) SSL_set_tlsext_host_name(ussl, c.sni.c_str());
+    if (!c.alpn.empty()) {
+      auto wire = tls::alpn_wire(c.alpn);
       SSL_set_alpn_protos(ussl, reinterpret_cast<const unsigned char*>(wire.data()),
                           static_cast<unsigned>(wire.size()));
     }
-    auto session_key = upstream_address_ + "/" + requested;
-    bool resuming = s_.sessions.prepare(ussl, session_key);
-    tls::VerifyRecorder recorder;
-    recorder.install(ussl);
+    session_key_ = upstream_address_ + "/" + requested;
+    bool resuming = s_.sessions.prepare(ussl, session_key_);
+    recorder_.install(ussl);
     // A server we hold a session with most likely resumes it: its certificate, and so the forgery,
     // are then last time's, and the client's handshake can run beside the server's instead of after
     // it (time to first byte). Both are checked once done; a change closes the client's connection
     // before any of its bytes went anywhere.
-    Shared::Served last;
-    if (resuming) last = s_.served_for(requested);
-    std::shared_ptr<const proxy::Forged> early = last.forged;
-    std::string early_protocol = early ? session_alpn(SSL_get0_session(ussl)) : std::string();
+    if (resuming) last_ = s_.served_for(requested);
+    early_ = last_.forged;
+    early_protocol_ = early_ ? session_alpn(SSL_get0_session(ussl)) : std::string();
     // The session's protocol came from an earlier client's offer: this client's offer to the
     // server must include it too (or, like that one, be empty), else the server's answer will differ.
-    if (early) {
-      auto offer = proxy::upstream_offer(info.alpn, s_.o.http2);
-      if (!(early_protocol.empty() ? offer.empty()
-                                   : std::find(offer.begin(), offer.end(), early_protocol) != offer.end()))
-        early = nullptr;
-    }
-    std::optional<TlsSocket> down;
-    boost::system::error_code uec, cec;
-    bool up_expired = false, client_expired = false;
+    if (early_ && !(early_protocol_.empty()
+                        ? c.alpn.empty()
+                        : std::find(c.alpn.begin(), c.alpn.end(), early_protocol_) != c.alpn.end()))
+      early_ = nullptr;
+    boost::system::error_code uec;
+    bool up_expired = false;
     auto upstream_handshake = [&]() -> asio::awaitable<void> {
       Deadline deadline(upstream_, s_.o.handshake_timeout);
-      uec = co_await up.handshake(false);
+      uec = co_await up_->handshake(false);
       up_expired = deadline.expired();
     };
-    auto client_handshake = [&]() -> asio::awaitable<void> {
-      Deadline deadline(client_, s_.o.handshake_timeout);
-      cec = co_await down->handshake(true);
-      client_expired = deadline.expired();
-    };
-    if (early) {
-      down.emplace(client_, early->ctx.get(), hello.buffered());
-      proxy::set_alpn_choice(down->native_handle(), proxy::client_choice(info.alpn, early_protocol, s_.o.http2));
+    if (early_) {
+      down_.emplace(client_, early_->ctx.get(), hello_.buffered());
+      proxy::set_alpn_choice(down_->native_handle(),
+                             proxy::client_choice(core.hello().alpn, early_protocol_, s_.o.http2));
       co_await (upstream_handshake() && client_handshake());
     } else {
       co_await upstream_handshake();
     }
-    TlsSocket* ready = down && !cec ? &*down : nullptr;  // a client already through its handshake
     if (uec) {
-      s_.sessions.forget(session_key);
-      auto why = fmt::format("the TLS handshake with the real server {} ({}) failed: {}", host, upstream_address_,
-                             up_expired ? std::string("timed out") : tls_error_words(uec));
-      s_.error(peer_, why);
-      co_await refuse(hello, requested, tunnel, why, ready);
-      co_return;
+      s_.sessions.forget(session_key_);
+      co_return proxy::Event{
+          proxy::event::UpstreamTlsFailed{up_expired ? std::string("timed out") : tls_error_words(uec)}};
     }
     X509* real_leaf = SSL_get0_peer_certificate(ussl);
-    std::string protocol = negotiated_alpn(ussl);
     // A resumed session with the same real certificate as last time: it was verified for this name
     // when the session began (a session that failed is forgotten), and last time's forgery fits.
-    proxy::Forging forging;
-    std::optional<pki::CertInfo> real;
-    if (SSL_session_reused(ussl) && SSL_get_verify_result(ussl) == X509_V_OK && last.real && real_leaf &&
-        X509_cmp(real_leaf, last.real.get()) == 0) {
-      forging = {last.forged, proxy::ForgeSource::Memory};
+    if (SSL_session_reused(ussl) && SSL_get_verify_result(ussl) == X509_V_OK && last_.real && real_leaf &&
+        X509_cmp(real_leaf, last_.real.get()) == 0) {
+      forging_ = {last_.forged, proxy::ForgeSource::Memory};
       ++s_.reused;
-    } else if (real_leaf)
-      real = pki::describe(real_leaf);
-    if (!forging.forged && !s_.o.upstream_insecure) {
-      if (auto why = check_upstream(recorder, ussl, real_leaf, requested); !why.empty()) {
-        s_.sessions.forget(session_key);
-        s_.error(peer_, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
-                                    "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
-                                    host, upstream_address_, why));
-        co_await refuse(hello, requested, tunnel, fmt::format("the real server's certificate did not verify: {}", why),
-                        ready);
-        co_return;
-      }
+    } else if (real_leaf) {
+      real_ = pki::describe(real_leaf);
     }
-    if (!forging.forged) {
-      auto names = proxy::forged_names(real ? &*real : nullptr, real_leaf, requested,
+    proxy::event::UpstreamTlsDone done{negotiated_alpn(ussl), "", SSL_session_reused(ussl) == 1};
+    if (!forging_.forged && !s_.o.upstream_insecure) {
+      done.verify_problem = check_upstream(recorder_, ussl, real_leaf, requested);
+      if (!done.verify_problem.empty()) s_.sessions.forget(session_key_);
+    }
+    co_return proxy::Event{std::move(done)};
+  }
+
+  // start_client_tls forges the certificate and runs the client's handshake with it (or checks
+  // the one that already ran beside the real server's).
+  asio::awaitable<MaybeEvent> start_client_tls(const proxy::command::StartClientTls& c, const proxy::Core& core) {
+    const auto& requested = core.requested();
+    bool early_done = down_.has_value();
+    if (!c.with_real_certificate) {  // a refusal inside a tunnel: a forgery for the name alone
+      if (!early_done) {
+        auto forging = s_.forger.forge(
+            proxy::forged_names(nullptr, nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
+        log_forging(requested, forging);
+        down_.emplace(client_, forging.forged->ctx.get(), hello_.buffered());
+        proxy::set_alpn_choice(down_->native_handle(), c.alpn);
+        co_await client_handshake();
+      }
+      if (client_error_) co_return proxy::Event{proxy::event::ClientTlsFailed{client_refusal(requested)}};
+      co_return proxy::Event{proxy::event::ClientTlsDone{negotiated_alpn(down_->native_handle())}};
+    }
+    SSL* ussl = up_->native_handle();
+    X509* real_leaf = SSL_get0_peer_certificate(ussl);
+    if (!forging_.forged) {
+      auto names = proxy::forged_names(real_ ? &*real_ : nullptr, real_leaf, requested,
                                        tls::is_ip_literal(requested) ? requested : std::string());
-      forging = s_.forger.forge(names, real ? real->key_type : "EC");
-      log_forging(requested, forging);
-      s_.remember(requested, forging.forged, real_leaf);
+      forging_ = s_.forger.forge(names, real_ ? real_->key_type : "EC");
+      log_forging(requested, forging_);
+      s_.remember(requested, forging_.forged, real_leaf);
     }
-    const auto& forged = forging.forged;
-    if (early) {
-      if (cec) {
-        log_client_refusal(requested, cec, client_expired);
-        co_return;
-      }
-      if (forged != early || protocol != early_protocol) {
-        s_.error(peer_, fmt::format("the real server {} changed its certificate or protocol since the last "
-                                    "connection; closed this one (the client may retry)",
-                                    host));
-        co_return;
-      }
+    if (early_done) {
+      if (client_error_) co_return proxy::Event{proxy::event::ClientTlsFailed{client_refusal(requested)}};
+      if (forging_.forged != early_ || core.upstream_alpn() != early_protocol_)
+        co_return proxy::Event{proxy::event::ClientTlsFailed{
+            fmt::format("the real server {} changed its certificate or protocol since the last connection; closed "
+                        "this one (the client may retry)",
+                        core.host())}};
     } else {
-      show_forgery(requested, real ? &*real : nullptr, forging);
+      show_forgery(requested, real_ ? &*real_ : nullptr, forging_);
       // Now the client, with the forged certificate, replaying its buffered ClientHello.
-      down.emplace(client_, forged->ctx.get(), hello.buffered());
-      proxy::set_alpn_choice(down->native_handle(), proxy::client_choice(info.alpn, protocol, s_.o.http2));
+      down_.emplace(client_, forging_.forged->ctx.get(), hello_.buffered());
+      proxy::set_alpn_choice(down_->native_handle(), c.alpn);
       co_await client_handshake();
-      if (cec) {
-        log_client_refusal(requested, cec, client_expired);
-        co_return;
-      }
+      if (client_error_) co_return proxy::Event{proxy::event::ClientTlsFailed{client_refusal(requested)}};
     }
-    auto client_protocol = negotiated_alpn(down->native_handle());
-    legs_ = fmt::format("client {}{}, server {}{}{}", tls_version(down->native_handle()),
+    auto client_protocol = negotiated_alpn(down_->native_handle());
+    const auto& protocol = core.upstream_alpn();
+    legs_ = fmt::format("client {}{}, server {}{}{}", tls_version(down_->native_handle()),
                         client_protocol.empty() ? "" : " " + client_protocol, tls_version(ussl),
                         protocol.empty() ? "" : " " + protocol, SSL_session_reused(ussl) ? ", resumed" : "");
-    proxy::HttpProtocol client_leg{}, upstream_leg{};
-    bool http = proxy::http_protocol(client_protocol, client_leg) && proxy::http_protocol(protocol, upstream_leg);
-    if (http && (client_leg == proxy::HttpProtocol::Http2 || upstream_leg == proxy::HttpProtocol::Http2)) {
-      auto c = co_await relay_http(*down, up, client_leg, upstream_leg, requested);
-      s_.log(fmt::format("{} {} ({}): closed, up {} B, down {} B", peer_, requested, legs_, c.up, c.down));
+    co_return proxy::Event{proxy::event::ClientTlsDone{client_protocol}};
+  }
+
+  // relay moves the bytes once both ends are set, as the core chose.
+  asio::awaitable<void> relay(const proxy::command::Relay& c, const proxy::Core& core) {
+    namespace cmd = proxy::command;
+    const auto& requested = core.requested();
+    if (c.kind == cmd::RelayKind::Raw) {  // what the client sent so far goes first
+      auto counts = co_await relay_raw(c.first_up + (hello_read_ ? hello_.buffered() : leftover_));
+      s_.log(fmt::format("{} {} passed through untouched (--pass): up {} B, down {} B", peer_, requested, counts.up,
+                         counts.down));
       co_return;
     }
-    bool http1 = http;  // HTTP/1 on both legs: relayed as bytes, watched by the observer
+    if (!c.tls) {  // a plain http:// request through an explicit proxy: forwarded, watched
+      proxy::HttpObserver observer(peer_, requested, s_.o.body_cap, [this](proxy::Flow&& f) {
+        f.scheme = "http";
+        on_flow(std::move(f));
+      });
+      co_await relay_raw(c.first_up + leftover_, &observer);
+      observer.closed(now_ms());
+      co_return;
+    }
+    if (c.kind == cmd::RelayKind::Http) {
+      auto counts = co_await relay_http(*down_, *up_, c.client_leg, c.upstream_leg, requested);
+      s_.log(fmt::format("{} {} ({}): closed, up {} B, down {} B", peer_, requested, legs_, counts.up, counts.down));
+      co_return;
+    }
     std::optional<proxy::HttpObserver> observer;
-    if (http1) observer.emplace(peer_, requested, s_.o.body_cap, [this](proxy::Flow&& f) { on_flow(std::move(f)); });
-    auto c = co_await relay_tls(*down, up, observer ? &*observer : nullptr);
+    if (c.kind == cmd::RelayKind::Observed)
+      observer.emplace(peer_, requested, s_.o.body_cap, [this](proxy::Flow&& f) { on_flow(std::move(f)); });
+    auto counts = co_await relay_tls(*down_, *up_, observer ? &*observer : nullptr);
     if (observer) {
       observer->closed(now_ms());
       if (!observer->active() && !observer->why().empty())
         s_.log(fmt::format("{} {}: stopped parsing HTTP ({}); relayed the rest as bytes, up {} B, down {} B", peer_,
-                           requested, observer->why(), c.up, c.down));
+                           requested, observer->why(), counts.up, counts.down));
     } else {
-      s_.log(fmt::format("{} {} ({}): relayed as opaque bytes, up {} B, down {} B", peer_, requested, legs_, c.up,
-                         c.down));
+      s_.log(fmt::format("{} {} ({}): relayed as opaque bytes, up {} B, down {} B", peer_, requested, legs_, counts.up,
+                         counts.down));
     }
   }
 
@@ -895,43 +976,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return verdict.hostname.reason;
   }
 
-  // log_client_refusal says why the client's handshake with the forged certificate failed.
-  void log_client_refusal(const std::string& requested, const boost::system::error_code& ec, bool expired) {
-    auto words = expired ? std::string("timed out") : tls_error_words(ec);
+  // client_refusal says why the client's handshake with the forged certificate failed.
+  std::string client_refusal(const std::string& requested) const {
+    auto words = client_expired_ ? std::string("timed out") : tls_error_words(client_error_);
     bool distrust = words.find("unknown ca") != std::string::npos || words.find("bad certificate") != std::string::npos;
-    s_.error(peer_, fmt::format("the client refused the forged certificate for {}: {}{}", requested, words,
-                                distrust ? " (it does not trust the proxy's CA)" : ""));
-  }
-
-  // refuse tells an intercepted client no. In sni and reverse mode: a fatal TLS alert, before any
-  // certificate. Inside an explicit-mode CONNECT tunnel the client already has its tunnel, and a
-  // browser shows a failed CONNECT only as a bare error code: so the proxy finishes the handshake
-  // with a certificate forged for the requested name and answers the first request with a 502
-  // page that says why.
-  asio::awaitable<void> refuse(const proxy::ClientHelloReader& hello, const std::string& requested, bool tunnel,
-                               const std::string& why, TlsSocket* ready = nullptr) {
-    if (ready) {  // the client's handshake is already done (it ran beside the server's)
-      if (tunnel) co_await answer_502(*ready, why);
-      co_return;
-    }
-    if (!tunnel || requested.empty()) {
-      // handshake_failure (40), TLS 1.2 record framing as every client accepts it before a version is agreed.
-      static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40};
-      co_await asio::async_write(client_, asio::buffer(alert), use_tuple);
-      co_return;
-    }
-    auto forging = s_.forger.forge(
-        proxy::forged_names(nullptr, nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
-    log_forging(requested, forging);
-    TlsSocket down(client_, forging.forged->ctx.get(), hello.buffered());
-    proxy::set_alpn_choice(down.native_handle(), "http/1.1");
-    boost::system::error_code ec;
-    {
-      Deadline deadline(client_, s_.o.handshake_timeout);
-      ec = co_await down.handshake(true);
-      if (ec) log_client_refusal(requested, ec, deadline.expired());
-    }
-    if (!ec) co_await answer_502(down, why);
+    return fmt::format("the client refused the forged certificate for {}: {}{}", requested, words,
+                       distrust ? " (it does not trust the proxy's CA)" : "");
   }
 
   // answer_502 reads the first request's head from an intercepted client and answers it with a
@@ -951,76 +1001,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!co_await down.write_all(page.data(), page.size())) co_await down.shutdown();
   }
 
-  asio::awaitable<void> run_explicit() {
-    beast::flat_buffer buffer;
-    bhttp::request_parser<bhttp::empty_body> parser;
-    parser.header_limit(64 * 1024);
-    boost::system::error_code ec;
-    {
-      Deadline deadline(client_, s_.o.handshake_timeout);
-      std::tie(ec, std::ignore) = co_await bhttp::async_read_header(client_, buffer, parser, use_tuple);
-    }
-    if (ec) {
-      if (ec != bhttp::error::end_of_stream) s_.error(peer_, fmt::format("no proxy request: {}", ec.message()));
-      co_return;
-    }
-    auto& req = parser.get();
-    std::string leftover(static_cast<const char*>(buffer.data().data()), buffer.size());
-    if (req.method() == bhttp::verb::connect) {
-      auto target = parse_target(std::string(req.target()), 443);
-      static const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
-      if (proxy::should_pass(s_.o.pass, target.host)) {
-        if (auto why = co_await connect_upstream(target.host, target.port); !why.empty()) {
-          co_await reply_plain(502, why);
-          co_return;
-        }
-        co_await asio::async_write(client_, asio::buffer(ok), use_tuple);
-        auto c = co_await relay_raw(leftover);
-        s_.log(fmt::format("{} {} passed through untouched (--pass): up {} B, down {} B", peer_, target.host, c.up,
-                           c.down));
-        co_return;
-      }
-      co_await asio::async_write(client_, asio::buffer(ok), use_tuple);
-      co_await run_tls_entry({target.host, target.port}, leftover, true);
-      co_return;
-    }
-    // A plain http:// request in absolute form: forward it, and watch the exchange.
-    std::string url(req.target());
-    if (url.rfind("http://", 0) != 0) {
-      co_await reply_plain(400, "this is a proxy: send absolute http:// URLs or CONNECT");
-      co_return;
-    }
-    auto rest = url.substr(7);
-    auto slash = rest.find('/');
-    auto hostport = rest.substr(0, slash);
-    auto path = slash == std::string::npos ? std::string("/") : rest.substr(slash);
-    auto target = parse_target(hostport, 80);
-    if (auto why = co_await connect_upstream(target.host, target.port); !why.empty()) {
-      co_await reply_plain(502, why);
-      co_return;
-    }
-    std::string head = fmt::format("{} {} HTTP/{}.{}\r\n", std::string(req.method_string()), path, req.version() / 10,
-                                   req.version() % 10);
-    for (const auto& f : req) {
-      auto name = std::string(f.name_string());
-      if (beast::iequals(name, "Proxy-Connection") || beast::iequals(name, "Connection")) continue;
-      head += fmt::format("{}: {}\r\n", name, std::string(f.value()));
-    }
-    head += "Connection: close\r\n\r\n";
-    proxy::HttpObserver observer(peer_, target.host, s_.o.body_cap, [this](proxy::Flow&& f) {
-      f.scheme = "http";
-      on_flow(std::move(f));
-    });
-    co_await relay_raw(head + leftover, &observer);
-    observer.closed(now_ms());
-  }
-
-  asio::awaitable<void> reply_plain(unsigned status, const std::string& why) {
-    s_.error(peer_, fmt::format("answered {}: {}", status, why));
-    auto page = error_page(status, why);
-    co_await asio::async_write(client_, asio::buffer(page), use_tuple);
-  }
-
   Shared& s_;
   tcp::socket client_;
   tcp::socket upstream_;
@@ -1028,6 +1008,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string peer_;
   std::string upstream_address_;
   std::string legs_;  // TLS versions and ALPN of both legs, for --dump
+  std::string leftover_;  // client bytes read after a proxy request's head
+  proxy::ClientHelloReader hello_;
+  bool hello_read_ = false;
+  // The two TLS legs and what their handshakes left.
+  std::optional<TlsSocket> up_, down_;
+  tls::VerifyRecorder recorder_;
+  std::string session_key_;
+  Shared::Served last_;                          // last time's forgery for this name, when resuming
+  std::shared_ptr<const proxy::Forged> early_;   // the forgery the client's early handshake uses
+  std::string early_protocol_;                   // the resumed session's protocol
+  proxy::Forging forging_;
+  std::optional<pki::CertInfo> real_;
+  boost::system::error_code client_error_;
+  bool client_expired_ = false;
 };
 
 }  // namespace
@@ -1037,6 +1031,19 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
   Workers workers(o.threads);
   auto bound = workers.listen(o.listen, o.mode == "explicit" ? 8080 : 8443);
   for (const auto& ep : bound) shared.listeners.push_back({ep.address().to_string(), ep.port()});
+  shared.core.mode = o.mode == "explicit" ? proxy::Mode::Explicit
+                     : o.mode == "reverse" ? proxy::Mode::Reverse
+                                           : proxy::Mode::Sni;
+  shared.core.upstream_port = o.upstream_port;
+  if (shared.core.mode == proxy::Mode::Reverse) {
+    auto t = parse_target(o.upstream, 443);
+    shared.core.upstream_host = t.host;
+    shared.core.upstream_port = t.port;
+  }
+  shared.core.pass = o.pass;
+  shared.core.listeners = shared.listeners;
+  shared.core.upstream_insecure = o.upstream_insecure;
+  shared.core.http2 = o.http2;
   WorkerHooks hooks;
   hooks.name = "proxy";
   hooks.accept = [&](tcp::socket socket, const tcp::endpoint& peer, unsigned index) {

@@ -131,13 +131,17 @@ Commands Core::on(const Event& event) {
           [&](const event::ConnectFailed& e) { return refuse(e.why); },
           [&](const event::UpstreamTlsDone& e) { return on_upstream_tls(e); },
           [&](const event::UpstreamTlsFailed& e) {
-            return refuse(fmt::format("the TLS handshake with the real server {} failed: {}", host_, e.why));
+            return refuse(
+                fmt::format("the TLS handshake with the real server {} ({}) failed: {}", host_, address_, e.why));
           },
           [&](const event::ClientTlsDone& e) { return on_client_tls(e); },
           [&](const event::ClientTlsFailed& e) {
             return close({command::Log{true, e.why}});
           },
           [&](const event::RelayEnded&) { return close(); },
+          [&](const event::ClientGone& e) {
+            return close(e.why.empty() ? Commands{} : Commands{command::Log{true, e.why}});
+          },
       },
       event);
 }
@@ -238,8 +242,9 @@ Commands Core::on_resolved(const event::Resolved& e) {
   return {command::Connect{std::move(safe), host_, port_}};
 }
 
-Commands Core::on_connected(const event::Connected&) {
+Commands Core::on_connected(const event::Connected& e) {
   if (state_ != State::Connecting) return {};
+  address_ = e.address;
   switch (purpose_) {
     case Purpose::PassTunnel:
       state_ = State::Relaying;
@@ -265,9 +270,9 @@ Commands Core::on_upstream_tls(const event::UpstreamTlsDone& e) {
   if (state_ != State::UpstreamTls) return {};
   if (!e.verify_problem.empty() && !config_.upstream_insecure) {
     Commands out{command::Log{
-        true, fmt::format("the real server {} failed verification: {} — refusing to intercept (--upstream-cacert "
-                          "FILE to trust its CA, --upstream-insecure to go on anyway)",
-                          host_, e.verify_problem)}};
+        true, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
+                          "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
+                          host_, address_, e.verify_problem)}};
     auto more = refuse(fmt::format("the real server's certificate did not verify: {}", e.verify_problem), false);
     out.insert(out.end(), more.begin(), more.end());
     return out;

@@ -83,10 +83,14 @@ struct ClientTlsFailed {
   std::string why;
 };
 struct RelayEnded {};
+// The client went away (or stalled) before anything was decided; why is logged unless empty.
+struct ClientGone {
+  std::string why;
+};
 }  // namespace event
 using Event = std::variant<event::Start, event::RequestRead, event::HelloRead, event::HelloFailed, event::Resolved,
                            event::Connected, event::ConnectFailed, event::UpstreamTlsDone, event::UpstreamTlsFailed,
-                           event::ClientTlsDone, event::ClientTlsFailed, event::RelayEnded>;
+                           event::ClientTlsDone, event::ClientTlsFailed, event::RelayEnded, event::ClientGone>;
 
 // ---- Commands: what to do (imperative). Each one the executor starts ends in one event, except
 // SendPage, SendEstablished, SendAlert, Log and Close, which complete at once.
@@ -195,6 +199,7 @@ class Core {
   Purpose purpose_ = Purpose::Intercept;
   bool tunnel_ = false;
   std::string host_, requested_, upstream_alpn_;
+  std::string address_;  // the real server's address once connected ("127.0.0.1:4433")
   std::uint16_t port_ = 0;
   ClientHelloInfo hello_;
   std::string forward_head_;  // plain forwarding: the request head rewritten for the server
