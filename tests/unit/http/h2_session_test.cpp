@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 
@@ -697,6 +700,55 @@ TEST(H2Session, ErrorNames) {
   EXPECT_EQ(h2_error_name(11), "ENHANCE_YOUR_CALM");
   EXPECT_EQ(h2_error_name(13), "HTTP_1_1_REQUIRED");
   EXPECT_EQ(h2_error_name(0x1f), "UNKNOWN_ERROR(0x1f)");
+}
+
+// TLSLAB_H2_CORPUS names a folder (see tests/fuzz/corpus/h2_session/README): the seeds of
+// h2_session_fuzz, what a client sends to a server.
+TEST(H2Corpus, WriteSeeds) {
+  const char* folder = std::getenv("TLSLAB_H2_CORPUS");
+  if (!folder) GTEST_SKIP() << "set TLSLAB_H2_CORPUS to write the seeds";
+  std::filesystem::create_directories(folder);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    Recorder rec;
+    H2Session server(H2Session::Role::Server, rec);
+    rec.session = &server;
+    EXPECT_TRUE(server.receive(bytes)) << name << ": " << server.error();  // a seed reaches the frames
+    std::ofstream(std::filesystem::path(folder) / name, std::ios::binary) << bytes;
+  };
+  auto client_bytes = [](const std::function<void(H2Session&)>& script) {
+    Recorder rec;
+    H2Session client(H2Session::Role::Client, rec);
+    rec.session = &client;
+    script(client);
+    return drain(client);
+  };
+  write("get", client_bytes([](H2Session& c) { (void)c.submit_request(request(), true); }));
+  write("post_with_body", client_bytes([](H2Session& c) {
+          auto id = c.submit_request(request("POST", "/form"), false);
+          c.send_data(id, "name=value&other=1");
+          c.end_stream(id);
+        }));
+  write("post_with_trailers", client_bytes([](H2Session& c) {
+          auto id = c.submit_request(request("POST", "/grpc"), false);
+          c.send_data(id, pattern(3000));
+          c.send_trailers(id, {{"x-checksum", "abc"}});
+        }));
+  write("streams_and_reset", client_bytes([](H2Session& c) {
+          for (int i = 0; i < 4; ++i) (void)c.submit_request(request("GET", "/" + std::to_string(i)), true);
+          auto id = c.submit_request(request("POST"), false);
+          c.send_data(id, "partial");
+          c.reset(id, kCancel);
+        }));
+  const std::string start = kPreface + frame(kSettings, 0, 0, "");
+  write("control_frames", start + frame(kPing, 0, 0, "12345678") + frame(kSettings, kAck, 0, "") +
+                              frame(8, 0, 0, be32(1000)) + frame(kGoaway, 0, 0, be32(0) + be32(0) + "bye"));
+  write("continuation", start + frame(kHeaders, 0, 1, hpack_request().substr(0, 3)) +
+                            frame(kContinuation, kEndHeaders | kEndStream, 1, hpack_request().substr(3)));
+  // PADDED and PRIORITY flags: pad length 2, then a priority block (dependency 0, weight 16).
+  write("padded_priority", start +
+                               frame(kHeaders, kEndHeaders | 0x08 | 0x20, 1,
+                                     std::string("\x02") + be32(0) + "\x10" + hpack_request() + std::string(2, '\0')) +
+                               frame(kData, kEndStream | 0x08, 1, std::string("\x01") + "body" + std::string(1, '\0')));
 }
 
 }  // namespace
