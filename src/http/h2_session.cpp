@@ -39,7 +39,6 @@ class RateMeter {
     if (now - start_ >= std::chrono::seconds(1)) start_ = now, count_ = 0;
     return ++count_ > limit;
   }
-  [[nodiscard]] std::uint32_t count() const { return count_; }
 
  private:
   Clock::time_point start_{};
