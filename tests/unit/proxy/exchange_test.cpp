@@ -34,7 +34,7 @@ std::string pattern_bytes(std::uint64_t from, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) s[i] = pattern(from + i);
   return s;
 }
-[[maybe_unused]] bool is_pattern(std::string_view s) {
+bool is_pattern(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i)
     if (s[i] != pattern(i)) return false;
   return true;
@@ -174,7 +174,7 @@ class H2Peer : public Peer, public http::H2Listener {
   bool ok = true;
 };
 
-[[maybe_unused]] H2Fields get(std::string path, std::string method = "GET") {
+H2Fields get(std::string path, std::string method = "GET") {
   return {{":method", method}, {":scheme", "https"}, {":authority", "www.bank32.com"}, {":path", path}};
 }
 
@@ -297,8 +297,12 @@ struct Driver {
   // run moves bytes until nothing moves. Reads from the exchange's legs are at most *_rate bytes
   // per round (a slow reader); the exchange's output is taken only once the last was read (as the
   // executor waits for its write).
-  void run(int max_rounds = 1000000) {
-    for (int round = 0; round < max_rounds; ++round) {
+  void run() {
+    if (!rounds(1000000)) ADD_FAILURE() << "the exchange did not settle";
+  }
+  // rounds runs at most n rounds: true if nothing moves any more.
+  bool rounds(int n) {
+    for (int round = 0; round < n; ++round) {
       bool moved = false;
       now += 1;
       // peers -> exchange
@@ -310,10 +314,10 @@ struct Driver {
       client.tick();
       server.tick();
       max_buffered = std::max(max_buffered, x.buffered());
-      if (!moved && ++idle > 3) return;
+      if (!moved && ++idle > 3) return true;
       if (moved) idle = 0;
     }
-    ADD_FAILURE() << "the exchange did not settle";
+    return false;
   }
 
   bool feed(Peer& peer, Wire& wire, bool client_side) {
@@ -539,6 +543,382 @@ TEST(Exchange, H1UpstreamClosesWithoutAnswer) {
   ASSERT_EQ(c.responses.size(), 1u);
   EXPECT_EQ(c.responses[0].result_int(), 502);
   EXPECT_TRUE(d.x.finished());
+}
+
+// ---- HTTP/2 ------------------------------------------------------------------------------------
+
+// A server answering each request once it ended: 200 with "echo <path> <body bytes>".
+void echo_server(H2Peer& s) {
+  s.on_end = [](H2Peer& p, std::int32_t id) {
+    auto& st = p.streams[id];
+    if (!st.head.empty() && st.to_send == 0 && !st.sending) {
+      auto body = "echo " + field(st.head, ":path") + " " + std::to_string(st.data_bytes);
+      p.session.submit_response(id, {{":status", "200"}, {"content-length", std::to_string(body.size())}}, false);
+      p.session.send_data(id, body);
+      p.session.end_stream(id);
+    }
+  };
+}
+
+std::string echo_h1(const Request& r) {
+  return ok_response("echo " + std::string(r.target()) + " " + std::to_string(r.body().size()));
+}
+
+TEST(Exchange, H2ToH2GetAndPostWithFlows) {
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  echo_server(s);
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  auto g = c.request(get("/a?x=1"));
+  auto p = c.request(get("/login", "POST"), 5000);
+  d.run();
+  ASSERT_TRUE(c.streams[g].end);
+  EXPECT_EQ(c.streams[g].data, "echo /a?x=1 0");
+  EXPECT_EQ(c.streams[p].data, "echo /login 5000");
+  ASSERT_EQ(d.flows.size(), 2u);
+  for (const Flow& f : d.flows) {
+    EXPECT_EQ(f.http_version, "HTTP/2.0");
+    EXPECT_EQ(f.response_version, "HTTP/2.0");
+    EXPECT_EQ(f.authority, "www.bank32.com");
+    EXPECT_EQ(f.status, 200);
+    EXPECT_TRUE(f.complete);
+    EXPECT_EQ(f.error, "");
+    EXPECT_TRUE(f.request_headers.empty());  // pseudo-headers go to their fields
+    EXPECT_EQ(f.response_header("content-length"), std::to_string(f.response_body.size()));
+    expect_times(f);
+  }
+  const Flow& post = d.flows[0].method == "POST" ? d.flows[0] : d.flows[1];
+  EXPECT_EQ(post.stream_id, p);
+  EXPECT_EQ(post.target, "/login");
+  EXPECT_EQ(post.request_body_bytes, 5000u);
+  EXPECT_TRUE(is_pattern(post.request_body));
+  EXPECT_EQ(post.url(), "https://www.bank32.com/login");
+}
+
+TEST(Exchange, H2ToH2ManyConcurrentStreams) {
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  echo_server(s);
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  std::vector<std::int32_t> ids;
+  for (int i = 0; i < 60; ++i) ids.push_back(c.request(get("/s" + std::to_string(i), "PUT"), 1000 + i * 100));
+  d.run();
+  for (int i = 0; i < 60; ++i) {
+    auto& st = c.streams[ids[i]];
+    EXPECT_TRUE(st.end) << i;
+    EXPECT_EQ(st.data, "echo /s" + std::to_string(i) + " " + std::to_string(1000 + i * 100));
+  }
+  EXPECT_EQ(d.flows.size(), 60u);
+}
+
+TEST(Exchange, H2ToH1QueuesStreamsInOrder) {
+  H2Peer c(H2Session::Role::Client);
+  H1Server s(echo_h1);
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http1, c, s);
+  std::vector<std::int32_t> ids;
+  for (int i = 0; i < 20; ++i)
+    ids.push_back(i % 2 ? c.request(get("/q" + std::to_string(i), "POST"), 70000)
+                        : c.request(get("/q" + std::to_string(i))));
+  d.run();
+  ASSERT_EQ(s.requests.size(), 20u);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(s.requests[i].target(), "/q" + std::to_string(i));
+    EXPECT_EQ(s.requests[i][bhttp::field::host], "www.bank32.com");
+    EXPECT_EQ(c.streams[ids[i]].data, "echo /q" + std::to_string(i) + " " + std::to_string(i % 2 ? 70000 : 0));
+  }
+  ASSERT_EQ(d.flows.size(), 20u);
+  EXPECT_EQ(d.flows[3].response_version, "HTTP/1.1");
+  EXPECT_EQ(d.flows[3].http_version, "HTTP/2.0");
+  EXPECT_EQ(d.flows[3].stream_id, ids[3]);
+}
+
+TEST(Exchange, H1ToH2GetAndPost) {
+  H1Client c;
+  H2Peer s(H2Session::Role::Server);
+  echo_server(s);
+  Driver d(HttpProtocol::Http1, HttpProtocol::Http2, c, s);
+  c.send("GET /a HTTP/1.1\r\nHost: www.bank32.com\r\nCookie: a=1\r\nConnection: keep-alive\r\n\r\n");
+  c.send("POST /p HTTP/1.1\r\nHost: www.bank32.com\r\nContent-Length: 3\r\n\r\nabc", "POST");
+  d.run();
+  ASSERT_EQ(c.responses.size(), 2u);
+  EXPECT_EQ(c.responses[0].body(), "echo /a 0");
+  EXPECT_EQ(c.responses[1].body(), "echo /p 3");
+  auto& first = s.streams.begin()->second;
+  EXPECT_EQ(field(first.head, ":authority"), "www.bank32.com");
+  EXPECT_EQ(field(first.head, "connection"), "");
+  EXPECT_EQ(field(first.head, "host"), "");
+  EXPECT_EQ(field(first.head, "cookie"), "a=1");
+  ASSERT_EQ(d.flows.size(), 2u);
+  EXPECT_EQ(d.flows[0].http_version, "HTTP/1.1");
+  EXPECT_EQ(d.flows[0].response_version, "HTTP/2.0");
+  EXPECT_EQ(d.flows[1].request_body, "abc");
+}
+
+// ---- 64 MB through each combination with a slow reader ------------------------------------------
+
+constexpr std::uint64_t kBig = 64ull << 20;
+
+void expect_bounded(const Driver& d) {
+  // leg_buffer (1 MiB) per leg plus the windows an HTTP/2 sender was given (1 MiB per stream).
+  EXPECT_LT(d.max_buffered, 4u << 20);
+  EXPECT_LT(d.max_write, 2u << 20);
+}
+
+TEST(Exchange, BigUploadH1ToH1SlowServer) {
+  H1Client c;
+  H1Server s(echo_h1);
+  Driver d(HttpProtocol::Http1, HttpProtocol::Http1, c, s);
+  d.upstream_rate = 64 * 1024;
+  c.send(
+      "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(kBig) + "\r\n\r\n" + pattern_bytes(0, kBig),
+      "POST");
+  d.run();
+  ASSERT_EQ(s.requests.size(), 1u);
+  EXPECT_TRUE(is_pattern(s.requests[0].body()));
+  ASSERT_EQ(c.responses.size(), 1u);
+  EXPECT_EQ(c.responses[0].body(), "echo /big " + std::to_string(kBig));
+  expect_bounded(d);
+}
+
+TEST(Exchange, BigDownloadH2ToH2SlowClient) {
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  s.on_end = [](H2Peer& p, std::int32_t id) { p.respond(id, {{":status", "200"}}, kBig); };
+  c.read_rate = 64 * 1024;
+  c.keep = 0;
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  auto id = c.request(get("/big"));
+  d.run();
+  auto& st = c.streams[id];
+  EXPECT_TRUE(st.end);
+  EXPECT_EQ(st.data_bytes, kBig);
+  EXPECT_TRUE(st.data_is_pattern);
+  ASSERT_EQ(d.flows.size(), 1u);
+  EXPECT_EQ(d.flows[0].response_body_bytes, kBig);
+  EXPECT_EQ(d.flows[0].response_body.size(), Driver::defaults().body_cap);
+  expect_bounded(d);
+}
+
+TEST(Exchange, BigUploadH2ToH1SlowServer) {
+  H2Peer c(H2Session::Role::Client);
+  H1Server s(echo_h1);
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http1, c, s);
+  d.upstream_rate = 64 * 1024;
+  auto id = c.request(get("/big", "POST"), kBig);
+  d.run();
+  ASSERT_EQ(s.requests.size(), 1u);
+  EXPECT_EQ(s.requests[0].body().size(), kBig);
+  EXPECT_TRUE(is_pattern(s.requests[0].body()));
+  EXPECT_EQ(c.streams[id].data, "echo /big " + std::to_string(kBig));
+  expect_bounded(d);
+}
+
+TEST(Exchange, BigDownloadH1ToH2SlowClient) {
+  H1Client c;
+  H2Peer s(H2Session::Role::Server);
+  s.on_end = [](H2Peer& p, std::int32_t id) { p.respond(id, {{":status", "200"}}, kBig); };
+  Driver d(HttpProtocol::Http1, HttpProtocol::Http2, c, s);
+  d.client_rate = 64 * 1024;
+  c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  d.run();
+  ASSERT_EQ(c.responses.size(), 1u);
+  EXPECT_EQ(c.responses[0].body().size(), kBig);
+  EXPECT_TRUE(is_pattern(c.responses[0].body()));  // chunked on the way: no Content-Length from the server
+  expect_bounded(d);
+}
+
+// ---- resets, GOAWAY, closes ---------------------------------------------------------------------
+
+TEST(Exchange, H2ClientResetsMidUpload) {
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  auto id = c.request(get("/up", "POST"), 10u << 20);
+  d.upstream_rate = 16 * 1024;
+  (void)d.rounds(50);
+  ASSERT_FALSE(s.streams.empty());
+  c.streams[id].sending = false;
+  c.session.reset(id, kCancel);
+  d.upstream_rate = SIZE_MAX;
+  d.run();
+  auto& up = s.streams.begin()->second;
+  EXPECT_TRUE(up.closed);
+  EXPECT_EQ(up.code, kCancel);
+  ASSERT_EQ(d.flows.size(), 1u);
+  EXPECT_EQ(d.flows[0].error, "stream reset by the client (CANCEL)");
+  EXPECT_EQ(d.flows[0].status, 0);
+  EXPECT_FALSE(d.flows[0].complete);
+  EXPECT_GT(d.flows[0].request_body_bytes, 0u);
+  expect_times(d.flows[0]);
+}
+
+TEST(Exchange, H2ServerResetsMidDownload) {
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  s.on_end = [](H2Peer& p, std::int32_t id) { p.respond(id, {{":status", "200"}}, 10u << 20); };
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  d.client_rate = 16 * 1024;
+  auto id = c.request(get("/down"));
+  (void)d.rounds(50);
+  auto sid = s.streams.begin()->first;
+  s.streams[sid].sending = false;
+  s.session.reset(sid, 2);  // INTERNAL_ERROR
+  d.client_rate = SIZE_MAX;
+  d.run();
+  EXPECT_TRUE(c.streams[id].closed);
+  EXPECT_EQ(c.streams[id].code, 2u);
+  ASSERT_EQ(d.flows.size(), 1u);
+  EXPECT_EQ(d.flows[0].error, "stream reset by the server (INTERNAL_ERROR)");
+  EXPECT_EQ(d.flows[0].status, 200);
+  EXPECT_FALSE(d.flows[0].complete);
+}
+
+TEST(Exchange, H2ClientResetOverH1UpstreamClosesIt) {
+  H2Peer c(H2Session::Role::Client);
+  H1Server s([](const Request&) { return std::string(); });
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http1, c, s);
+  d.upstream_rate = 16 * 1024;
+  auto id = c.request(get("/up", "POST"), 10u << 20);
+  (void)d.rounds(50);
+  c.streams[id].sending = false;
+  c.session.reset(id, kCancel);
+  d.run();
+  EXPECT_TRUE(d.x.upstream_done());  // a half-sent HTTP/1.1 request cannot be cancelled
+  ASSERT_EQ(d.flows.size(), 1u);
+  EXPECT_EQ(d.flows[0].error, "stream reset by the client (CANCEL)");
+}
+
+TEST(Exchange, UpstreamGoawayRefusesUnprocessedStreams) {
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  auto first = c.request(get("/one"));
+  d.run();
+  ASSERT_EQ(s.streams.size(), 1u);
+  s.session.goaway(0);                   // last processed: the first stream
+  auto second = c.request(get("/two"));  // reaches the proxy as the GOAWAY does
+  d.run();
+  s.respond(s.streams.begin()->first, {{":status", "200"}}, 10);
+  d.run();
+  EXPECT_TRUE(c.streams[first].end);
+  EXPECT_EQ(c.streams[first].data_bytes, 10u);
+  EXPECT_TRUE(c.streams[second].closed);
+  EXPECT_EQ(c.streams[second].code, kRefusedStream);
+  ASSERT_TRUE(c.goaway.has_value());
+  EXPECT_EQ(c.goaway->second, 0u);
+  ASSERT_EQ(d.flows.size(), 2u);
+  EXPECT_TRUE(d.x.finished());
+}
+
+TEST(Exchange, H2ClientUpstreamClosesWithoutAnswer) {
+  H2Peer c(H2Session::Role::Client);
+  H1Server s([](const Request&) { return std::string(); });
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http1, c, s);
+  auto id = c.request(get("/never"));
+  d.run();
+  d.x.upstream_closed(false, d.now);
+  d.run();
+  EXPECT_EQ(field(c.streams[id].head, ":status"), "502");
+  ASSERT_EQ(d.flows.size(), 1u);
+  EXPECT_EQ(d.flows[0].status, 0);
+  EXPECT_FALSE(d.flows[0].complete);
+  EXPECT_EQ(d.flows[0].response_start_ms, 0);
+  EXPECT_THAT(d.flows[0].error, HasSubstr("before responding"));
+}
+
+// ---- trailers, 1xx, bodiless responses, extended CONNECT ----------------------------------------
+
+TEST(Exchange, GrpcTrailersBothWaysH2ToH2) {
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  s.on_end = [](H2Peer& p, std::int32_t id) {
+    p.respond(id, {{":status", "200"}, {"content-type", "application/grpc"}}, 100, {{"grpc-status", "0"}});
+  };
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  auto h = get("/pkg.Svc/Call", "POST");
+  h.push_back({"te", "trailers"});
+  auto id = c.request(h, 50, {{"x-request-sum", "7"}});
+  d.run();
+  auto& up = s.streams.begin()->second;
+  EXPECT_EQ(field(up.head, "te"), "trailers");
+  EXPECT_EQ(up.trailers, (H2Fields{{"x-request-sum", "7"}}));
+  EXPECT_EQ(c.streams[id].trailers, (H2Fields{{"grpc-status", "0"}}));
+  ASSERT_EQ(d.flows.size(), 1u);
+  EXPECT_EQ(d.flows[0].request_trailers, (Headers{{"x-request-sum", "7"}}));
+  EXPECT_EQ(d.flows[0].response_trailers, (Headers{{"grpc-status", "0"}}));
+  EXPECT_TRUE(d.flows[0].complete);
+}
+
+TEST(Exchange, TrailersH2ClientH1Server) {
+  H2Peer c(H2Session::Role::Client);
+  H1Server s([](const Request& r) {
+    EXPECT_EQ(r.body().size(), 10u);  // chunk size "a"
+    return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n" + r.body() + "\r\n0\r\nX-Checksum: 42\r\n\r\n";
+  });
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http1, c, s);
+  auto id = c.request(get("/t", "POST"), 10, {{"x-req", "1"}});
+  d.run();
+  ASSERT_EQ(s.requests.size(), 1u);
+  EXPECT_EQ(s.requests[0][bhttp::field::transfer_encoding], "chunked");  // no Content-Length: chunked
+  EXPECT_EQ(c.streams[id].data_bytes, 10u);
+  EXPECT_EQ(c.streams[id].trailers, (H2Fields{{"x-checksum", "42"}}));
+  ASSERT_EQ(d.flows.size(), 1u);
+  EXPECT_EQ(d.flows[0].response_trailers, (Headers{{"X-Checksum", "42"}}));
+  EXPECT_EQ(d.flows[0].request_trailers, (Headers{{"x-req", "1"}}));
+}
+
+TEST(Exchange, ContinueH2ClientH1Server) {
+  H2Peer c(H2Session::Role::Client);
+  H1Server s(echo_h1);
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http1, c, s);
+  auto h = get("/put", "PUT");
+  h.push_back({"expect", "100-continue"});
+  h.push_back({"content-length", "4"});
+  auto id = c.session.submit_request(h, false);
+  d.run();
+  s.out += "HTTP/1.1 100 Continue\r\n\r\n";
+  d.run();
+  ASSERT_EQ(c.streams[id].interim.size(), 1u);
+  EXPECT_EQ(field(c.streams[id].interim[0], ":status"), "100");
+  c.session.send_data(id, "body");
+  c.session.end_stream(id);
+  d.run();
+  EXPECT_EQ(c.streams[id].data, "echo /put 4");
+  ASSERT_EQ(d.flows.size(), 1u);
+  EXPECT_TRUE(d.flows[0].complete);
+}
+
+TEST(Exchange, HeadNoContentNotModifiedH2ClientH1Server) {
+  H2Peer c(H2Session::Role::Client);
+  H1Server s([](const Request& r) -> std::string {
+    if (r.target() == "/head") return "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+    if (r.target() == "/204") return "HTTP/1.1 204 No Content\r\n\r\n";
+    return "HTTP/1.1 304 Not Modified\r\n\r\n";
+  });
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http1, c, s);
+  auto a = c.request(get("/head", "HEAD"));
+  auto b = c.request(get("/204"));
+  auto e = c.request(get("/304"));
+  d.run();
+  for (auto id : {a, b, e}) {
+    EXPECT_TRUE(c.streams[id].end);
+    EXPECT_EQ(c.streams[id].data_bytes, 0u);
+    EXPECT_FALSE(c.streams[id].closed && c.streams[id].code != 0);
+  }
+  EXPECT_EQ(field(c.streams[a].head, "content-length"), "1000");
+  ASSERT_EQ(d.flows.size(), 3u);
+  for (const auto& f : d.flows) EXPECT_TRUE(f.complete) << f.target << f.error;
+}
+
+TEST(Exchange, ExtendedConnectIsRefusedAndTheConnectionGoesOn) {
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  echo_server(s);
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  auto ws = c.session.submit_request(
+      {{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":authority", "x"}, {":path", "/ws"}},
+      false);
+  d.run();
+  auto id = c.request(get("/after"));
+  d.run();
+  if (ws > 0) {
+    EXPECT_TRUE(c.streams[ws].closed);
+    EXPECT_NE(c.streams[ws].code, 0u);
+  }
+  EXPECT_EQ(c.streams[id].data, "echo /after 0");
+  EXPECT_TRUE(s.streams.size() == 1u);  // nothing of the CONNECT reached the server
 }
 
 }  // namespace
