@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/text.hpp"
+#include "proxy/translate.hpp"
 
 namespace tlslab::proxy {
 namespace {
@@ -88,29 +89,6 @@ std::string origin_request(const event::RequestRead& request, const PlainTarget&
   std::ostringstream out;
   out << head;
   return out.str();
-}
-
-void strip_hop_by_hop(Headers& fields) {
-  // RFC 9110 §7.6.1: Connection and every field it names, and the fields known to be hop-by-hop.
-  std::vector<std::string> named = {
-      "connection", "proxy-connection",    "keep-alive",         "te",     "transfer-encoding",
-      "upgrade",    "proxy-authorization", "proxy-authenticate", "trailer"};
-  for (const auto& [name, value] : fields) {
-    if (ascii_lower(name) != "connection") continue;
-    std::size_t start = 0;
-    while (start <= value.size()) {
-      auto comma = value.find(',', start);
-      auto token = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      auto b = token.find_first_not_of(" \t"), e = token.find_last_not_of(" \t");
-      if (b != std::string::npos) named.push_back(ascii_lower(token.substr(b, e - b + 1)));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  }
-  std::erase_if(fields, [&](const auto& field) {
-    auto lower = ascii_lower(field.first);
-    return std::find(named.begin(), named.end(), lower) != named.end();
-  });
 }
 
 Commands Core::on(const Event& event) {

@@ -217,11 +217,6 @@ struct PlainTarget {
 [[nodiscard]] std::optional<PlainTarget> parse_plain_target(const std::string& target, std::string& why);
 [[nodiscard]] std::string origin_request(const event::RequestRead& request, const PlainTarget& target);
 
-// strip_hop_by_hop removes the fields that concern one connection only (RFC 9110 §7.6.1):
-// Connection and every field it names, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding,
-// Upgrade, Trailer, and the proxy's own authentication fields.
-void strip_hop_by_hop(Headers& fields);
-
 // parse_authority reads a CONNECT target "host:port" ("[v6]:port"); nullopt if it is not one.
 [[nodiscard]] std::optional<std::pair<std::string, std::uint16_t>> parse_authority(const std::string& text);
 

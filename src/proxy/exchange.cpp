@@ -6,18 +6,6 @@
 
 namespace tlslab::proxy {
 
-bool http_protocol(std::string_view alpn, HttpProtocol& out) {
-  if (alpn == "h2") {
-    out = HttpProtocol::Http2;
-    return true;
-  }
-  if (alpn.empty() || alpn == "http/1.1" || alpn == "http/1.0") {
-    out = HttpProtocol::Http1;
-    return true;
-  }
-  return false;
-}
-
 namespace detail {
 
 namespace {

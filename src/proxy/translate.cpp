@@ -36,8 +36,10 @@ void each_token(std::string_view list, F f) {
 }
 
 // The fields RFC 9110 §7.6.1 and RFC 9113 §8.2.2 name as connection-specific.
-constexpr std::array<std::string_view, 6> kHopByHop = {"connection", "keep-alive",        "proxy-connection",
-                                                       "te",         "transfer-encoding", "upgrade"};
+// Proxy-Authorization and Proxy-Authenticate are for the proxy the client talks to, not the server.
+constexpr std::array<std::string_view, 8> kHopByHop = {
+    "connection",        "keep-alive", "proxy-connection",    "te",
+    "transfer-encoding", "upgrade",    "proxy-authorization", "proxy-authenticate"};
 
 bool is_pseudo(std::string_view name) { return !name.empty() && name.front() == ':'; }
 

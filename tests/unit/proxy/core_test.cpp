@@ -1,5 +1,6 @@
 // Playbooks for proxy::Core: a sequence of events, and exactly the commands expected after each.
 #include "proxy/core.hpp"
+#include "proxy/translate.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -326,14 +327,6 @@ TEST(CorePlaybook, AClientThatRefusesTheForgeryIsLoggedAndClosed) {
   run(core, event::UpstreamTlsDone{"", "", false});
   EXPECT_EQ(run(core, event::ClientTlsFailed{"the client does not trust the proxy's CA"}),
             (Lines{"error the client does not trust the proxy's CA", "close"}));
-}
-
-TEST(StripHopByHop, RemovesConnectionAndWhatItNames) {
-  Headers h{{"Host", "a"},      {"connection", "close, X-Foo"},   {"x-foo", "1"},
-            {"TE", "trailers"}, {"Transfer-Encoding", "chunked"}, {"Upgrade", "h2c"},
-            {"Accept", "*/*"}};
-  strip_hop_by_hop(h);
-  EXPECT_EQ(h, (Headers{{"Host", "a"}, {"Accept", "*/*"}}));
 }
 
 TEST(ParseAuthority, ReadsConnectTargets) {
