@@ -228,6 +228,10 @@ class H2Leg final : public Leg, http::H2Listener {
   void on_stream_closed(std::int32_t stream, std::uint32_t error_code, bool reset_by_peer) override {
     Txn* t = txn(stream);
     if (!t || t->finished) return;
+    // A normal end of this leg's stream (both halves done here) while the other leg is still
+    // taking the body: not a cut. The stream's received bytes are still consumed as they leave.
+    if (!reset_by_peer && error_code == kNoError && (side_ == Side::Upstream ? t->response.ended : t->request.ended))
+      return;
     std::string why = reset_by_peer
                           ? fmt::format("stream reset by the {} ({})", peer(), http::h2_error_name(error_code))
                           : fmt::format("stream closed ({})", http::h2_error_name(error_code));

@@ -696,6 +696,25 @@ TEST(Exchange, BigDownloadH2ToH2SlowClient) {
   expect_bounded(d);
 }
 
+TEST(Exchange, ServerStreamsEndingBeforeTheSlowClientTakesThemAreNotCut) {
+  // The server sends whole responses at once (its windows allow them) and its streams close while
+  // the client is still reading: each response must still reach the client whole.
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  s.on_end = [](H2Peer& p, std::int32_t id) { p.respond(id, {{":status", "200"}}, 200 * 1024); };
+  c.read_rate = 16 * 1024;
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  std::vector<std::int32_t> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(c.request(get("/d" + std::to_string(i))));
+  d.run();
+  for (auto id : ids) {
+    EXPECT_TRUE(c.streams[id].end) << id;
+    EXPECT_EQ(c.streams[id].data_bytes, 200u * 1024) << id;
+    EXPECT_EQ(c.streams[id].code, 0u) << id;
+  }
+  ASSERT_EQ(d.flows.size(), 40u);
+  for (const auto& f : d.flows) EXPECT_TRUE(f.complete) << f.target << " " << f.error;
+}
+
 TEST(Exchange, BigUploadH2ToH1SlowServer) {
   H2Peer c(H2Session::Role::Client);
   H1Server s(echo_h1);
