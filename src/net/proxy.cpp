@@ -41,6 +41,7 @@
 #include "proxy/flow.hpp"
 #include "proxy/forge.hpp"
 #include "proxy/har.hpp"
+#include "proxy/secrets.hpp"
 #include "tls/client_context.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/verify.hpp"
@@ -555,14 +556,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (s_.o.dump) dump(flow, secrets);
     if (!s_.o.har_file.empty()) {
       auto entry = proxy::har_entry(flow);
-      if (s_.o.redact) entry = nlohmann::json::parse(proxy::redact(entry.dump(), secrets));
+      if (s_.o.redact) entry = nlohmann::json::parse(proxy::mask_text(entry.dump(), secrets));
       std::lock_guard lock(s_.har_mutex);
       s_.har.push_back(std::move(entry));
     }
   }
 
   void dump(const proxy::Flow& f, const std::vector<proxy::Secret>& secrets) {
-    auto clean = [&](const std::string& text) { return s_.o.redact ? proxy::redact(text, secrets) : text; };
+    auto clean = [&](const std::string& text) { return s_.o.redact ? proxy::mask_text(text, secrets) : text; };
     auto printable = [](const std::string& body) {
       return std::all_of(body.begin(), body.end(), [](char c) {
         auto u = static_cast<unsigned char>(c);

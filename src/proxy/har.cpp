@@ -3,6 +3,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse.hpp>
 #include <cmath>
 #include <ctime>
 
@@ -49,20 +51,15 @@ std::string base64(const std::string& data) {
   return out;
 }
 
+// query_list reads the target's query string (Boost.URL), names and values decoded as a server
+// reads them ('+' a space); a target that does not parse has none.
 nlohmann::json query_list(const std::string& target) {
   auto out = nlohmann::json::array();
-  auto q = target.find('?');
-  if (q == std::string::npos) return out;
-  std::string_view rest = std::string_view(target).substr(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto pair = rest.substr(0, amp);
-    auto eq = pair.find('=');
-    out.push_back({{"name", std::string(pair.substr(0, eq))},
-                   {"value", eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1))}});
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
+  auto url = boost::urls::parse_uri_reference(target);
+  if (!url || !url->has_query()) return out;
+  const boost::urls::encoding_opts form{true};
+  for (auto p : url->encoded_params())
+    out.push_back({{"name", p.key.decode(form)}, {"value", p.has_value ? p.value.decode(form) : std::string()}});
   return out;
 }
 
