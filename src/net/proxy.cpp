@@ -543,8 +543,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto secrets = proxy::find_secrets(flow);
     if (s_.o.redact) flow = proxy::redact_flow(std::move(flow), secrets);
     s_.log(s_.o.log_json ? report::flow_json_line(flow, peer_) : report::flow_line(flow, peer_));
-    if (s_.o.dump) s_.log(report::flow_dump(flow, secrets, s_.o.redact, {peer_, upstream_address_, legs_}));
-    if (s_.har) s_.har->add(proxy::har_entry(flow));
+    if (s_.o.dump)
+      s_.log(report::flow_dump(flow, secrets, {s_.o.redact, s_.o.body_cap}, {peer_, upstream_address_, legs_}));
+    if (s_.har) s_.har->add(proxy::har_entry(flow, s_.o.body_cap));
   }
 
   void show_forgery(const std::string& host, const pki::CertInfo* real, const proxy::Forging& forging) {

@@ -67,7 +67,8 @@ double span(double from, double to) { return from > 0 && to >= from ? to - from 
 
 }  // namespace
 
-nlohmann::json har_entry(const Flow& f) {
+nlohmann::json har_entry(const Flow& f, std::optional<std::size_t> body_cap) {
+  auto cut = [&](const std::string& kept, std::uint64_t bytes) { return bytes > body_cap.value_or(kept.size()); };
   auto req_type = f.request_header("Content-Type");
   auto resp_type = f.response_header("Content-Type");
   nlohmann::json request = {
@@ -82,7 +83,7 @@ nlohmann::json har_entry(const Flow& f) {
   };
   if (f.request_body_bytes) {
     request["postData"] = {{"mimeType", req_type}, {"text", f.request_body}};
-    if (f.request_body.size() < f.request_body_bytes) request["postData"]["comment"] = "truncated by tlslab";
+    if (cut(f.request_body, f.request_body_bytes)) request["postData"]["comment"] = "truncated by tlslab";
   }
   nlohmann::json content = {{"size", static_cast<long long>(f.response_body_bytes)}, {"mimeType", resp_type}};
   if (!f.response_body.empty()) {
@@ -92,7 +93,7 @@ nlohmann::json har_entry(const Flow& f) {
       content["text"] = base64(f.response_body);
       content["encoding"] = "base64";
     }
-    if (f.response_body.size() < f.response_body_bytes) content["comment"] = "truncated by tlslab";
+    if (cut(f.response_body, f.response_body_bytes)) content["comment"] = "truncated by tlslab";
   }
   double send = span(f.started_ms, f.request_done_ms);
   double wait = span(f.request_done_ms, f.response_start_ms);

@@ -57,7 +57,7 @@ std::string flow_json_line(const proxy::Flow& f, const std::string& client) {
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string flow_dump(const proxy::Flow& f, const std::vector<proxy::Secret>& secrets, bool masked,
+std::string flow_dump(const proxy::Flow& f, const std::vector<proxy::Secret>& secrets, const DumpOptions& options,
                       const FlowPlace& place) {
   std::string out = fmt::format("──── {} → {} ({}; {})\n> {} {} {}\n", place.client, f.host, place.upstream, place.legs,
                                 f.method, f.target, f.http_version);
@@ -67,17 +67,18 @@ std::string flow_dump(const proxy::Flow& f, const std::vector<proxy::Secret>& se
                                      : fmt::format("> ({} bytes of binary body)\n", f.request_body_bytes);
   for (const auto& [n, v] : f.request_trailers) out += fmt::format("> (trailer) {}: {}\n", n, v);
   for (const auto& s : secrets)
-    out += fmt::format("  !! {} {} = {}\n", s.where, s.name, masked ? std::string(proxy::kMask) : s.value);
+    out += fmt::format("  !! {} {} = {}\n", s.where, s.name, options.masked ? std::string(proxy::kMask) : s.value);
   if (f.status == 0) return out + "< (no response)\n";
   out += fmt::format("< {} {} {}\n", f.response_version, f.status, f.reason);
   for (const auto& [n, v] : f.response_headers) out += fmt::format("< {}: {}\n", n, v);
   if (!f.response_body.empty()) {
     if (printable(f.response_body)) {
       auto shown = f.response_body.substr(0, 4096);
-      out +=
-          "< \n< " + shown +
-          (f.response_body_bytes > shown.size() ? fmt::format("\n< … ({} bytes in all)", f.response_body_bytes) : "") +
-          "\n";
+      out += "< \n< " + shown +
+             (f.response_body.size() > shown.size() || f.response_body_bytes > options.body_cap
+                  ? fmt::format("\n< … ({} bytes in all)", f.response_body_bytes)
+                  : "") +
+             "\n";
     } else {
       out += fmt::format("< ({} bytes of binary body)\n", f.response_body_bytes);
     }

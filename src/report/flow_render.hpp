@@ -4,6 +4,7 @@
 // time that was never reached (no first byte, no response) is not printed.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,14 @@ struct FlowPlace {
 // response —, bytes_up, bytes_down, ms, ttfb_ms — null when not reached —, complete, error).
 [[nodiscard]] std::string flow_json_line(const proxy::Flow& flow, const std::string& client);
 
+struct DumpOptions {
+  bool masked = false;       // --redact: the spotlight shows kMask, not the values
+  std::size_t body_cap = 0;  // bytes of each body the flow kept: a larger body is said to be cut
+};
+
 // flow_dump: the request and response, headers and text bodies (the first 4 KiB of a response),
-// with the secrets spotlighted ("!! form field password = …"; kMask when masked).
-[[nodiscard]] std::string flow_dump(const proxy::Flow& flow, const std::vector<proxy::Secret>& secrets, bool masked,
-                                    const FlowPlace& place);
+// with the secrets spotlighted ("!! form field password = …").
+[[nodiscard]] std::string flow_dump(const proxy::Flow& flow, const std::vector<proxy::Secret>& secrets,
+                                    const DumpOptions& options, const FlowPlace& place);
 
 }  // namespace tlslab::report
