@@ -145,6 +145,7 @@ void setup_proxy(CLI::App& app) {
   cmd->add_option("--har", a->har,
                   "Keep the exchanges in FILE (HAR 1.2, mode 0600), rewritten whole at most once a second and at "
                   "exit; an existing FILE is replaced only if it is a HAR")
+      ->type_name("FILE")
       ->group(see);
   cmd->add_flag("--force", a->force, "With --har: replace FILE even if it is not a HAR")->group(see);
   cmd->add_option("--keylog", a->keylog, "NSS key log of both legs (also SSLKEYLOGFILE)")->group(see);
