@@ -194,6 +194,12 @@ struct HttpObserver::Impl {
     waiting.pop_front();
     f.response_done_ms = now;
     f.complete = complete;
+    if (!complete && f.status / 100 == 1 && f.status != 101) {  // only an interim answer (100 Continue) came
+      f.error = fmt::format("the connection ended after {} {}, before a response", f.status, f.reason);
+      f.status = 0;
+      f.reason.clear();
+      f.response_start_ms = 0;
+    }
     if (!complete && f.error.empty())
       f.error = f.request_done_ms == 0 ? "the connection ended before the request was complete"
                 : f.status == 0        ? "the connection ended before a response"
@@ -209,8 +215,10 @@ struct HttpObserver::Impl {
 
   void closed(double now) {
     if (resp && resp_flow) {
-      beast::error_code ec;
-      resp->put_eof(ec);  // a body delimited by the end of the connection ends here
+      beast::error_code ec = bhttp::error::partial_message;
+      // A body delimited by the end of the connection ends here. (A parser that got nothing yet,
+      // the one after a 100 Continue, has no message to end: Beast asserts on that.)
+      if (resp->got_some()) ec = {}, resp->put_eof(ec);
       finish(now, !ec);
     }
     while (!waiting.empty()) {

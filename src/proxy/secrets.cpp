@@ -119,7 +119,9 @@ class Speller {
   // end returns where a spelling of the needle starting at i ends, npos if there is none.
   std::size_t end(std::size_t i) {
     budget_ = 64 * needle_.size() + 64;  // alternatives are rare; this bounds a hostile needle
-    return from(i, 0);
+    if (auto e = from(i, 0); e != std::string_view::npos) return e;
+    // Out of budget (or no spelling): the needle as it is still counts.
+    return text_.compare(i, needle_.size(), needle_) == 0 ? i + needle_.size() : std::string_view::npos;
   }
 
  private:

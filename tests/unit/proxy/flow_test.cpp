@@ -106,6 +106,14 @@ TEST(HttpObserver, RequestWithNoAnswerSaysWhy) {
   EXPECT_EQ(f.response_start_ms, 0);  // never reached: no time to show
   EXPECT_EQ(f.response_done_ms, 3.5);
   EXPECT_EQ(f.error, "the connection ended before a response");
+  Observed interim;  // a 100 Continue is not an answer
+  interim.observer.client_bytes("POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nab",
+                                1);
+  interim.observer.server_bytes("HTTP/1.1 100 Continue\r\n\r\n", 2);
+  interim.observer.closed(3);
+  ASSERT_EQ(interim.flows.size(), 1u);
+  EXPECT_EQ(interim.flows[0].status, 0);
+  EXPECT_EQ(interim.flows[0].error, "the connection ended after 100 Continue, before a response");
   Observed half;
   half.observer.client_bytes("POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\nab", 1);
   half.observer.closed(2);
