@@ -17,7 +17,7 @@ struct ProxyArgs {
   std::string mode = "sni", http2 = "auto", upstream, ca_dir, upstream_cacert, har, keylog, dns, cert_cache;
   std::vector<std::string> listen, upstream_resolve, pass;
   std::uint16_t upstream_port = 443;
-  bool upstream_insecure = false, dump = false, redact = false, show_forgery = false, log_json = false;
+  bool upstream_insecure = false, dump = false, redact = false, show_forgery = false, log_json = false, force = false;
   unsigned threads = 0;
   std::size_t cert_cache_size = 1000, max_connections = 10000;
   double idle_timeout = 60, handshake_timeout = 10, connect_timeout = 10;
@@ -61,6 +61,8 @@ int run(const ProxyArgs& a) {
   o.show_forgery = a.show_forgery;
   o.log_json = a.log_json;
   o.har_file = a.har;
+  if (a.force && a.har.empty()) throw Failure(Kind::Usage, "--force is for --har FILE: nothing to replace without it");
+  o.har_force = a.force;
   o.keylog_file = a.keylog;
   if (o.keylog_file.empty())
     if (const char* env = std::getenv("SSLKEYLOGFILE"); env && *env) o.keylog_file = env;
@@ -144,9 +146,17 @@ void setup_proxy(CLI::App& app) {
   auto* see = "Seeing the traffic";
   cmd->add_flag("--dump", a->dump, "Print requests and responses; passwords, tokens and cookies highlighted")
       ->group(see);
-  cmd->add_flag("--redact", a->redact, "Mask passwords, tokens and cookies in --dump and --har")->group(see);
+  cmd->add_flag("--redact", a->redact,
+                "Mask passwords, tokens, API keys, credentials and cookies (form, query, JSON, headers; in every "
+                "spelling) in the log, --dump and --har")
+      ->group(see);
   cmd->add_flag("--show-forgery", a->show_forgery, "Show the real and the forged certificate side by side")->group(see);
-  cmd->add_option("--har", a->har, "Write the exchanges to FILE (HAR 1.2) when stopped")->group(see);
+  cmd->add_option("--har", a->har,
+                  "Keep the exchanges in FILE (HAR 1.2, mode 0600), rewritten whole at most once a second and at "
+                  "exit; an existing FILE is replaced only if it is a HAR")
+      ->type_name("FILE")
+      ->group(see);
+  cmd->add_flag("--force", a->force, "With --har: replace FILE even if it is not a HAR")->group(see);
   cmd->add_option("--keylog", a->keylog, "NSS key log of both legs (also SSLKEYLOGFILE)")->group(see);
   cmd->add_flag("--log-json", a->log_json, "Log lines as JSON")->group(see);
   auto* limits = "Limits";

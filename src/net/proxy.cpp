@@ -21,11 +21,14 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <stop_token>
+#include <thread>
 #include <vector>
 
 #include "base/failure.hpp"
@@ -45,6 +48,9 @@
 #include "proxy/flow.hpp"
 #include "proxy/forge.hpp"
 #include "proxy/har.hpp"
+#include "proxy/har_writer.hpp"
+#include "proxy/secrets.hpp"
+#include "report/flow_render.hpp"
 #include "tls/client_context.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/verify.hpp"
@@ -127,9 +133,8 @@ struct Shared {
   std::vector<proxy::Endpoint> listeners;
   proxy::CoreConfig core;  // what every connection's core knows (listeners filled once bound)
   std::atomic<std::size_t> connections{0};
-  std::mutex out_mutex;  // --dump and log lines on stdout
-  std::mutex har_mutex;
-  std::vector<nlohmann::json> har;
+  std::mutex out_mutex;                   // --dump and log lines on stdout
+  std::unique_ptr<proxy::HarWriter> har;  // --har
   // The last forgery served for each requested name, and the real certificate it was made for.
   struct Served {
     std::shared_ptr<const proxy::Forged> forged;
@@ -709,65 +714,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_return c;
   }
 
+  // on_flow logs a finished (or cut) exchange, dumps it with --dump and adds it to the HAR; with
+  // --redact all three see the flow with its secrets masked.
   void on_flow(proxy::Flow&& flow) {
     auto secrets = proxy::find_secrets(flow);
-    double total = flow.response_done_ms - flow.started_ms;
-    if (s_.o.log_json) {
-      s_.log(nlohmann::json{{"client", peer_},
-                            {"host", flow.host},
-                            {"method", flow.method},
-                            {"url", flow.url()},
-                            {"status", flow.status},
-                            {"bytes_up", flow.request_body_bytes},
-                            {"bytes_down", flow.response_body_bytes},
-                            {"ms", total},
-                            {"ttfb_ms", flow.response_start_ms - flow.started_ms},
-                            {"complete", flow.complete}}
-                 .dump());
-    } else {
-      s_.log(fmt::format("{} {} \"{} {}\" {} up {} B, down {} B, {:.1f} ms (first byte {:.1f} ms){}", peer_, flow.host,
-                         flow.method, flow.url(), flow.status, flow.request_body_bytes, flow.response_body_bytes, total,
-                         flow.response_start_ms - flow.started_ms, flow.complete ? "" : " (cut short)"));
-    }
-    if (s_.o.dump) dump(flow, secrets);
-    if (!s_.o.har_file.empty()) {
-      auto entry = proxy::har_entry(flow);
-      if (s_.o.redact) entry = nlohmann::json::parse(proxy::redact(entry.dump(), secrets));
-      std::lock_guard lock(s_.har_mutex);
-      s_.har.push_back(std::move(entry));
-    }
-  }
-
-  void dump(const proxy::Flow& f, const std::vector<proxy::Secret>& secrets) {
-    auto clean = [&](const std::string& text) { return s_.o.redact ? proxy::redact(text, secrets) : text; };
-    auto printable = [](const std::string& body) {
-      return std::all_of(body.begin(), body.end(), [](char c) {
-        auto u = static_cast<unsigned char>(c);
-        return u >= 0x20 || c == '\n' || c == '\r' || c == '\t';
-      });
-    };
-    std::string out = fmt::format("──── {} → {} ({}; {})\n> {} {} {}\n", peer_, f.host, upstream_address_, legs_,
-                                  f.method, f.target, f.http_version);
-    for (const auto& [n, v] : f.request_headers) out += fmt::format("> {}: {}\n", n, clean(v));
-    if (!f.request_body.empty())
-      out += printable(f.request_body) ? "> \n> " + clean(f.request_body) + "\n"
-                                       : fmt::format("> ({} bytes of binary body)\n", f.request_body_bytes);
-    for (const auto& sec : secrets)
-      out += fmt::format("  !! {} {} = {}\n", sec.where, sec.name, s_.o.redact ? "********" : sec.value);
-    out += fmt::format("< {} {} {}\n", f.response_version, f.status, f.reason);
-    for (const auto& [n, v] : f.response_headers) out += fmt::format("< {}: {}\n", n, clean(v));
-    if (!f.response_body.empty()) {
-      if (printable(f.response_body)) {
-        auto shown = f.response_body.substr(0, 4096);
-        out += "< \n< " + clean(shown) +
-               (f.response_body_bytes > shown.size() ? fmt::format("\n< … ({} bytes in all)", f.response_body_bytes)
-                                                     : "") +
-               "\n";
-      } else {
-        out += fmt::format("< ({} bytes of binary body)\n", f.response_body_bytes);
-      }
-    }
-    s_.log(out);
+    if (s_.o.redact) flow = proxy::redact_flow(std::move(flow), secrets);
+    s_.log(s_.o.log_json ? report::flow_json_line(flow, peer_) : report::flow_line(flow, peer_));
+    if (s_.o.dump)
+      s_.log(report::flow_dump(flow, secrets, {s_.o.redact, s_.o.body_cap}, {peer_, upstream_address_, legs_}));
+    if (s_.har) s_.har->add(proxy::har_entry(flow, s_.o.body_cap));
   }
 
   void show_forgery(const std::string& host, const pki::CertInfo* real, const proxy::Forging& forging) {
@@ -1028,6 +983,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
   Shared shared(o, ca);
+  // The HAR file is checked, and written empty, before the proxy listens; then kept complete on
+  // disk about once a second, by a thread of its own (a write never holds up a connection).
+  std::jthread har_flusher;
+  if (!o.har_file.empty()) {
+    shared.har =
+        std::make_unique<proxy::HarWriter>(o.har_file, o.version, o.har_force, std::chrono::steady_clock::now());
+    har_flusher = std::jthread([&shared](std::stop_token stop) {
+      std::mutex m;
+      std::condition_variable_any wake;
+      std::string last_error;
+      std::unique_lock lock(m);
+      for (;;) {
+        (void)wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+        if (stop.stop_requested()) return;
+        try {
+          (void)shared.har->flush_if_due(std::chrono::steady_clock::now());
+          last_error.clear();
+        } catch (const Failure& e) {
+          if (e.what() != last_error) shared.note(fmt::format("{} (trying again every second)", e.what()));
+          last_error = e.what();
+        }
+      }
+    });
+  }
   Workers workers(o.threads);
   auto bound = workers.listen(o.listen, o.mode == "explicit" ? 8080 : 8443);
   for (const auto& ep : bound) shared.listeners.push_back({ep.address().to_string(), ep.port()});
@@ -1069,11 +1048,11 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
                                               : fmt::format("loaded {} from {}{}, ", stats.loaded, o.cert_cache_dir,
                                                             average(stats.load_us_total, stats.loaded)),
                      stats.hits, stats.hits == 1 ? "" : "s"));
-  if (!o.har_file.empty()) {
-    std::lock_guard lock(shared.har_mutex);
-    write_file_atomic(o.har_file, proxy::har_document(shared.har, o.version).dump(2) + "\n", 0600);
-    Workers::write_line(2, fmt::format("tlslab proxy: wrote {} exchange{} to {}", shared.har.size(),
-                                       shared.har.size() == 1 ? "" : "s", o.har_file));
+  if (shared.har) {
+    har_flusher = {};  // stopped and joined: the last write is this one
+    shared.har->flush();
+    auto n = shared.har->entries();
+    Workers::write_line(2, fmt::format("tlslab proxy: wrote {} exchange{} to {}", n, n == 1 ? "" : "s", o.har_file));
   }
 }
 

@@ -36,6 +36,7 @@ struct ProxyOptions {
   bool show_forgery = false;
   bool log_json = false;
   std::string har_file;
+  bool har_force = false;  // --force: replace a --har file that is not a HAR
   std::string keylog_file;
   unsigned threads = 0;
   std::size_t cert_cache = 1000;  // forged certificates kept in memory (--cert-cache-size)
@@ -55,7 +56,9 @@ struct ProxyOptions {
       describe_forgery;
 };
 
-// run_proxy serves until SIGINT/SIGTERM; then writes the HAR file, if any, and returns.
+// run_proxy serves until SIGINT/SIGTERM, and returns. The --har file is checked (Failure{Write},
+// or Failure{Exists} for a file that is not a HAR, without --force) and written before the
+// proxy listens, kept complete about once a second, and written a last time on return.
 void run_proxy(const ProxyOptions& options, const pki::Ca& ca);
 
 }  // namespace tlslab::net

@@ -1,7 +1,6 @@
 #include "proxy/flow.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <boost/beast/http/error.hpp>
@@ -195,6 +194,16 @@ struct HttpObserver::Impl {
     waiting.pop_front();
     f.response_done_ms = now;
     f.complete = complete;
+    if (!complete && f.status / 100 == 1 && f.status != 101) {  // only an interim answer (100 Continue) came
+      f.error = fmt::format("the connection ended after {} {}, before a response", f.status, f.reason);
+      f.status = 0;
+      f.reason.clear();
+      f.response_start_ms = 0;
+    }
+    if (!complete && f.error.empty())
+      f.error = f.request_done_ms == 0 ? "the connection ended before the request was complete"
+                : f.status == 0        ? "the connection ended before a response"
+                                       : "the connection ended before the response was complete";
     resp.reset();
     resp_flow = nullptr;
     if (waiting.empty() && req) {
@@ -206,8 +215,10 @@ struct HttpObserver::Impl {
 
   void closed(double now) {
     if (resp && resp_flow) {
-      beast::error_code ec;
-      resp->put_eof(ec);  // a body delimited by the end of the connection ends here
+      beast::error_code ec = bhttp::error::partial_message;
+      // A body delimited by the end of the connection ends here. (A parser that got nothing yet,
+      // the one after a 100 Continue, has no message to end: Beast asserts on that.)
+      if (resp->got_some()) ec = {}, resp->put_eof(ec);
       finish(now, !ec);
     }
     while (!waiting.empty()) {
@@ -228,115 +239,5 @@ void HttpObserver::server_bytes(std::string_view bytes, double now_ms) { impl_->
 void HttpObserver::closed(double now_ms) { impl_->closed(now_ms); }
 bool HttpObserver::active() const { return impl_->active; }
 const std::string& HttpObserver::why() const { return impl_->why; }
-
-namespace {
-
-std::string url_decode(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-bool secret_name(std::string_view name) {
-  auto l = ascii_lower(name);
-  for (const char* word : {"pass", "pwd", "secret", "token", "auth", "pin", "otp", "session", "key"})
-    if (l.find(word) != std::string::npos) return true;
-  return false;
-}
-
-void form_secrets(std::string_view form, const char* where, std::vector<Secret>& out) {
-  size_t start = 0;
-  while (start < form.size()) {
-    auto amp = form.find('&', start);
-    auto pair = form.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
-    auto eq = pair.find('=');
-    if (eq != std::string_view::npos) {
-      auto name = url_decode(pair.substr(0, eq));
-      if (secret_name(name)) out.push_back({where, name, url_decode(pair.substr(eq + 1))});
-    }
-    if (amp == std::string_view::npos) break;
-    start = amp + 1;
-  }
-}
-
-std::string base64_decode(std::string_view in) {
-  std::string out(in.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return {};
-  out.resize(static_cast<size_t>(n));
-  while (!in.empty() && in.back() == '=') {  // EVP_DecodeBlock counts padding as zero bytes
-    in.remove_suffix(1);
-    if (!out.empty()) out.pop_back();
-  }
-  return out;
-}
-
-}  // namespace
-
-std::vector<Secret> find_secrets(const Flow& f) {
-  std::vector<Secret> out;
-  auto q = f.target.find('?');
-  if (q != std::string::npos) form_secrets(std::string_view(f.target).substr(q + 1), "query", out);
-  auto ctype = ascii_lower(f.request_header("Content-Type"));
-  if (ctype.find("application/x-www-form-urlencoded") != std::string::npos)
-    form_secrets(f.request_body, "form field", out);
-  if (ctype.find("json") != std::string::npos) {
-    // A light scan for "name": "value" pairs with secret-looking names; no full JSON parse needed.
-    const std::string& b = f.request_body;
-    size_t pos = 0;
-    while ((pos = b.find('"', pos)) != std::string::npos) {
-      auto end = b.find('"', pos + 1);
-      if (end == std::string::npos) break;
-      auto name = b.substr(pos + 1, end - pos - 1);
-      auto colon = b.find_first_not_of(" \t\r\n", end + 1);
-      if (colon != std::string::npos && b[colon] == ':' && secret_name(name)) {
-        auto vstart = b.find_first_not_of(" \t\r\n", colon + 1);
-        if (vstart != std::string::npos && b[vstart] == '"') {
-          auto vend = b.find('"', vstart + 1);
-          if (vend != std::string::npos) out.push_back({"JSON field", name, b.substr(vstart + 1, vend - vstart - 1)});
-        }
-      }
-      pos = end + 1;
-    }
-  }
-  for (const auto& [name, value] : f.request_headers) {
-    auto l = ascii_lower(name);
-    if (l == "authorization" || l == "proxy-authorization") {
-      if (ascii_lower(value).rfind("basic ", 0) == 0) {
-        out.push_back({"header", name + " (Basic, decoded)", base64_decode(value.substr(6))});
-        out.push_back({"header", name, value});
-      } else {
-        out.push_back({"header", name, value});
-      }
-    } else if (l == "cookie" || l == "x-api-key" || l == "x-auth-token") {
-      out.push_back({"header", name, value});
-    }
-  }
-  for (const auto& [name, value] : f.response_headers)
-    if (ascii_lower(name) == "set-cookie") out.push_back({"response header", name, value});
-  return out;
-}
-
-std::string redact(std::string text, const std::vector<Secret>& secrets) {
-  for (const auto& s : secrets) {
-    if (s.value.size() < 2) continue;
-    for (size_t pos = 0; (pos = text.find(s.value, pos)) != std::string::npos;) {
-      text.replace(pos, s.value.size(), "********");
-      pos += 8;
-    }
-  }
-  return text;
-}
 
 }  // namespace tlslab::proxy

@@ -25,10 +25,10 @@ struct Flow {
   std::string host;    // the server name the client asked for
   std::string scheme = "https";
   std::string method;
-  std::string target;  // as sent: "/login?x=1" (or absolute-form through an explicit proxy)
+  std::string target;                     // as sent: "/login?x=1" (or absolute-form through an explicit proxy)
   std::string http_version = "HTTP/1.1";  // the client's leg: "HTTP/1.1", "HTTP/2.0"
-  std::string authority;                   // HTTP/2's :authority ("" over HTTP/1.1: the Host field)
-  std::int32_t stream_id = 0;              // the client's HTTP/2 stream (0 over HTTP/1.1)
+  std::string authority;                  // HTTP/2's :authority ("" over HTTP/1.1: the Host field)
+  std::int32_t stream_id = 0;             // the client's HTTP/2 stream (0 over HTTP/1.1)
   Headers request_headers;
   std::string request_body;  // first body_cap bytes
   std::uint64_t request_body_bytes = 0;
@@ -72,19 +72,5 @@ class HttpObserver {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Secret is something --dump spotlights (and --redact masks): a password form field, an
-// Authorization header, a cookie, a token.
-struct Secret {
-  std::string where;  // "form field", "header", "query", "JSON field"
-  std::string name;   // "password", "Authorization", "Cookie"
-  std::string value;  // decoded ("alice:secret" for Basic auth)
-};
-
-// find_secrets lists the secrets in a flow's request (and Set-Cookie in its response).
-[[nodiscard]] std::vector<Secret> find_secrets(const Flow& flow);
-
-// redact returns text with every secret value replaced by "********".
-[[nodiscard]] std::string redact(std::string text, const std::vector<Secret>& secrets);
 
 }  // namespace tlslab::proxy

@@ -3,6 +3,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse.hpp>
 #include <cmath>
 #include <ctime>
 
@@ -49,20 +51,15 @@ std::string base64(const std::string& data) {
   return out;
 }
 
+// query_list reads the target's query string (Boost.URL), names and values decoded as a server
+// reads them ('+' a space); a target that does not parse has none.
 nlohmann::json query_list(const std::string& target) {
   auto out = nlohmann::json::array();
-  auto q = target.find('?');
-  if (q == std::string::npos) return out;
-  std::string_view rest = std::string_view(target).substr(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto pair = rest.substr(0, amp);
-    auto eq = pair.find('=');
-    out.push_back({{"name", std::string(pair.substr(0, eq))},
-                   {"value", eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1))}});
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
+  auto url = boost::urls::parse_uri_reference(target);
+  if (!url || !url->has_query()) return out;
+  const boost::urls::encoding_opts form{true};
+  for (auto p : url->encoded_params())
+    out.push_back({{"name", p.key.decode(form)}, {"value", p.has_value ? p.value.decode(form) : std::string()}});
   return out;
 }
 
@@ -70,7 +67,8 @@ double span(double from, double to) { return from > 0 && to >= from ? to - from 
 
 }  // namespace
 
-nlohmann::json har_entry(const Flow& f) {
+nlohmann::json har_entry(const Flow& f, std::optional<std::size_t> body_cap) {
+  auto cut = [&](const std::string& kept, std::uint64_t bytes) { return bytes > body_cap.value_or(kept.size()); };
   auto req_type = f.request_header("Content-Type");
   auto resp_type = f.response_header("Content-Type");
   nlohmann::json request = {
@@ -85,7 +83,7 @@ nlohmann::json har_entry(const Flow& f) {
   };
   if (f.request_body_bytes) {
     request["postData"] = {{"mimeType", req_type}, {"text", f.request_body}};
-    if (f.request_body.size() < f.request_body_bytes) request["postData"]["comment"] = "truncated by tlslab";
+    if (cut(f.request_body, f.request_body_bytes)) request["postData"]["comment"] = "truncated by tlslab";
   }
   nlohmann::json content = {{"size", static_cast<long long>(f.response_body_bytes)}, {"mimeType", resp_type}};
   if (!f.response_body.empty()) {
@@ -95,7 +93,7 @@ nlohmann::json har_entry(const Flow& f) {
       content["text"] = base64(f.response_body);
       content["encoding"] = "base64";
     }
-    if (f.response_body.size() < f.response_body_bytes) content["comment"] = "truncated by tlslab";
+    if (cut(f.response_body, f.response_body_bytes)) content["comment"] = "truncated by tlslab";
   }
   double send = span(f.started_ms, f.request_done_ms);
   double wait = span(f.request_done_ms, f.response_start_ms);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,8 +10,10 @@
 
 namespace tlslab::proxy {
 
-// har_entry renders one flow as a HAR "entries" element.
-[[nodiscard]] nlohmann::json har_entry(const Flow& flow);
+// har_entry renders one flow as a HAR "entries" element. body_cap is the number of bytes of each
+// body the flow kept: a body larger than that is marked truncated (without it, a body shorter than
+// its byte count is; a redacted body's length is no longer the one it came with).
+[[nodiscard]] nlohmann::json har_entry(const Flow& flow, std::optional<std::size_t> body_cap = std::nullopt);
 
 // har_document wraps entries in the HAR log envelope ("creator": tlslab VERSION).
 [[nodiscard]] nlohmann::json har_document(const std::vector<nlohmann::json>& entries, const std::string& version);

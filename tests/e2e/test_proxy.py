@@ -9,12 +9,14 @@ guard (a resolv.conf naming only 127.0.0.1), so nothing can query a real resolve
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import ssl
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -492,6 +494,140 @@ def test_har_written_at_sigint(proxy, serve, certs, pca, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# Secrets in every spelling, the HAR file on disk while the proxy runs, requests with no answer.
+
+PASSWORD = 'p@ss%21"wörd'  # a '%' that looks like an escape, a quote, a non-ASCII letter
+
+
+def spellings(secret):
+    """The ways a secret may be written: as is, percent-encoded (either case, '+' for a space),
+    JSON-escaped (with and without \\u escapes)."""
+    pct = urllib.parse.quote(secret, safe="")
+    return {secret, pct, pct.lower(), urllib.parse.quote_plus(secret), json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1]}
+
+
+def post_secrets(p, pca):
+    """A form POST, a JSON POST and a query string through the proxy, each carrying PASSWORD."""
+    quoted = urllib.parse.quote(PASSWORD, safe="")
+    r = curl("--cacert", pca / "ca.pem", "-d", "username=alice", "--data-urlencode", f"password={PASSWORD}",
+             *via_sni(p.port, "/login"))
+    assert r.returncode == 0, r.stderr
+    assert f"password={quoted}".encode() in r.stdout  # the echo server saw the body unchanged
+    body = json.dumps({"user": {"name": "alice", "password": PASSWORD}})  # "p@ss%21\"w\u00f6rd"
+    r = curl("--cacert", pca / "ca.pem", "-H", "Content-Type: application/json", "--data-binary", body,
+             *via_sni(p.port, "/api/login"))
+    assert r.returncode == 0, r.stderr
+    r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, f"/search?q=x&password={quoted}"))
+    assert r.returncode == 0, r.stderr
+    assert p.wait_for("/search?q=x&password="), p.out()
+
+
+def test_redact_masks_the_password_in_every_spelling(proxy, serve, certs, pca, tmp_path):
+    up = serve("--echo")
+    har = tmp_path / "flows.har"
+    p = sni_proxy(proxy, certs, up.port, "--dump", "--redact", "--har", har)
+    post_secrets(p, pca)
+    assert p.stop(signal.SIGINT) == 0
+    out, har_text = p.out(), har.read_text()
+    for where, text in (("stdout", out), ("HAR", har_text)):
+        for spelling in spellings(PASSWORD):
+            assert spelling not in text, f"{spelling!r} in the {where}"
+    for spotlight in ("!! form field password = ********", "!! JSON field password = ********",
+                      "!! query password = ********"):
+        assert spotlight in out, out
+    assert f'"GET https://{HOST}:{p.port}/search?q=x&password=********"' in out
+    entries = json.loads(har_text)["log"]["entries"]
+    assert [e["request"]["method"] for e in entries] == ["POST", "POST", "GET"]
+    form, api, search = entries
+    assert form["request"]["postData"]["text"] == "username=alice&password=********"
+    assert json.loads(api["request"]["postData"]["text"]) == {"user": {"name": "alice", "password": "********"}}
+    assert {"name": "password", "value": "********"} in search["request"]["queryString"]
+
+
+def test_dump_without_redact_shows_the_decoded_password(proxy, serve, certs, pca):
+    up = serve("--echo")
+    p = sni_proxy(proxy, certs, up.port, "--dump")
+    post_secrets(p, pca)
+    out = p.out()
+    for where in ("form field", "JSON field", "query"):
+        assert f"!! {where} password = {PASSWORD}" in out, out
+
+
+def har_entries(path):
+    """The entries of the HAR file at path, None while it is missing or not valid JSON."""
+    try:
+        return json.loads(path.read_text())["log"]["entries"]
+    except (OSError, ValueError):
+        return None
+
+
+def test_har_file_survives_kill_9(proxy, serve, certs, pca, tmp_path):
+    up = serve("--echo")
+    har = tmp_path / "flows.har"
+    p = sni_proxy(proxy, certs, up.port, "--har", har)
+    assert har_entries(har) == [], "an empty HAR is written before the proxy listens"
+    assert os.stat(har).st_mode & 0o777 == 0o600
+    r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/page?x=1"))
+    assert r.returncode == 0, r.stderr
+    deadline = time.monotonic() + 5
+    while not har_entries(har) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert p.stop(signal.SIGKILL) == -signal.SIGKILL
+    entries = har_entries(har)
+    assert entries and len(entries) == 1, har.read_text()
+    assert entries[0]["request"]["url"] == f"https://{HOST}:{p.port}/page?x=1"
+    assert entries[0]["response"]["status"] == 200
+    assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".flows.har")] == []  # no temporary file
+
+
+def test_har_path_is_checked_before_listening(tlslab, pca, tmp_path):
+    def start(*args):
+        port = free_port()
+        r = tlslab("proxy", "--listen", f"{LOOPBACK}:{port}", "--ca", pca, *args, timeout=15)
+        assert "mode on" not in r.err, "it listened: " + r.err
+        return r
+
+    missing = tmp_path / "missing" / "f.har"
+    for bad, why in ((missing, f"the folder {missing.parent} does not exist"), (tmp_path, "it is a directory")):
+        r = start("--har", bad)
+        assert r.returncode == 23, r.out + r.err  # could not write an output file
+        assert f"--har {bad}: cannot write the HAR file there: {why}" in r.err, r.err
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a HAR\n")
+    r = start("--har", notes)
+    assert r.returncode == 73, r.out + r.err  # refusing to overwrite
+    assert f"--har {notes}: the file exists and is not a HAR" in r.err and "--force" in r.err, r.err
+    assert notes.read_text() == "not a HAR\n"
+    assert start("--force").returncode == 2  # --force alone replaces nothing
+
+
+def test_har_force_replaces_a_file_that_is_not_a_har(proxy, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a HAR\n")
+    p = proxy("--upstream-resolve", f"{HOST}:{LOOPBACK}", "--har", notes, "--force")
+    assert har_entries(notes) == []
+    assert p.stop(signal.SIGINT) == 0
+
+
+def test_a_request_with_no_answer_is_logged_as_such(proxy, py_server, certs, pca):
+    def read_and_close(conn):
+        read_request(conn)  # and no answer
+
+    up = py_server(read_and_close)
+    p = sni_proxy(proxy, certs, up.port, "--dump")
+    r = curl("--cacert", pca / "ca.pem", "-d", "username=alice", *via_sni(p.port, "/login"))
+    assert r.returncode != 0
+    assert p.wait_for("no response"), p.out()
+    line = next(l for l in p.out().splitlines() if "no response" in l)
+    assert f'"POST https://{HOST}:{p.port}/login" no response (cut after ' in line, line
+    assert "the connection ended before a response" in line, line
+    assert re.search(r"-\d", line) is None, line  # no negative time
+    assert " 200 " not in line and "first byte" not in line, line
+    assert "< (no response)" in p.out() and "< HTTP/1.1 0" not in p.out()
+
+
+# ---------------------------------------------------------------------------------------------
 # Refusals: a bad upstream certificate, a loop.
 
 def test_bad_upstream_certificate_gives_a_502_page_in_explicit_mode(proxy, serve, certs, pca):
@@ -614,7 +750,7 @@ def test_upstream_closing_mid_body(proxy, py_server, certs, pca):
     r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/cut"))
     assert r.returncode in (18, 56), r.stderr  # partial file / receive failure: the client saw the cut
     assert p.wait_for("down 5000 B"), p.out()
-    assert "(cut short)" in p.out()
+    assert "(cut short: the connection ended before the response was complete)" in p.out()
 
 
 def tls_client(pca, port, host=HOST):
