@@ -169,7 +169,7 @@ void setup_init(CLI::App& ca) {
       ->needs(parent);
   parent->needs("--intermediate");
   cmd->add_option("--permit-dns", o->permit_dns,
-                  "only allow names under this DNS suffix (nameConstraints; repeatable), e.g. .test")
+                  "only allow names under this DNS SUFFIX (nameConstraints; repeatable), e.g. .test")
       ->take_last()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }

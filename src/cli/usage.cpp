@@ -134,24 +134,37 @@ Walk walk(const CLI::App& root, const std::vector<std::string>& args) {
       break;
     }
     if (looks_like_option(arg)) {
+      // "--name=value", "--name", "-o value", "-ovalue", or flags run together: "-kq".
       bool is_long = arg.starts_with("--");
       auto eq = arg.find('=');
       auto name = is_long ? arg.substr(0, eq) : arg.substr(0, 2);
       std::optional<std::string> attached;
-      if (is_long && eq != std::string::npos)
-        attached = arg.substr(eq + 1);
-      else if (!is_long && arg.size() > 2)
-        attached = arg.substr(2);
-      const auto* opt = w.app->get_option_no_throw(name);
-      if (opt == nullptr) {
-        if (w.unknown_option.empty()) {
-          w.unknown_option = name;
-          w.unknown_option_app = w.app;
+      if (is_long && eq != std::string::npos) attached = arg.substr(eq + 1);
+      const CLI::Option* opt = nullptr;
+      for (size_t k = 1;; ++k) {
+        if (!is_long) name = std::string("-") + arg[k];
+        opt = w.app->get_option_no_throw(name);
+        if (opt == nullptr) {
+          if (w.unknown_option.empty()) {
+            w.unknown_option = name;
+            w.unknown_option_app = w.app;
+          }
+          break;
         }
+        if (is_long || !is_flag(*opt) || k + 1 == arg.size()) {
+          if (!is_long && k + 1 < arg.size()) attached = arg.substr(k + 1);
+          break;
+        }
+        w.given.push_back({opt, name, std::nullopt});  // a flag, with more letters after it
+      }
+      if (opt == nullptr) continue;
+      if (is_flag(*opt)) {  // "--system=false" is a flag with a value
+        w.given.push_back({opt, name, attached});
         continue;
       }
-      if (is_flag(*opt)) {  // a flag: "-kq" is two flags, "--system=false" a flag with a value
-        w.given.push_back({opt, name, is_long ? attached : std::nullopt});
+      if (attached && attached->empty()) {  // "--days=" gives no value
+        w.given.push_back({opt, name, std::nullopt});
+        if (w.missing_value == nullptr) w.missing_value = opt;
         continue;
       }
       if (attached) {
@@ -350,7 +363,7 @@ std::string named_value(std::string_view desc) {
                                         "ADDR[:PORT]",    "HOST:PORT",
                                         "HOST[:PORT]",    "NAME:ADDR",
                                         "HOST:PORT:ADDR", "HOST1:PORT1:HOST2:PORT2",
-                                        "NAME=CERT,KEY"};
+                                        "NAME=CERT,KEY",  "SUFFIX"};
   std::string last;
   for (size_t pos = 0; pos < desc.size();) {
     auto end = desc.find_first_of(" ;()'\"", pos);
@@ -435,10 +448,16 @@ std::vector<std::string> help_request(const CLI::App& app, std::vector<std::stri
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "help" && !subcommands(*cur).empty()) {
       args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
-      // Every word after "help" must name a command; otherwise the parser reports the one that does not.
+      // The words after "help" name a command. One that does not is left for the parser to report
+      // (the parser takes words after a command without subcommands as its arguments, so "help"
+      // still only shows help there: it never runs a command).
       for (size_t j = i; j < args.size(); ++j) {
-        cur = find_subcommand(*cur, args[j]);
-        if (cur == nullptr) return args;
+        const auto* next = find_subcommand(*cur, args[j]);
+        if (next == nullptr) {
+          if (subcommands(*cur).empty()) break;
+          return args;
+        }
+        cur = next;
       }
       args.emplace_back("--help");
       return args;

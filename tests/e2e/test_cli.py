@@ -54,6 +54,11 @@ def usage_error(tlslab, *args):
     (["connect"], "tlslab connect: missing TARGET: HOST[:PORT] or https://HOST[:PORT]/PATH (default port 443)"),
     (["connect", "example.com", "--cacert"],
      "tlslab connect: --cacert needs FILE (Trust the CA certificates in FILE instead of the system store)"),
+    (["ca", "issue", "a.test", "--days="], "tlslab ca issue: --days needs N (validity in days (browsers cap leaves "
+                                           "at 398))"),
+    (["connect", "-kx", "example.com"], "tlslab connect: unknown option -x (tlslab connect --help lists the options)"),
+    (["connect", "example.com", "-kqo"],
+     "tlslab connect: --output needs FILE (Write the body to FILE (byte-exact, only when complete))"),
     (["connect", "example.com", "-o"],
      "tlslab connect: --output needs FILE (Write the body to FILE (byte-exact, only when complete))"),
     (["ca", "issue"], "tlslab ca issue: missing NAMES: names to certify; the first becomes the common name and the "
@@ -97,6 +102,13 @@ def test_help_command_is_dash_dash_help(tlslab, path):
     assert via_help.out.startswith(tlslab(*path, "-h", check=0).out.splitlines()[0])
     if path[0] in ("ca", "cert") and len(path) == 2:
         assert tlslab(path[0], "help", path[1], check=0).out == via_help.out
+
+
+def test_help_never_runs_the_command(tlslab, tmp_path):
+    """Words after the command's name do not turn `help` into running it."""
+    proc = tlslab("help", "ca", "issue", "a.test", "--dir", tmp_path / "none", check=0)
+    assert proc.out.startswith("Issue a certificate") and proc.err == ""
+    assert not (tmp_path / "none").exists() and not list(tmp_path.iterdir())
 
 
 def test_help_alone_is_the_top_level_help(tlslab):
