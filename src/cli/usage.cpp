@@ -114,8 +114,9 @@ struct Walk {
   const CLI::Option* missing_value = nullptr;
 };
 
-// walk reads args the way CLI11 does (subcommand names first, then positionals; an option takes
-// the next word unless it looks like an option; a vector option takes every such word).
+// walk reads args the way CLI11 does: a word naming a subcommand of the current command enters it,
+// other words fill its positionals; an option takes the next word whatever it looks like, and a
+// vector option then every word up to the next option or command.
 Walk walk(const CLI::App& root, const std::vector<std::string>& args) {
   Walk w{&root, {}, {}, nullptr, {}, nullptr, nullptr};
   size_t room = positional_room(root);
