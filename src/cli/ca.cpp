@@ -45,9 +45,13 @@ void add_dir_option(CLI::App* cmd, std::string& dir) {
   cmd->add_option("--dir", dir, "CA folder (default: $TLSLAB_CA, else $XDG_DATA_HOME/tlslab/ca)");
 }
 
+// --key-type was --key, which elsewhere (serve, connect) names a key file; the old spelling stays,
+// hidden, for scripts.
 void add_key_option(CLI::App* cmd, std::string& key) {
-  cmd->add_option("--key", key, "key type: ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
-      ->capture_default_str();
+  auto* type = cmd->add_option("--key-type", key, "the key: ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
+                   ->option_text("KIND")
+                   ->capture_default_str();
+  cmd->add_option("--key", key, "old spelling of --key-type")->option_text("KIND")->group("")->excludes(type);
 }
 
 // The options issue and sign share: what the leaf allows and where it goes.
@@ -165,7 +169,7 @@ void setup_init(CLI::App& ca) {
       ->needs(parent);
   parent->needs("--intermediate");
   cmd->add_option("--permit-dns", o->permit_dns,
-                  "only allow names under this DNS suffix (nameConstraints; repeatable), e.g. .test")
+                  "only allow names under this DNS SUFFIX (nameConstraints; repeatable), e.g. .test")
       ->take_last()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
@@ -325,7 +329,7 @@ int run_export(const ExportOptions& o) {
 void setup_export(CLI::App& ca) {
   auto o = std::make_shared<ExportOptions>();
   auto* cmd = subcommand(ca, "export", "Copy the CA into a -CApath directory and rehash it", o, run_export);
-  cmd->add_option("--capath", o->capath, "the directory (created if needed)")->required();
+  cmd->add_option("--capath", o->capath, "DIR to copy the CA into (created if needed)")->required();
   add_dir_option(cmd, o->dir);
 }
 

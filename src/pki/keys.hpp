@@ -1,6 +1,6 @@
 // pki keys — generating, loading and writing private keys by kind name.
 //
-// A KeyKind is what users type after --key ("ec-p256", "rsa-3072", "ed25519"). generate_key()
+// A KeyKind is what users type after --key-type ("ec-p256", "rsa-3072", "ed25519"). generate_key()
 // makes a fresh key; write_private_key() writes it with mode 0600 from the first byte (temp file +
 // rename), never group- or world-readable even for an instant.
 #pragma once

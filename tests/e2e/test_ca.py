@@ -90,7 +90,7 @@ def test_init_refuses_to_overwrite(tlslab, ca):
                                       ("ed25519", "ED25519")])
 def test_init_key_types(tlslab, tmp_path, key, algo):
     d = tmp_path / key
-    tlslab("ca", "init", "--dir", d, "--key", key, "--days", "30", check=0)
+    tlslab("ca", "init", "--dir", d, "--key-type", key, "--days", "30", check=0)
     text = openssl("x509", "-in", d / "ca.pem", "-noout", "-text").out
     assert algo in text
     issue(tlslab, d, tmp_path / "leaf", "a.test")
@@ -425,10 +425,21 @@ def test_invalid_names(tlslab, ca, tmp_path, name, reason):
 
 
 def test_unknown_key_type(tlslab, ca, tmp_path):
-    proc = issue(tlslab, ca, tmp_path / "x", "a.test", check=2, extra=("--key", "dsa-1024"))
+    proc = issue(tlslab, ca, tmp_path / "x", "a.test", check=2, extra=("--key-type", "dsa-1024"))
     assert 'unknown key type "dsa-1024"; use one of: ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519' in proc.err
-    proc = tlslab("ca", "init", "--dir", tmp_path / "k", "--key", "rsa-1024", check=2)
+    proc = tlslab("ca", "init", "--dir", tmp_path / "k", "--key-type", "rsa-1024", check=2)
     assert not (tmp_path / "k").exists()
+
+
+def test_key_is_the_old_spelling_of_key_type(tlslab, ca, tmp_path):
+    """--key names a key file in serve and connect; ca's key type became --key-type, and the old
+    spelling still works without being shown."""
+    issue(tlslab, ca, tmp_path / "x", "a.test", extra=("--key", "ec-p384"))
+    assert "NIST CURVE: P-384" in openssl("x509", "-in", tmp_path / "x.pem", "-noout", "-text").out
+    helptext = tlslab("ca", "issue", "--help", check=0).out
+    assert "--key-type KIND" in helptext and "--key " not in helptext
+    proc = issue(tlslab, ca, tmp_path / "y", "a.test", check=2, extra=("--key", "ec-p384", "--key-type", "ec-p256"))
+    assert proc.err == "tlslab ca issue: --key and --key-type cannot be used together\n"
 
 
 def test_unwritable_output_leaves_nothing(tlslab, ca, tmp_path):
