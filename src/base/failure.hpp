@@ -26,6 +26,7 @@ enum class Kind {
   TooLarge,    // 63: a response exceeded --max-filesize
   CaFile,      // 77: the CA file or directory could not be used
   Exists,      // 73: refusing to overwrite (a CA, a key)
+  Interrupt,   // 130: stopped by Ctrl-C (SIGINT) after reporting what was learnt (128 + SIGINT, as shells say)
 };
 
 // exit_code returns the process exit status documented for kind.
@@ -61,6 +62,8 @@ enum class Kind {
       return 77;
     case Kind::Exists:
       return 73;
+    case Kind::Interrupt:
+      return 130;
   }
   return 1;
 }

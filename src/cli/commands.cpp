@@ -56,7 +56,8 @@ std::string exit_codes_help() {
          "  60  certificate verification or hostname check failed\n"
          "  63  response larger than --max-filesize\n"
          "  73  refusing to overwrite an existing file\n"
-         "  77  problem with the CA file or directory\n";
+         "  77  problem with the CA file or directory\n"
+         " 130  interrupted (Ctrl-C); connect reports what it learnt first\n";
 }
 
 }  // namespace tlslab::cli

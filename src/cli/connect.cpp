@@ -2,11 +2,15 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <variant>
 
 #include "cli/commands.hpp"
+#include "cli/seconds.hpp"
 #include "net/connect.hpp"
+#include "pki/names.hpp"
 #include "report/connect_render.hpp"
 #include "report/text.hpp"
 #include "tls/verify.hpp"
@@ -21,17 +25,42 @@ struct ConnectArgs {
   bool insecure = false, no_check_hostname = false, show_ca = false, trace = false, pause = false, json = false,
        quiet = false, fail = false, head = false;
   std::string get, method, data, output, keylog;
-  double connect_timeout = 0, max_time = 0;
+  std::string connect_timeout, max_time;
   std::uint64_t max_filesize = 0;
 };
+
+// ascii_host returns a host name as DNS, SNI, the Host header and certificates carry it: names
+// with non-ASCII characters are IDNA-encoded (UTS #46, as `tlslab ca issue` does: "bücher.de" ->
+// "xn--bcher-kva.de"), everything else is returned as it is. unicode, when given, receives the
+// name for people when the two forms differ. what names the name's origin in errors.
+std::string ascii_host(const std::string& host, const std::string& what, std::string* unicode = nullptr) {
+  bool ascii = std::all_of(host.begin(), host.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) return host;
+  auto name = pki::classify_name(host);
+  if (const auto* error = std::get_if<pki::NameError>(&name))
+    throw Failure(Kind::Usage, fmt::format("{}: {}", what, error->message()));
+  const auto& n = std::get<pki::Name>(name);
+  if (n.kind != pki::NameKind::Dns) throw Failure(Kind::Usage, fmt::format("{}: '{}' is not a host name", what, host));
+  if (unicode) *unicode = n.unicode;
+  return n.value;
+}
 
 net::ConnectOptions to_options(const ConnectArgs& a) {
   net::ConnectOptions o;
   o.target = net::parse_target(a.target);
-  for (const auto& r : a.resolve) o.resolves.push_back(net::parse_resolve(r));
-  for (const auto& c : a.connect_to) o.connect_tos.push_back(net::parse_connect_to(c));
+  o.target.host = ascii_host(o.target.host, "the target", &o.host_unicode);
+  for (const auto& r : a.resolve) {
+    o.resolves.push_back(net::parse_resolve(r));
+    o.resolves.back().host = ascii_host(o.resolves.back().host, "--resolve " + r);
+  }
+  for (const auto& c : a.connect_to) {
+    auto rule = net::parse_connect_to(c);
+    rule.from_host = ascii_host(rule.from_host, "--connect-to " + c);
+    rule.to_host = ascii_host(rule.to_host, "--connect-to " + c);
+    o.connect_tos.push_back(rule);
+  }
   auto& t = o.tls;
-  t.servername = a.servername.empty() ? o.target.host : a.servername;
+  t.servername = a.servername.empty() ? o.target.host : ascii_host(a.servername, "--servername");
   t.verify_name = t.servername;
   if (tls::is_ip_literal(t.servername)) t.servername.clear();  // RFC 6066: no IP literals in SNI
   if (!a.cacert.empty()) t.cafile = a.cacert;
@@ -59,9 +88,12 @@ net::ConnectOptions to_options(const ConnectArgs& a) {
   if (!a.key.empty() && a.cert.empty()) throw Failure(Kind::Usage, "--key needs --cert");
   t.keylog_file = a.keylog;
   if (t.keylog_file.empty())
-    if (const char* env = std::getenv("SSLKEYLOGFILE"); env && *env) t.keylog_file = env;
-  if (a.connect_timeout > 0) o.connect_timeout = a.connect_timeout;
-  if (a.max_time > 0) o.max_time = a.max_time;
+    if (const char* env = std::getenv("SSLKEYLOGFILE"); env && *env)
+      t.keylog_file = env, t.keylog_variable = "SSLKEYLOGFILE";
+  if (!a.connect_timeout.empty())
+    if (double s = parse_seconds(a.connect_timeout, "--connect-timeout", "the default"); s > 0) o.connect_timeout = s;
+  if (!a.max_time.empty())
+    if (double s = parse_seconds(a.max_time, "--max-time", "no limit"); s > 0) o.max_time = s;
   o.trace = a.trace;
   o.show_ca = a.show_ca;
   std::string path = !a.get.empty() ? a.get : o.target.path;
@@ -115,21 +147,37 @@ int run(const ConnectArgs& a) {
   std::FILE* stream = body_on_stdout ? stderr : stdout;
   bool color = report::use_color(fileno(stream));
   bool head_printed = false;
+  // On a terminal the Connection section appears line by line while connecting (a server that
+  // never answers shows how far it got); files and pipes get the report in one piece.
+  bool progressive = !a.json && !a.quiet && ::isatty(fileno(stream)) == 1;
+  std::size_t progress_shown = 0;  // bytes of connect_progress()'s text already printed
+  if (progressive) {
+    options.on_progress = [&](const net::ConnectReport& r) {
+      auto text = report::connect_progress(r, color);
+      fmt::print(stream, "{}", text.substr(std::min(progress_shown, text.size())));
+      std::fflush(stream);
+      progress_shown = text.size();
+    };
+  }
   if (!a.json && !a.quiet) {
     options.on_handshake = [&](const net::ConnectReport& r) {
-      fmt::print(stream, "{}\n", report::connect_text(r, color, report::Part::Handshake));
+      if (progress_shown) fmt::print(stream, "\n");
+      fmt::print(stream, "{}\n", report::connect_text(r, color, report::Part::Handshake, progress_shown > 0));
       std::fflush(stream);
       head_printed = true;
     };
   }
+  options.interruptible = true;
   auto report = net::run_connect(options);
   if (a.json) {
     fmt::print("{}\n", report::connect_json(report).dump(2));
   } else if (!a.quiet) {
     std::fflush(stdout);
     if (body_on_stdout && report.response && report.response->body_bytes) fmt::print(stream, "\n");
-    fmt::print(stream, "{}",
-               report::connect_text(report, color, head_printed ? report::Part::Rest : report::Part::All));
+    if (progress_shown && !head_printed) fmt::print(stream, "\n");
+    fmt::print(
+        stream, "{}",
+        report::connect_text(report, color, head_printed ? report::Part::Rest : report::Part::All, progress_shown > 0));
   }
   if (binary_refused) fmt::print(stderr, "tlslab: the body is binary; not printed to the terminal (use -o FILE)\n");
   if (report.failure) {
@@ -152,7 +200,16 @@ void setup_connect(CLI::App& app) {
       "  tlslab connect 127.0.0.1:4433 --servername www.bank32.com -k --trace\n"
       "  tlslab connect https://localhost:4433/image.png -o image.png --cacert ca.pem\n\n"
       "The report goes to standard output, or to standard error when a response body goes to standard\n"
-      "output (no -o). With --json, standard output holds only the JSON report.");
+      "output (no -o). With --json, standard output holds only the JSON report. On a terminal the\n"
+      "connection lines appear as they are known.\n\n"
+      "Time limits: connection setup (resolving, TCP connect and the TLS handshake) is given 300 seconds\n"
+      "unless --connect-timeout says otherwise, as curl does; there is no overall limit unless --max-time\n"
+      "sets one. A timeout names the step it interrupted (exit 28). Ctrl-C stops the connection, prints\n"
+      "what was learnt until then and exits 130.\n\n"
+      "International host names are IDNA-encoded (bücher.de -> xn--bcher-kva.de) for DNS, SNI, the\n"
+      "Host header and the certificate check; the report shows both forms.\n\n"
+      "Trust: without --cacert/--capath, the system store /etc/ssl/certs, replaced by SSL_CERT_DIR\n"
+      "(directories separated by ':') and extended by SSL_CERT_FILE, as OpenSSL and curl read them.");
   cmd->add_option("target", args->target, "HOST[:PORT] or https://HOST[:PORT]/PATH (default port 443)")->required();
   auto* verify = "Verification";
   cmd->add_option("--cacert", args->cacert, "Trust the CA certificates in FILE instead of the system store")
@@ -169,9 +226,13 @@ void setup_connect(CLI::App& app) {
   cmd->add_option("--resolve", args->resolve, "HOST:PORT:ADDR — use ADDR for HOST:PORT (no /etc/hosts edit)")
       ->group(route);
   cmd->add_option("--connect-to", args->connect_to, "HOST1:PORT1:HOST2:PORT2 — connect there instead")->group(route);
-  cmd->add_option("--connect-timeout", args->connect_timeout, "Seconds allowed until the TLS handshake is done")
+  cmd->add_option("--connect-timeout", args->connect_timeout,
+                  "Seconds allowed to resolve, connect and finish the TLS handshake (default 300, as curl)")
+      ->type_name("SECONDS")
       ->group(route);
-  cmd->add_option("--max-time", args->max_time, "Seconds allowed for everything")->group(route);
+  cmd->add_option("--max-time", args->max_time, "Seconds allowed for everything (default: no limit)")
+      ->type_name("SECONDS")
+      ->group(route);
   auto* proto = "Protocol";
   cmd->add_option("--tls-min", args->tls_min, "Lowest TLS version: 1.0, 1.1, 1.2, 1.3")->group(proto);
   cmd->add_option("--tls-max", args->tls_max, "Highest TLS version")->group(proto);

@@ -8,6 +8,7 @@
 #include "base/failure.hpp"
 #include "base/files.hpp"
 #include "cli/commands.hpp"
+#include "cli/seconds.hpp"
 #include "net/scan.hpp"
 #include "report/scan_render.hpp"
 #include "report/text.hpp"
@@ -19,7 +20,7 @@ struct ScanArgs {
   std::string target, targets_file, servername, cacert, capath;
   std::vector<std::string> resolve;
   int concurrency = 8, delay_ms = 0;
-  double timeout = 5;
+  std::string timeout = "5";
   bool json = false, quiet = false;
 };
 
@@ -41,6 +42,7 @@ int run(const ScanArgs& a) {
     throw Failure(Kind::Usage, "give one target, or --targets FILE (not both)");
   if (a.concurrency < 1 || a.concurrency > 64) throw Failure(Kind::Usage, "--concurrency must be 1 to 64");
   if (a.delay_ms < 0) throw Failure(Kind::Usage, "--delay must be >= 0");
+  double timeout = parse_seconds(a.timeout, "--timeout", "");
   auto targets = a.target.empty() ? read_targets(a.targets_file) : std::vector<std::string>{a.target};
   bool many = targets.size() > 1;
   bool tty = ::isatty(STDERR_FILENO) == 1 && !a.quiet;
@@ -54,7 +56,7 @@ int run(const ScanArgs& a) {
     if (!a.capath.empty()) o.capath = a.capath;
     o.concurrency = a.concurrency;
     o.delay_ms = a.delay_ms;
-    o.timeout = a.timeout;
+    o.timeout = timeout;
     if (tty)
       o.progress = [&text](int connections, int done, int groups) {
         int width = groups > 0 ? done * 30 / groups : 0;
@@ -102,7 +104,7 @@ void setup_scan(CLI::App& app) {
   cmd->add_option("--capath", args->capath, "Trust the hashed CA directory DIR");
   cmd->add_option("--concurrency", args->concurrency, "Connections in flight at once (default 8)");
   cmd->add_option("--delay", args->delay_ms, "Milliseconds to wait before each connection (default 0)");
-  cmd->add_option("--timeout", args->timeout, "Seconds allowed per connection (default 5)");
+  cmd->add_option("--timeout", args->timeout, "Seconds allowed per connection (default 5)")->type_name("SECONDS");
   cmd->add_flag("--json", args->json, "JSON report (one line per target with --targets)");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
   cmd->callback([args] { select([args] { return run(*args); }); });

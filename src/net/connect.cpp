@@ -10,6 +10,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -71,7 +72,7 @@ std::string handshake_hint(const std::string& reason) {
 class Session {
  public:
   Session(const ConnectOptions& options, ConnectReport& report, asio::io_context& io, ssl::context& ctx)
-      : o_(options), r_(report), resolver_(io), stream_(io, ctx), timer_(io), wait_timer_(io) {
+      : o_(options), r_(report), resolver_(io), stream_(io, ctx), timer_(io), wait_timer_(io), signals_(io) {
     // Opened before any I/O: a bad -o path fails fast, before a request reaches the server.
     if (o_.request && !o_.output_file.empty()) file_ = std::make_unique<AtomicFile>(o_.output_file);
   }
@@ -79,11 +80,15 @@ class Session {
   asio::awaitable<void> run() {
     start_ = Clock::now();
     arm_deadline(true);
+    watch_interrupt();
     r_.route = route(o_.target, o_.resolves, o_.connect_tos);
+    progress();
     co_await resolve();
     if (r_.failure) co_return;
+    progress();
     co_await connect_tcp();
     if (r_.failure) co_return;
+    progress();
     if (o_.pause)
       o_.pause("tcp", fmt::format("TCP connected to {} in {:.1f} ms", r_.connected_address, r_.timings.tcp_ms));
     co_await handshake();
@@ -125,31 +130,64 @@ class Session {
     if (!r_.failure) r_.failure = ConnectFailure{kind, std::move(message)};
   }
 
-  // arm_deadline sets the watchdog: during connection setup the nearer of --connect-timeout and
-  // --max-time, afterwards --max-time alone. When it fires, the socket is closed and the pending
-  // operation fails; timed_out_ says which limit it was.
+  void progress() {
+    if (o_.on_progress) o_.on_progress(r_);
+  }
+
+  // stop ends the connection from outside the coroutine (a deadline, Ctrl-C): the socket is
+  // closed, so the pending operation fails, and stopped() turns that into a failure naming the
+  // step it interrupted. The first cause wins.
+  void stop(Kind kind, std::string why) {
+    if (stop_) return;
+    stop_ = Stop{kind, std::move(why)};
+    resolver_.cancel();
+    wait_timer_.cancel();
+    boost::system::error_code ignored;
+    stream_.lowest_layer().close(ignored);
+  }
+
+  // stopped records the failure for a stop() that ended step ("during the TLS handshake") and
+  // returns true; false when nothing stopped the connection.
+  bool stopped(std::string_view step) {
+    if (!stop_) return false;
+    auto after = ms_since(start_);
+    if (stop_->kind == Kind::Timeout)
+      fail(Kind::Timeout, fmt::format("timed out {} ({} reached after {:.0f} ms)", step, stop_->why, after));
+    else
+      fail(stop_->kind, fmt::format("interrupted {} ({} after {:.0f} ms)", step, stop_->why, after));
+    return true;
+  }
+
+  // arm_deadline sets the watchdog: during connection setup the nearer of the connect timeout
+  // (--connect-timeout, or default_connect_timeout) and --max-time, afterwards --max-time alone.
+  // The limits were checked by the caller: finite, and small enough for the clock.
   void arm_deadline(bool connecting) {
     std::optional<double> seconds;
     std::string which;
     if (o_.max_time) seconds = *o_.max_time, which = fmt::format("--max-time {}s", *o_.max_time);
-    if (connecting && o_.connect_timeout && (!seconds || *o_.connect_timeout < *seconds))
-      seconds = *o_.connect_timeout, which = fmt::format("--connect-timeout {}s", *o_.connect_timeout);
+    if (connecting) {
+      double limit = o_.connect_timeout.value_or(default_connect_timeout);
+      if (!seconds || limit < *seconds) {
+        seconds = limit;
+        which = o_.connect_timeout ? fmt::format("--connect-timeout {}s", limit)
+                                   : fmt::format("the default connect timeout of {}s, see --connect-timeout", limit);
+      }
+    }
+    ++deadline_;  // a deadline that expired while being replaced must not fire
     timer_.cancel();
     if (!seconds) return;
     timer_.expires_at(start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*seconds)));
-    timer_.async_wait([this, which](boost::system::error_code ec) {
-      if (ec) return;
-      timed_out_ = which;
-      resolver_.cancel();
-      boost::system::error_code ignored;
-      stream_.lowest_layer().close(ignored);
+    timer_.async_wait([this, which, armed = deadline_](boost::system::error_code ec) {
+      if (!ec && armed == deadline_) stop(Kind::Timeout, which);
     });
   }
 
-  bool timeout_failure(const char* during) {
-    if (timed_out_.empty()) return false;
-    fail(Kind::Timeout, fmt::format("timed out {} ({} reached after {:.0f} ms)", during, timed_out_, ms_since(start_)));
-    return true;
+  void watch_interrupt() {
+    if (!o_.interruptible) return;
+    signals_.add(SIGINT);
+    signals_.async_wait([this](boost::system::error_code ec, int) {
+      if (!ec) stop(Kind::Interrupt, "Ctrl-C");
+    });
   }
 
   asio::awaitable<void> resolve() {
@@ -160,7 +198,7 @@ class Session {
     } else {
       auto [ec, results] = co_await resolver_.async_resolve(route.host, std::to_string(route.port), use_tuple);
       if (ec) {
-        if (!timeout_failure("resolving the host name"))
+        if (!stopped(fmt::format("resolving the host name {}", route.host)))
           fail(Kind::Resolve, fmt::format("could not resolve host {}: {}", route.host, ec.message()));
         co_return;
       }
@@ -186,7 +224,7 @@ class Session {
         r_.timings.tcp_ms = ms_since(t0);
         co_return;
       }
-      if (timeout_failure(fmt::format("connecting to {}", endpoint_text(ep)).c_str())) co_return;
+      if (stopped(fmt::format("connecting to {}", endpoint_text(ep)))) co_return;
       errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ec.message());
     }
     if (endpoints_.size() == 1)
@@ -207,7 +245,7 @@ class Session {
     auto [ec] = co_await stream_.async_handshake(ssl::stream_base::client, use_tuple);
     r_.timings.tls_ms = ms_since(t0);
     if (ec) {
-      if (timeout_failure("during the TLS handshake")) co_return;
+      if (stopped("during the TLS handshake")) co_return;
       auto reason = ssl_reason(ec);
       fail(Kind::Handshake,
            fmt::format("TLS handshake with {} failed: {}{}", r_.connected_address, reason, handshake_hint(reason)));
@@ -226,22 +264,29 @@ class Session {
       STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
       r_.anchor_file = tls::find_hashed_file(r_.trust.path, sk_X509_value(chain, sk_X509_num(chain) - 1));
     }
-    // TLS 1.3 servers judge a client certificate after the handshake: wait briefly for their
-    // verdict (an alert, or a session ticket meaning yes) when one was asked for.
-    if (requested && SSL_version(ssl) == TLS1_3_VERSION && !o_.request && !ticket) co_await await_post_handshake();
+    // A TLS 1.3 server sends its session tickets after the handshake, and judges a client
+    // certificate then too (RFC 8446 sections 4.6.1, 4.4.2.4): read what follows the handshake
+    // for a moment, until a ticket or an alert, so the report (text and JSON alike, with or
+    // without a request) holds what the server sent. Not after a failed verification: nothing
+    // more is read from a server we do not trust.
+    if (SSL_version(ssl) == TLS1_3_VERSION && !ticket && (r_.verdict.ok() || o_.tls.insecure))
+      co_await await_post_handshake(requested);
   }
 
-  asio::awaitable<void> await_post_handshake() {
-    wait_timer_.expires_after(std::chrono::milliseconds(500));
+  // await_post_handshake reads until a session ticket or an alert arrives (on_message cancels
+  // wait_timer_), data arrives (kept in early_ for the response), or a short wait ends: the
+  // tickets come one round trip after our Finished, and a server that sends none costs this wait.
+  asio::awaitable<void> await_post_handshake(bool certificate_requested) {
+    wait_timer_.expires_after(std::chrono::milliseconds(certificate_requested ? 500 : 200));
     auto result =
         co_await (stream_.async_read_some(asio::buffer(early_), use_tuple) || wait_timer_.async_wait(use_tuple));
-    if (result.index() == 0) {
-      auto [ec, n] = std::get<0>(result);
-      if (ec)
-        fail_rejected(ec);
-      else
-        early_len_ = n;
-    }
+    if (stopped("waiting for the server's messages after the TLS handshake")) co_return;
+    if (result.index() != 0) co_return;
+    auto [ec, n] = std::get<0>(result);
+    early_len_ = n;
+    // A closed connection is for the request to find out; only a verdict on our certificate is
+    // a failure here.
+    if (ec && certificate_requested) fail_rejected(ec);
   }
 
   // A TLS 1.3 server judges our client certificate after our side of the handshake is done; its
@@ -273,7 +318,7 @@ class Session {
     auto t0 = Clock::now();
     auto [wec, written] = co_await asio::async_write(stream_, asio::buffer(request), use_tuple);
     if (wec) {
-      if (!timeout_failure("sending the request"))
+      if (!stopped("sending the request"))
         fail(Kind::Receive, fmt::format("sending the request failed: {}", ssl_reason(wec)));
       co_return;
     }
@@ -298,7 +343,10 @@ class Session {
         if (first && n) r_.timings.first_byte_ms = ms_since(t0), first = false;
         if (n) reader.feed(std::string_view(buf.data(), n));
         if (ec) {
-          if (timeout_failure("reading the response")) break;
+          if (stopped(reader.header_done()
+                          ? fmt::format("reading the response body ({} bytes received)", reader.info().body_bytes)
+                          : std::string("waiting for the response headers")))
+            break;
           if (first && rejected_after_handshake(ec)) {
             fail_rejected(ec);
             break;
@@ -332,6 +380,7 @@ class Session {
     boost::system::error_code ignored;
     stream_.lowest_layer().close(ignored);
     timer_.cancel();
+    signals_.cancel(ignored);
   }
 
  public:
@@ -347,8 +396,14 @@ class Session {
   ssl::stream<tcp::socket> stream_;
   asio::steady_timer timer_;
   asio::steady_timer wait_timer_;
+  asio::signal_set signals_;
   Clock::time_point start_;
-  std::string timed_out_;
+  struct Stop {
+    Kind kind;
+    std::string why;  // "--max-time 2s", "Ctrl-C"
+  };
+  std::optional<Stop> stop_;
+  unsigned deadline_ = 0;
   std::vector<tcp::endpoint> endpoints_;
   tls::VerifyRecorder recorder_;
   tls::Tracer tracer_;
@@ -362,6 +417,7 @@ class Session {
 ConnectReport run_connect(const ConnectOptions& options) {
   ConnectReport report;
   report.target = options.target;
+  report.host_unicode = options.host_unicode;
   report.verification_enforced = !options.tls.insecure;
   auto client = tls::make_client_context(options.tls);
   report.trust = client.trust;

@@ -21,18 +21,30 @@
 
 namespace tlslab::net {
 
+// default_connect_timeout is the limit on connection setup (resolve, TCP connect and the TLS
+// handshake) when --connect-timeout is not given: curl's, whose connect timeout also covers the
+// TLS handshake. A server that accepts and never answers is given up on after it.
+inline constexpr double default_connect_timeout = 300;
+
 struct ConnectOptions {
-  Target target;
+  Target target;             // host in its ASCII (IDNA) form
+  std::string host_unicode;  // the host as typed when IDNA changed it ("bücher.de"); "" otherwise
   std::vector<ResolveOverride> resolves;
   std::vector<ConnectTo> connect_tos;
   tls::ClientOptions tls;
-  std::optional<double> connect_timeout;  // seconds, up to the end of the TLS handshake
-  std::optional<double> max_time;         // seconds, whole operation
+  std::optional<double> connect_timeout;  // seconds, up to the end of the TLS handshake; none: the default
+  std::optional<double> max_time;         // seconds, whole operation; none: no limit
   bool trace = false;
   bool show_ca = false;
   // pause is called after the TCP connect and after the handshake ("tcp", "tls") and blocks
   // until the user is ready; null for no pauses.
   std::function<void(const std::string& stage, const std::string& detail)> pause;
+  // on_progress is called when the report has grown during connection setup: after resolving,
+  // and once TCP is connected, so a terminal can show each line as soon as it is known.
+  std::function<void(const struct ConnectReport&)> on_progress;
+  // interruptible: Ctrl-C (SIGINT) stops the connection and run_connect returns what was learnt,
+  // with a Kind::Interrupt failure, instead of the process dying with nothing said.
+  bool interruptible = false;
   // on_handshake is called once the handshake is verified (or accepted with --insecure), before
   // any request is sent, so a caller can show the handshake before a streamed body.
   std::function<void(const struct ConnectReport&)> on_handshake;
@@ -61,6 +73,7 @@ struct ConnectFailure {
 
 struct ConnectReport {
   Target target;
+  std::string host_unicode;  // see ConnectOptions
   Route route;
   std::vector<std::string> addresses;  // resolved, in the order tried
   std::string connected_address;       // "127.0.0.1:4433"

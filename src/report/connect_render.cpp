@@ -16,8 +16,13 @@ std::string ms(double v) { return fmt::format("{:.1f} ms", v); }
 std::string trust_text(const tls::TrustStoreInfo& t) {
   if (t.kind == "file")
     return fmt::format("CA file {} ({} certificate{})", t.path, t.anchors, t.anchors == 1 ? "" : "s");
-  return fmt::format("{} {} ({} hashed entr{})", t.kind == "system" ? "system store, directory" : "CA directory",
-                     t.path, t.anchors, t.anchors == 1 ? "y" : "ies");
+  auto text =
+      fmt::format("{} {} ({} hashed entr{}{})", t.kind == "system" ? "system store, directory" : "CA directory", t.path,
+                  t.anchors, t.anchors == 1 ? "y" : "ies", t.variable.empty() ? "" : ", from " + t.variable);
+  if (!t.file.empty())
+    text += fmt::format(", and CA file {} ({} certificate{}, from SSL_CERT_FILE)", t.file, t.file_anchors,
+                        t.file_anchors == 1 ? "" : "s");
+  return text;
 }
 
 // python_name renders a CertInfo subject the way getpeercert() prints it, abridged.
@@ -32,8 +37,10 @@ std::string python_sans(const pki::CertInfo& c) {
   return fmt::format("({})", fmt::join(parts, ", "));
 }
 
-void add_connection(Text& t, const net::ConnectReport& r) {
+void add_connection(Text& t, const net::ConnectReport& r, bool progressive = false) {
   t.heading("Connection");
+  // Lines printed as they become known keep the column of the section's longest label.
+  if (progressive) t.min_label_width(std::string_view("TCP connected").size());
   bool v6 = r.target.host.find(':') != std::string::npos;  // "[::1]:4433", not "::1:4433"
   auto target =
       v6 ? fmt::format("[{}]:{}", r.target.host, r.target.port) : fmt::format("{}:{}", r.target.host, r.target.port);
@@ -41,6 +48,8 @@ void add_connection(Text& t, const net::ConnectReport& r) {
   if (r.route.via == "--resolve") via = fmt::format("  (--resolve maps it to {})", fmt::join(r.route.addresses, ", "));
   if (r.route.via == "--connect-to")
     via = fmt::format("  (--connect-to sends it to {}:{})", r.route.host, r.route.port);
+  // An IDNA name shows both forms, as `ca issue` does: "bücher.de:4433 (xn--bcher-kva.de)".
+  if (!r.host_unicode.empty()) target = fmt::format("{}:{} ({})", r.host_unicode, r.target.port, r.target.host);
   t.row("Target", target + via);
   if (!r.addresses.empty()) t.row("Resolved", fmt::format("{}", fmt::join(r.addresses, ", ")));
   if (r.tcp_connected) {
@@ -194,11 +203,17 @@ void add_response(Text& t, const net::ConnectReport& r) {
 
 }  // namespace
 
-std::string connect_text(const net::ConnectReport& r, bool color, Part part) {
+std::string connect_progress(const net::ConnectReport& r, bool color) {
+  Text t(color);
+  add_connection(t, r, true);
+  return t.str();
+}
+
+std::string connect_text(const net::ConnectReport& r, bool color, Part part, bool connection_shown) {
   Text t(color);
   auto now = pki::now_epoch();
   if (part != Part::Rest) {
-    add_connection(t, r);
+    if (!connection_shown) add_connection(t, r);
     std::size_t until = part == Part::Handshake || !r.handshake_done ? r.trace.size() : r.trace_at_handshake;
     if (part == Part::All && r.trace_at_handshake == 0) until = r.trace.size();
     add_trace(t, r, 0, until, "Handshake messages (--trace)");
@@ -230,6 +245,7 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
   };
   json j;
   j["target"] = {{"host", r.target.host}, {"port", r.target.port}, {"path", r.target.path}};
+  if (!r.host_unicode.empty()) j["target"]["unicode_host"] = r.host_unicode;
   j["route"] = {{"host", r.route.host}, {"port", r.route.port}, {"via", r.route.via}};
   j["addresses"] = r.addresses;
   j["connected_address"] = r.tcp_connected ? json(r.connected_address) : json(nullptr);
@@ -241,6 +257,10 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
                      {"total", r.timings.total_ms}};
   j["trust_store"] = {
       {"kind", r.trust.kind}, {"path", r.trust.path}, {"anchors", r.trust.anchors}, {"lazy", r.trust.lazy}};
+  if (!r.trust.variable.empty()) j["trust_store"]["variable"] = r.trust.variable;
+  if (!r.trust.file.empty())
+    j["trust_store"]["file"] = {
+        {"path", r.trust.file}, {"anchors", r.trust.file_anchors}, {"variable", "SSL_CERT_FILE"}};
   if (r.handshake_done) {
     const auto& h = r.handshake;
     j["tls"] = {

@@ -45,22 +45,31 @@ bool use_color(int fd) {
 }
 
 Text& Text::heading(std::string_view title) {
-  entries_.push_back({Entry::Heading, std::string(title), {}, Tone::Strong, 0});
+  entries_.push_back({Entry::Heading, std::string(title), {}, Tone::Strong, 0, 0});
   return *this;
 }
 
 Text& Text::row(std::string_view label, std::string_view value, Tone tone, int level) {
-  entries_.push_back({Entry::Row, std::string(label), std::string(value), tone, level});
+  entries_.push_back({Entry::Row, std::string(label), std::string(value), tone, level, 0});
   return *this;
 }
 
 Text& Text::line(std::string_view text, Tone tone, int level) {
-  entries_.push_back({Entry::Line, {}, std::string(text), tone, level});
+  entries_.push_back({Entry::Line, {}, std::string(text), tone, level, 0});
+  return *this;
+}
+
+Text& Text::min_label_width(std::size_t width) {
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)
+    if (it->kind == Entry::Heading) {
+      it->min_width = width;
+      break;
+    }
   return *this;
 }
 
 Text& Text::blank() {
-  entries_.push_back({Entry::Blank, {}, {}, Tone::Plain, 0});
+  entries_.push_back({Entry::Blank, {}, {}, Tone::Plain, 0, 0});
   return *this;
 }
 
@@ -76,7 +85,7 @@ std::string Text::str() const {
     // A section runs from one heading to the next; its rows share one value column per level.
     size_t end = i + 1;
     while (end < entries_.size() && entries_[end].kind != Entry::Heading) ++end;
-    size_t width = 0;
+    size_t width = entries_[i].kind == Entry::Heading ? entries_[i].min_width : 0;
     for (size_t j = i; j < end; ++j)
       if (entries_[j].kind == Entry::Row)
         width = std::max(width, display_width(entries_[j].label) + 2 * static_cast<size_t>(entries_[j].level));

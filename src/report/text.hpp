@@ -28,6 +28,9 @@ class Text {
   // line adds free text at the given indent level (continuation lines, explanations).
   Text& line(std::string_view text, Tone tone = Tone::Plain, int level = 0);
   Text& blank();
+  // min_label_width makes the current section's value column start no further left than labels
+  // of width characters would put it (for text printed a row at a time).
+  Text& min_label_width(std::size_t width);
 
   // paint wraps text in the tone's colour when colours are on.
   [[nodiscard]] std::string paint(std::string_view text, Tone tone) const;
@@ -42,6 +45,7 @@ class Text {
     std::string value;
     Tone tone;
     int level;
+    std::size_t min_width = 0;  // Heading: see min_label_width
   };
   bool color_;
   std::vector<Entry> entries_;

@@ -144,7 +144,15 @@ ClientContext make_client_context(const ClientOptions& o) {
   }
   if (!o.cert_file.empty()) use_certificate_and_key(ctx, o.cert_file, o.key_file, Kind::ClientCert);
   out.trust = use_trust(ctx, o.cafile, o.capath);
-  if (!o.keylog_file.empty()) enable_keylog(ctx, o.keylog_file);
+  if (!o.keylog_file.empty()) {
+    try {
+      enable_keylog(ctx, o.keylog_file);
+    } catch (const Failure& f) {
+      if (o.keylog_variable.empty()) throw;
+      throw Failure(f.kind(), fmt::format("{} (the file named by the environment variable {}; fix or unset it)",
+                                          f.what(), o.keylog_variable));
+    }
+  }
   return out;
 }
 

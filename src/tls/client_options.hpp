@@ -24,6 +24,7 @@ struct ClientOptions {
   std::string cert_file;          // client certificate (PEM, may hold the chain)
   std::string key_file;           // its key (defaults to cert_file)
   std::string keylog_file;        // NSS key log; "" = none
+  std::string keylog_variable;    // "SSLKEYLOGFILE" when keylog_file came from it: errors name it
 };
 
 }  // namespace tlslab::tls

@@ -1,9 +1,13 @@
 // tls::TrustStore — where the trust anchors come from, and a look at them.
 //
-// The default is the system store as the lab uses it: the hashed directory /etc/ssl/certs
-// (SSL_CERT_DIR overrides), which OpenSSL reads lazily — it opens only the HASH.N file named
+// The default is the system store as the lab uses it: the hashed directory /etc/ssl/certs, which
+// OpenSSL reads lazily — it opens only the HASH.N file named
 // after the issuer it looks for. That is why Python's get_ca_certs() on such a context lists
 // nothing until a handshake has pulled an anchor in.
+//
+// The environment changes the system store as it does for OpenSSL's default paths and for curl:
+// SSL_CERT_DIR replaces the directory (a list separated by ':' as OpenSSL allows), SSL_CERT_FILE
+// adds a CA file to it. --cacert and --capath replace both. Errors caused by a variable name it.
 #pragma once
 
 #include <optional>
@@ -20,6 +24,9 @@ struct TrustStoreInfo {
   std::string path;         // the file or directory
   std::size_t anchors = 0;  // certificates in the file, or hashed entries in the directory
   bool lazy = false;        // a directory: anchors are loaded on demand during verification
+  std::string variable;     // "SSL_CERT_DIR" when path came from it, "" otherwise
+  std::string file;         // system store: the CA file SSL_CERT_FILE adds, "" when none
+  std::size_t file_anchors = 0;
 };
 
 // describe_trust says where anchors come from for the given --cacert/--capath (none: the system
@@ -36,7 +43,7 @@ void load_trust(SSL_CTX* ctx, const TrustStoreInfo& trust);
 [[nodiscard]] TrustStoreInfo use_trust(SSL_CTX* ctx, const std::optional<std::string>& cafile,
                                        const std::optional<std::string>& capath);
 
-// list_anchors parses every anchor of the store (for --show-ca).
+// list_anchors parses every anchor of the store (for --show-ca), SSL_CERT_FILE's included.
 [[nodiscard]] std::vector<pki::CertInfo> list_anchors(const TrustStoreInfo& trust);
 
 // find_hashed_file returns the name ("1a2b3c4d.0") of the entry in a hashed directory holding

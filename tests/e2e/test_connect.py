@@ -9,6 +9,7 @@ a private network namespace."""
 import hashlib
 import json
 import os
+import pty
 import re
 import select
 import shutil
@@ -593,7 +594,7 @@ def test_endless_response_max_time(tlslab, certs, py_server, tmp_path, framing):
     start = time.monotonic()
     proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/", "-o", out, "--max-time", "2")
     elapsed = time.monotonic() - start
-    expect(proc, 28, "timed out reading the response (--max-time 2s")
+    expect(proc, 28, "timed out reading the response body (", "bytes received) (--max-time 2s")
     assert elapsed < 6, elapsed  # 2 s limit; the rest is process start (sanitizers) on a busy machine
     assert not out.exists()
     assert os.listdir(tmp_path) == [], "a temporary file was left behind"
@@ -755,3 +756,229 @@ def test_unresolvable_name(tlslab):
     assert proc.returncode == 6, proc.stderr
     assert "could not resolve host nonexistent.invalid" in proc.stderr
     assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Time limits, Ctrl-C and the report on a terminal.
+
+@pytest.mark.parametrize("option", ["--connect-timeout", "--max-time"])
+@pytest.mark.parametrize("value, why", [("nan", "not a number of seconds"), ("-1", "a time limit cannot be negative"),
+                                        ("1e308", "out of range"), ("inf", "out of range"),
+                                        ("1e-9", "out of range"), ("10s", "not a number of seconds")])
+def test_time_limits_refused(tlslab, free_port_closed, option, value, why):
+    proc = connect(tlslab, free_port_closed, option, value, host=LOOPBACK)
+    expect(proc, 2, f"tlslab: {option} '{value}': {why}")
+    one_error_line(proc)
+
+
+def test_scan_timeout_refused(tlslab, free_port_closed):
+    for value, why in [("nan", "not a number of seconds"), ("1e308", "out of range"), ("0", "out of range")]:
+        proc = tlslab("scan", f"{LOOPBACK}:{free_port_closed}", "--timeout", value)
+        expect(proc, 2, f"tlslab: --timeout '{value}': {why}")
+
+
+def test_default_connect_timeout_documented(tlslab):
+    proc = tlslab("connect", "--help")
+    expect(proc, 0, "(default 300, as curl)", "exits 130")
+
+
+def silent_after_request(conn, sent=b""):
+    """Reads the request, sends `sent` (maybe nothing), then holds the connection until the client
+    closes it."""
+    read_request(conn)
+    conn.sendall(sent)
+    while conn.recv(4096):
+        pass
+
+
+@pytest.mark.parametrize("sent, step", [
+    (b"", "timed out waiting for the response headers"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"z" * 300,
+     "timed out reading the response body (300 bytes received)"),
+])
+def test_timeout_names_the_step(tlslab, certs, py_server, sent, step):
+    server = py_server(lambda conn: silent_after_request(conn, sent), tls_certs=certs)
+    proc = connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--get", "/", "-o", os.devnull,
+                   "--max-time", "1")
+    expect(proc, 28, f"{step} (--max-time 1s reached after")
+    one_error_line(proc)
+
+
+def test_huge_max_time_still_connects(tlslab, s_server, certs):
+    # The longest accepted limit is a limit, not an instant timeout.
+    server = serve(s_server, certs, "leaf", "inter")
+    expect(connect(tlslab, server.port, "--cacert", pem(certs, "root"), "--max-time", "31536000"), 0, OK)
+
+
+def run_on_terminal(args, until, env=None):
+    """Runs tlslab with a pseudo-terminal as its standard input, output and error; once `until`
+    has been printed, sends SIGINT as Ctrl-C would. Returns (exit code, everything printed,
+    what was printed before the signal)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+                            env={**os.environ, "NO_COLOR": "1", **(env or {})})
+    os.close(slave)
+    out, before = b"", None
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], deadline - time.monotonic())
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the last writer closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+            if before is None and until.encode() in out:
+                before = out.decode(errors="replace")
+                proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return code, out.decode(errors="replace").replace("\r\n", "\n"), before
+
+
+def test_ctrl_c_while_the_server_never_answers(tlslab, py_server):
+    server = py_server(accept=False)  # the kernel completes the TCP connect; nobody reads or writes
+    code, out, before = run_on_terminal([tlslab.path, "connect", f"{LOOPBACK}:{server.port}"], "TCP connected:")
+    assert before is not None, f"the TCP connect line never appeared on the terminal:\n{out}"
+    assert code == 130, out
+    assert squeeze(f"TCP connected: {LOOPBACK}:{server.port} from") in squeeze(out), out
+    assert "Timings" in out, out  # the rest of what was learnt
+    assert re.search(r"tlslab: interrupted during the TLS handshake \(Ctrl-C after \d+ ms\)", out), out
+
+
+def test_terminal_report_is_the_pipe_report(tlslab, s_server, certs):
+    """Printed progressively on a terminal, the report reads as it does in a pipe (the Connection
+    lines aligned as one section)."""
+    server = serve(s_server, certs, "leaf", "inter")
+    args = [f"{HOST}:{server.port}", "--resolve", f"{HOST}:{server.port}:{LOOPBACK}", "--cacert", pem(certs, "root")]
+    code, out, _ = run_on_terminal([tlslab.path, "connect", *args], "\0never")
+    piped = tlslab("connect", *args)
+    assert code == 0 and piped.returncode == 0, out
+    mask = lambda text: re.sub(r"\d+\.\d ms|:\d{4,5} |\d+ days", "#", text)
+    assert mask(out) == mask(piped.out), f"--- terminal\n{out}\n--- pipe\n{piped.out}"
+
+
+def test_ctrl_c_json_reports_what_was_learnt(tlslab, py_server):
+    accepted = threading.Event()
+
+    def handler(conn):
+        accepted.set()
+        while conn.recv(4096):  # never answers; returns when the client goes away
+            pass
+
+    server = py_server(handler)
+    proc = subprocess.Popen([tlslab.path, "connect", f"{LOOPBACK}:{server.port}", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert accepted.wait(10)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, (out, err)
+    doc = json.loads(out)
+    assert doc["connected_address"] == f"{LOOPBACK}:{server.port}"
+    assert doc["error"]["kind_exit_code"] == 130
+    assert "interrupted during the TLS handshake" in doc["error"]["message"]
+
+
+# ---------------------------------------------------------------------------------------------
+# International names: IDNA for DNS, SNI, the Host header and the certificate check.
+
+IDN, IDN_ASCII = "bücher.de", "xn--bcher-kva.de"
+
+
+@pytest.fixture(scope="module")
+def idn_certs(certs):
+    certs.cert("idn", IDN_ASCII, issuer="inter", sans=(IDN_ASCII,))
+    certs.chain("idn_chain", "idn", "inter")
+    return certs
+
+
+def test_idn_target(tlslab, py_server, idn_certs):
+    requests = []
+
+    def handler(conn):
+        requests.append(read_request(conn).decode(errors="replace"))
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    names = []
+    server = py_server(handler, tls_certs=idn_certs, leaf="idn")
+    server.context.sni_callback = lambda sock, name, ctx: names.append(name)
+    port = server.port
+    proc = tlslab("connect", f"https://{IDN}:{port}/", "--resolve", f"{IDN}:{port}:{LOOPBACK}", "--cacert",
+                  pem(idn_certs, "root"), "-o", os.devnull)
+    expect(proc, 0, OK, f"Target: {IDN}:{port} ({IDN_ASCII})", f"SNI sent: {IDN_ASCII}",
+           f"Hostname: {IDN_ASCII} matches DNS:{IDN_ASCII}")
+    assert f"Host: {IDN_ASCII}:{port}\r\n" in requests[0], requests
+    assert names == [IDN_ASCII], names
+    doc = as_json(tlslab("connect", f"{IDN}:{port}", "--resolve", f"{IDN}:{port}:{LOOPBACK}", "--cacert",
+                         pem(idn_certs, "root"), "--json"))
+    assert doc["target"]["host"] == IDN_ASCII and doc["target"]["unicode_host"] == IDN
+    assert curl(port, "--cacert", pem(idn_certs, "root"), host=IDN_ASCII) in (None, 0)
+
+
+def test_invalid_idn_refused(tlslab, free_port_closed):
+    proc = tlslab("connect", f"bü_cher.de:{free_port_closed}")
+    assert proc.returncode == 2, proc.err
+    assert "the target: invalid name" in one_error_line(proc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Session tickets: read after the handshake once, shown alike in text, JSON and the trace.
+
+@pytest.mark.parametrize("request_args", [[], ["--get", "/", "-o", os.devnull]])
+def test_session_tickets_reported_alike(tlslab, s_server, certs, request_args):
+    server = serve(s_server, certs, "leaf", "inter")  # TLS 1.3: two tickets after the handshake
+    args = ["--cacert", pem(certs, "root"), *request_args]
+    expect(connect(tlslab, server.port, *args), 0, "Session ticket: received")
+    assert as_json(connect(tlslab, server.port, *args, "--json"))["tls"]["session_ticket"] is True
+    proc = connect(tlslab, server.port, *args, "--trace")
+    messages = proc.out.split("TLS handshake\n")[0]  # the trace printed before the handshake summary
+    assert messages.count("<- handshake NewSessionTicket") == 2, proc.out
+
+
+# ---------------------------------------------------------------------------------------------
+# The environment: SSL_CERT_FILE, SSL_CERT_DIR (as OpenSSL and curl read them), SSLKEYLOGFILE.
+
+NO_TRUST_ENV = {"SSL_CERT_FILE": "", "SSL_CERT_DIR": ""}
+
+
+def test_ssl_cert_file_adds_to_the_system_store(tlslab, s_server, certs):
+    server = serve(s_server, certs, "leaf", "inter")
+    expect(connect(tlslab, server.port, env=NO_TRUST_ENV), 60, FAILED)
+    proc = connect(tlslab, server.port, env={"SSL_CERT_FILE": pem(certs, "root"), "SSL_CERT_DIR": ""})
+    expect(proc, 0, OK, f"and CA file {pem(certs, 'root')} (1 certificate, from SSL_CERT_FILE)")
+    doc = as_json(connect(tlslab, server.port, "--json", env={"SSL_CERT_FILE": pem(certs, "root")}))
+    assert doc["trust_store"]["file"] == {"path": pem(certs, "root"), "anchors": 1, "variable": "SSL_CERT_FILE"}
+    # --cacert replaces the environment's trust, as in curl.
+    expect(connect(tlslab, server.port, "--cacert", pem(certs, "other_root"),
+                   env={"SSL_CERT_FILE": pem(certs, "root")}), 60, FAILED)
+
+
+def test_ssl_cert_dir_replaces_the_system_directory(tlslab, s_server, certs, tmp_path):
+    capath = tmp_path / "capath"
+    capath.mkdir()
+    shutil.copy(pem(certs, "root"), capath / "root.pem")
+    subprocess.run(["openssl", "rehash", str(capath)], check=True, capture_output=True)
+    server = serve(s_server, certs, "leaf", "inter")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = connect(tlslab, server.port, env={"SSL_CERT_FILE": "", "SSL_CERT_DIR": f"{empty}:{capath}"})
+    expect(proc, 0, OK, f"system store, directory {empty}:{capath} (1 hashed entry, from SSL_CERT_DIR)")
+
+
+@pytest.mark.parametrize("variable, value, code, why", [
+    ("SSL_CERT_FILE", "/nonexistent/ca.pem", 77, "/nonexistent/ca.pem"),
+    ("SSL_CERT_DIR", "/nonexistent", 77, "CA directory /nonexistent: does not exist"),
+    ("SSLKEYLOGFILE", "/nonexistent/keys.log", 23, "cannot open key log file /nonexistent/keys.log"),
+])
+def test_bad_environment_variable_named(tlslab, free_port_closed, variable, value, code, why):
+    proc = connect(tlslab, free_port_closed, host=LOOPBACK, env={variable: value})
+    expect(proc, code, why, variable)
+    assert variable in one_error_line(proc)
