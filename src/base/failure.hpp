@@ -11,22 +11,26 @@
 namespace tlslab {
 
 enum class Kind {
-  Usage,       // 2: bad command line
-  Generic,     // 1: anything not listed below
-  Resolve,     // 6: host name could not be resolved
-  Connect,     // 7: TCP connect failed
-  HttpStatus,  // 22: HTTP status >= 400 with --fail
-  Write,       // 23: an output file could not be written
-  Input,       // 26: an input file (certificate, key, CSR, list) could not be read or parsed
-  Timeout,     // 28: --connect-timeout or --max-time expired
-  Handshake,   // 35: the TLS handshake failed
-  Receive,     // 56: the peer closed or sent garbage after the handshake
-  ClientCert,  // 58: the client certificate or key could not be used
-  Verify,      // 60: certificate verification or hostname check failed
-  TooLarge,    // 63: a response exceeded --max-filesize
-  CaFile,      // 77: the CA file or directory could not be used
-  Exists,      // 73: refusing to overwrite (a CA, a key)
-  Interrupt,   // 130: stopped by Ctrl-C (SIGINT) after reporting what was learnt (128 + SIGINT, as shells say)
+  Usage,         // 2: bad command line
+  Generic,       // 1: anything not listed below
+  Url,           // 3: the URL is malformed (a space, a bad port, a host that is not a name)
+  ProxyResolve,  // 5: the proxy's host name (-x) could not be resolved
+  Resolve,       // 6: host name could not be resolved
+  Connect,       // 7: TCP connect failed
+  HttpStatus,    // 22: HTTP status >= 400 with --fail
+  Write,         // 23: an output file could not be written
+  Input,         // 26: an input file (certificate, key, CSR, list) could not be read or parsed
+  Timeout,       // 28: --connect-timeout or --max-time expired
+  Handshake,     // 35: the TLS handshake failed
+  Receive,       // 56: the peer closed or sent garbage after the handshake
+  ClientCert,    // 58: the client certificate or key could not be used
+  Verify,        // 60: certificate verification or hostname check failed
+  TooLarge,      // 63: a response exceeded --max-filesize
+  CaFile,        // 77: the CA file or directory could not be used
+  CrlFile,       // 82: the CRL file (--crlfile) could not be read or parsed
+  CertStatus,    // 91: --cert-status: no stapled OCSP response, an invalid one, or one that is not "good"
+  Exists,        // 73: refusing to overwrite (a CA, a key)
+  Interrupt,     // 130: stopped by Ctrl-C (SIGINT) after reporting what was learnt (128 + SIGINT, as shells say)
 };
 
 // exit_code returns the process exit status documented for kind.
@@ -36,6 +40,10 @@ enum class Kind {
       return 2;
     case Kind::Generic:
       return 1;
+    case Kind::Url:
+      return 3;
+    case Kind::ProxyResolve:
+      return 5;
     case Kind::Resolve:
       return 6;
     case Kind::Connect:
@@ -62,6 +70,10 @@ enum class Kind {
       return 77;
     case Kind::Exists:
       return 73;
+    case Kind::CrlFile:
+      return 82;
+    case Kind::CertStatus:
+      return 91;
     case Kind::Interrupt:
       return 130;
   }

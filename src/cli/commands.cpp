@@ -44,6 +44,8 @@ std::string exit_codes_help() {
          "   0  success\n"
          "   1  other failure\n"
          "   2  usage error\n"
+         "   3  malformed URL\n"
+         "   5  could not resolve the proxy (-x)\n"
          "   6  could not resolve host\n"
          "   7  could not connect\n"
          "  22  HTTP status >= 400 (with --fail)\n"
@@ -57,6 +59,8 @@ std::string exit_codes_help() {
          "  63  response larger than --max-filesize\n"
          "  73  refusing to overwrite an existing file\n"
          "  77  problem with the CA file or directory\n"
+         "  82  could not read or parse the CRL file (--crlfile)\n"
+         "  91  no good stapled OCSP response (--cert-status)\n"
          " 130  interrupted (Ctrl-C); connect reports what it learnt first\n";
 }
 

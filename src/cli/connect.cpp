@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <variant>
 
+#include "base/files.hpp"
 #include "cli/commands.hpp"
 #include "cli/seconds.hpp"
+#include "http/auth.hpp"
 #include "net/connect.hpp"
 #include "pki/names.hpp"
 #include "report/connect_render.hpp"
@@ -24,10 +28,50 @@ struct ConnectArgs {
   std::string cacert, capath, servername, tls_min, tls_max, ciphers, ciphersuites, groups, sigalgs, cert, key;
   bool insecure = false, no_check_hostname = false, show_ca = false, trace = false, pause = false, json = false,
        quiet = false, fail = false, head = false;
-  std::string get, method, data, output, keylog;
+  std::string get, method, output, keylog;
+  // The request body's parts, in command-line order: -d, --data-binary and --data-raw values with
+  // the option that gave each (curl joins them with '&').
+  std::vector<std::pair<std::string, std::string>> data;
+  std::string proxy, crlfile;
+  bool ipv4 = false, ipv6 = false, cert_status = false;
   std::string connect_timeout, max_time;
   std::uint64_t max_filesize = 0;
 };
+
+// read_data returns the bytes of -d/--data-binary @FILE ("@-": standard input). what names the
+// option in errors.
+std::string read_data(const std::string& name, const std::string& what) {
+  if (name == "-") {
+    std::string all((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    if (std::cin.bad()) throw Failure(Kind::Input, fmt::format("{} @-: could not read standard input", what));
+    return all;
+  }
+  return read_file(name, fmt::format("{} file", what), Kind::Input);
+}
+
+// request_body joins the body's parts as curl does: -d @FILE reads the file and strips its
+// carriage returns and newlines, --data-binary @FILE sends the file's bytes as they are, --data-raw
+// takes '@' literally; parts are joined with '&'. nullopt when no part was given.
+std::optional<std::string> request_body(const std::vector<std::pair<std::string, std::string>>& parts) {
+  if (parts.empty()) return std::nullopt;
+  std::string body;
+  for (const auto& [option, value] : parts) {
+    if (!body.empty()) body += '&';
+    if (option == "--data-raw" || value.empty() || value.front() != '@') {
+      body += value;
+      continue;
+    }
+    auto bytes = read_data(value.substr(1), option);
+    if (option == "--data-binary") {
+      body += bytes;
+    } else {
+      bytes.erase(std::remove_if(bytes.begin(), bytes.end(), [](char c) { return c == '\r' || c == '\n'; }),
+                  bytes.end());
+      body += bytes;
+    }
+  }
+  return body;
+}
 
 // ascii_host returns a host name as DNS, SNI, the Host header and certificates carry it: names
 // with non-ASCII characters are IDNA-encoded (UTS #46, as `tlslab ca issue` does: "bücher.de" ->
@@ -94,19 +138,35 @@ net::ConnectOptions to_options(const ConnectArgs& a) {
     if (double s = parse_seconds(a.connect_timeout, "--connect-timeout", "the default"); s > 0) o.connect_timeout = s;
   if (!a.max_time.empty())
     if (double s = parse_seconds(a.max_time, "--max-time", "no limit"); s > 0) o.max_time = s;
+  if (a.ipv4 && a.ipv6) throw Failure(Kind::Usage, "-4 and -6 cannot be used together");
+  o.ip_family = a.ipv4 ? net::IpFamily::V4 : a.ipv6 ? net::IpFamily::V6 : net::IpFamily::Any;
+  if (!a.proxy.empty()) {
+    o.proxy = net::parse_proxy(a.proxy);
+    o.proxy->host = ascii_host(o.proxy->host, "-x " + a.proxy);
+  }
+  o.user_agent = std::string("tlslab/") + TLSLAB_VERSION;
+  t.crlfile = a.crlfile;
+  t.cert_status = a.cert_status;
   o.trace = a.trace;
   o.show_ca = a.show_ca;
   std::string path = !a.get.empty() ? a.get : o.target.path;
-  bool wants_request = !path.empty() || !a.data.empty() || !a.method.empty() || a.head || !a.output.empty();
+  auto body = request_body(a.data);
+  bool wants_request = !path.empty() || body || !a.method.empty() || a.head || !a.output.empty();
   if (wants_request) {
     http::RequestSpec req;
     req.target = path.empty() ? "/" : path;
     if (req.target.front() != '/') req.target = "/" + req.target;
-    req.method = !a.method.empty() ? a.method : a.head ? "HEAD" : !a.data.empty() ? "POST" : "GET";
+    req.method = !a.method.empty() ? a.method : a.head ? "HEAD" : body ? "POST" : "GET";
     req.host = net::host_header(o.target);
-    req.user_agent = std::string("tlslab/") + TLSLAB_VERSION;
-    req.body = a.data;
-    if (!a.data.empty()) req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    req.user_agent = o.user_agent;
+    if (body) {
+      req.body = *body;
+      req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    }
+    // A URL's user:password@ is sent as Basic authentication, as curl sends it; -H Authorization
+    // replaces it.
+    if (o.target.user)
+      req.headers.emplace_back("Authorization", http::basic_credentials(*o.target.user, o.target.password));
     for (const auto& h : a.headers) req.headers.push_back(http::parse_header_option(h));
     o.request = req;
     o.head_request = req.method == "HEAD";
@@ -222,10 +282,23 @@ void setup_connect(CLI::App& app) {
   cmd->add_option("--servername", args->servername, "Send this SNI and check the certificate for this name")
       ->group(verify);
   cmd->add_flag("--show-ca", args->show_ca, "List the trusted CA certificates")->group(verify);
+  cmd->add_option("--crlfile", args->crlfile,
+                  "Check every certificate of the chain against the CRLs in FILE (PEM); revoked: exit 60")
+      ->type_name("FILE")
+      ->group(verify);
+  cmd->add_flag("--cert-status", args->cert_status,
+                "Require a good stapled OCSP response for the server's certificate (exit 91 otherwise)")
+      ->group(verify);
   auto* route = "Routing";
   cmd->add_option("--resolve", args->resolve, "HOST:PORT:ADDR — use ADDR for HOST:PORT (no /etc/hosts edit)")
       ->group(route);
   cmd->add_option("--connect-to", args->connect_to, "HOST1:PORT1:HOST2:PORT2 — connect there instead")->group(route);
+  cmd->add_option("-x,--proxy", args->proxy,
+                  "Go through this HTTP proxy with CONNECT: [http://][USER:PASSWORD@]HOST[:PORT], port 1080 by default")
+      ->option_text("URL")
+      ->group(route);
+  cmd->add_flag("-4,--ipv4", args->ipv4, "Use IPv4 addresses only")->group(route);
+  cmd->add_flag("-6,--ipv6", args->ipv6, "Use IPv6 addresses only")->group(route);
   cmd->add_option("--connect-timeout", args->connect_timeout,
                   "Seconds allowed to resolve, connect and finish the TLS handshake (default 300, as curl)")
       ->type_name("SECONDS")
@@ -247,7 +320,20 @@ void setup_connect(CLI::App& app) {
   cmd->add_option("--get", args->get, "Send GET PATH after the handshake")->group(http);
   cmd->add_option("-X,--request", args->method, "HTTP method")->group(http);
   cmd->add_option("-H,--header", args->headers, "Extra header 'Name: value' ('Name:' removes a default)")->group(http);
-  cmd->add_option("-d,--data", args->data, "Request body (makes the method POST)")->group(http);
+  // The body's parts keep their command-line order across the three options (curl joins them with
+  // '&'): CLI11 stores each option's values apart, so they are collected in parse order.
+  auto* data = cmd->add_option("-d,--data",
+                               "Request body (makes the method POST); @FILE reads FILE without its "
+                               "newlines, @- standard input; repeated: joined with '&'")
+                   ->option_text("DATA")
+                   ->take_all()
+                   ->group(http);
+  auto* data_binary = cmd->add_option("--data-binary", "Request body; @FILE sends FILE's bytes as they are")
+                          ->option_text("DATA")
+                          ->take_all()
+                          ->group(http);
+  auto* data_raw =
+      cmd->add_option("--data-raw", "Request body, '@' taken literally")->option_text("DATA")->take_all()->group(http);
   cmd->add_flag("-I,--head", args->head, "Send HEAD")->group(http);
   cmd->add_option("-o,--output", args->output, "Write the body to FILE (byte-exact, only when complete)")->group(http);
   cmd->add_flag("--fail", args->fail, "Exit 22 when the HTTP status is 400 or more")->group(http);
@@ -258,7 +344,15 @@ void setup_connect(CLI::App& app) {
   cmd->add_flag("--pause", args->pause, "Wait for Enter after TCP connect and after the handshake")->group(out);
   cmd->add_flag("--json", args->json, "Print the report as JSON on standard output")->group(out);
   cmd->add_flag("-q,--quiet", args->quiet, "No report; only errors and the body")->group(out);
-  cmd->callback([args] { select([args] { return run(*args); }); });
+  cmd->callback([args, cmd, data, data_binary, data_raw] {
+    std::map<const CLI::Option*, std::size_t> next;
+    for (const auto* opt : cmd->parse_order()) {
+      if (opt != data && opt != data_binary && opt != data_raw) continue;
+      std::size_t i = next[opt]++;
+      if (i < opt->results().size()) args->data.emplace_back(opt->get_name(), opt->results()[i]);
+    }
+    select([args] { return run(*args); });
+  });
 }
 
 }  // namespace tlslab::cli

@@ -1,6 +1,7 @@
 #include "net/connect.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/err.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,6 +20,8 @@
 #include <memory>
 
 #include "base/files.hpp"
+#include "http/auth.hpp"
+#include "http/tunnel.hpp"
 #include "net/tls_io.hpp"
 #include "tls/client_context.hpp"
 
@@ -81,7 +84,15 @@ class Session {
     start_ = Clock::now();
     arm_deadline(true);
     watch_interrupt();
-    r_.route = route(o_.target, o_.resolves, o_.connect_tos);
+    if (o_.proxy) {
+      // TCP goes to the proxy, --resolve mapping its name; --connect-to changes what CONNECT asks for.
+      auto destination = route(o_.target, {}, o_.connect_tos);
+      r_.route = route(Target{o_.proxy->host, o_.proxy->port, "", false, {}, ""}, o_.resolves, {});
+      r_.tunnel = TunnelReport{authority(o_.proxy->host, o_.proxy->port), authority(destination.host, destination.port),
+                               o_.proxy->user.has_value()};
+    } else {
+      r_.route = route(o_.target, o_.resolves, o_.connect_tos);
+    }
     progress();
     co_await resolve();
     if (r_.failure) co_return;
@@ -89,6 +100,11 @@ class Session {
     co_await connect_tcp();
     if (r_.failure) co_return;
     progress();
+    if (o_.proxy) {
+      co_await open_tunnel();
+      if (r_.failure) co_return;
+      progress();
+    }
     if (o_.pause)
       o_.pause("tcp", fmt::format("TCP connected to {} in {:.1f} ms", r_.connected_address, r_.timings.tcp_ms));
     co_await handshake();
@@ -96,6 +112,11 @@ class Session {
     arm_deadline(false);
     if (!r_.verdict.ok() && !o_.tls.insecure) {
       fail(Kind::Verify, verify_message());
+      co_return;
+    }
+    // --cert-status holds even with --insecure, as in curl.
+    if (r_.verdict.ocsp && !r_.verdict.ocsp->ok) {
+      fail(Kind::CertStatus, fmt::format("certificate status (--cert-status): {}", r_.verdict.ocsp->reason));
       co_return;
     }
     r_.trace_at_handshake = r_.trace.size();
@@ -190,16 +211,39 @@ class Session {
     });
   }
 
+  bool wanted(const asio::ip::address& address) const {
+    return o_.ip_family == IpFamily::Any || (o_.ip_family == IpFamily::V4) == address.is_v4();
+  }
+
   asio::awaitable<void> resolve() {
     auto t0 = Clock::now();
     const auto& route = r_.route;
+    const char* family = o_.ip_family == IpFamily::V4 ? "IPv4" : "IPv6";
+    const char* flag = o_.ip_family == IpFamily::V4 ? "-4" : "-6";
+    std::string what = o_.proxy ? "the proxy " + route.host : route.host;
     if (!route.addresses.empty()) {
-      for (const auto& a : route.addresses) endpoints_.emplace_back(asio::ip::make_address(a), route.port);
+      for (const auto& a : route.addresses)
+        if (auto address = asio::ip::make_address(a); wanted(address)) endpoints_.emplace_back(address, route.port);
+      if (endpoints_.empty()) {
+        // curl's answer too: nothing to connect to is a failed connect (exit 7).
+        auto given = route.via == "literal"
+                         ? fmt::format("{} is not an {} address", route.host, family)
+                         : fmt::format("{} gives only {}", route.via, fmt::join(route.addresses, ", "));
+        fail(Kind::Connect, fmt::format("no {} address to connect to for {} ({}): {}", family, what, flag, given));
+        co_return;
+      }
     } else {
-      auto [ec, results] = co_await resolver_.async_resolve(route.host, std::to_string(route.port), use_tuple);
+      auto service = std::to_string(route.port);
+      auto [ec, results] = o_.ip_family == IpFamily::Any
+                               ? co_await resolver_.async_resolve(route.host, service, use_tuple)
+                               : co_await resolver_.async_resolve(o_.ip_family == IpFamily::V4 ? tcp::v4() : tcp::v6(),
+                                                                  route.host, service, use_tuple);
       if (ec) {
-        if (!stopped(fmt::format("resolving the host name {}", route.host)))
-          fail(Kind::Resolve, fmt::format("could not resolve host {}: {}", route.host, ec.message()));
+        auto kind = o_.proxy ? Kind::ProxyResolve : Kind::Resolve;
+        auto only = o_.ip_family == IpFamily::Any ? std::string()
+                                                  : fmt::format(" (looking for {} addresses only, {})", family, flag);
+        if (!stopped(fmt::format("resolving the host name {}", what)))
+          fail(kind, fmt::format("could not resolve {}{}: {}", o_.proxy ? what : "host " + what, only, ec.message()));
         co_return;
       }
       for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
@@ -227,10 +271,65 @@ class Session {
       if (stopped(fmt::format("connecting to {}", endpoint_text(ep)))) co_return;
       errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ec.message());
     }
+    std::string proxy = o_.proxy ? "the proxy " : "";
     if (endpoints_.size() == 1)
-      fail(Kind::Connect, fmt::format("could not connect to {}", errors));
+      fail(Kind::Connect, fmt::format("could not connect to {}{}", proxy, errors));
     else
-      fail(Kind::Connect, fmt::format("could not connect to {} port {}: {}", r_.route.host, r_.route.port, errors));
+      fail(Kind::Connect,
+           fmt::format("could not connect to {}{} port {}: {}", proxy, r_.route.host, r_.route.port, errors));
+  }
+
+  // open_tunnel asks the proxy to CONNECT to the destination and reads its reply (RFC 9110
+  // section 9.3.6); a 2xx reply opens the tunnel the TLS handshake then runs through.
+  asio::awaitable<void> open_tunnel() {
+    auto& tunnel = *r_.tunnel;
+    auto& socket = stream_.next_layer();
+    auto credentials = o_.proxy->user ? http::basic_credentials(*o_.proxy->user, o_.proxy->password) : std::string();
+    auto request = http::connect_request(tunnel.authority, o_.user_agent, credentials);
+    auto t0 = Clock::now();
+    auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
+    if (wec) {
+      if (!stopped(fmt::format("sending CONNECT to the proxy {}", tunnel.proxy)))
+        fail(Kind::Receive, fmt::format("sending CONNECT to the proxy {} failed: {}", tunnel.proxy, wec.message()));
+      co_return;
+    }
+    http::TunnelReplyReader reader;
+    std::array<char, 4096> buf;
+    try {
+      while (!reader.done()) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), use_tuple);
+        std::string_view data(buf.data(), n);
+        std::size_t used = reader.feed(data);
+        // A refusal's body is not read; bytes after a 2xx reply would be the server's, too early.
+        if (reader.done() && used < n && reader.reply().established()) {
+          fail(Kind::Receive, fmt::format("the proxy {} sent {} bytes after its reply to CONNECT, before the TLS "
+                                          "handshake began",
+                                          tunnel.proxy, n - used));
+          co_return;
+        }
+        if (ec && !reader.done()) {
+          if (stopped(fmt::format("waiting for the proxy {} to answer CONNECT", tunnel.proxy))) co_return;
+          fail(Kind::Receive,
+               ec == asio::error::eof
+                   ? fmt::format("the proxy {} closed the connection without answering CONNECT {}", tunnel.proxy,
+                                 tunnel.authority)
+                   : fmt::format("reading the proxy {}'s reply to CONNECT failed: {}", tunnel.proxy, ec.message()));
+          co_return;
+        }
+      }
+    } catch (const Failure& f) {
+      fail(f.kind(), fmt::format("{} ({})", f.what(), tunnel.proxy));
+      co_return;
+    }
+    const auto& reply = reader.reply();
+    tunnel.replied = true;
+    tunnel.status = reply.status;
+    tunnel.reason = reply.reason;
+    tunnel.version = reply.version;
+    tunnel.ms = ms_since(t0);
+    // curl's exit code for a refused tunnel: 56.
+    if (!reply.established())
+      fail(Kind::Receive, http::refusal_text(reply, tunnel.proxy, tunnel.authority, tunnel.credentials));
   }
 
   asio::awaitable<void> handshake() {
@@ -239,6 +338,7 @@ class Session {
     if (!t.servername.empty() && SSL_set_tlsext_host_name(ssl, t.servername.c_str()) != 1)
       throw Failure(Kind::Usage, fmt::format("--servername '{}' cannot be sent as SNI", t.servername));
     recorder_.install(ssl);
+    if (t.cert_status) SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
     SSL_set_msg_callback(ssl, &Session::on_message);
     SSL_set_msg_callback_arg(ssl, this);
     auto t0 = Clock::now();
@@ -260,6 +360,7 @@ class Session {
     auto now = pki::now_epoch();
     r_.verdict = tls::make_verdict(recorder_, r_.handshake.peer_chain, SSL_get0_peer_certificate(ssl), t.verify_name,
                                    t.check_hostname, now);
+    if (t.cert_status) r_.verdict.ocsp = check_status(ssl);
     if (r_.trust.kind != "file" && !r_.handshake.verified_chain.empty() && r_.verdict.chain_ok) {
       STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
       r_.anchor_file = tls::find_hashed_file(r_.trust.path, sk_X509_value(chain, sk_X509_num(chain) - 1));
@@ -269,8 +370,27 @@ class Session {
     // for a moment, until a ticket or an alert, so the report (text and JSON alike, with or
     // without a request) holds what the server sent. Not after a failed verification: nothing
     // more is read from a server we do not trust.
-    if (SSL_version(ssl) == TLS1_3_VERSION && !ticket && (r_.verdict.ok() || o_.tls.insecure))
+    bool status_ok = !r_.verdict.ocsp || r_.verdict.ocsp->ok;
+    if (SSL_version(ssl) == TLS1_3_VERSION && !ticket && (r_.verdict.ok() || o_.tls.insecure) && status_ok)
       co_await await_post_handshake(requested);
+  }
+
+  // check_status judges the stapled OCSP response (--cert-status) about the server's certificate.
+  // Its issuer is the next certificate of the verified chain, or else one the server sent.
+  tls::OcspVerdict check_status(SSL* ssl) {
+    const unsigned char* der = nullptr;
+    long len = SSL_get_tlsext_status_ocsp_resp(ssl, &der);
+    X509* leaf = SSL_get0_peer_certificate(ssl);
+    STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
+    X509* issuer = nullptr;
+    if (STACK_OF(X509)* verified = SSL_get0_verified_chain(ssl); verified && sk_X509_num(verified) > 1)
+      issuer = sk_X509_value(verified, 1);
+    for (int i = 0; !issuer && leaf && sent && i < sk_X509_num(sent); ++i)
+      if (X509_check_issued(sk_X509_value(sent, i), leaf) == X509_V_OK) issuer = sk_X509_value(sent, i);
+    std::string_view bytes = der && len > 0
+                                 ? std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len))
+                                 : std::string_view();
+    return tls::check_ocsp(bytes, leaf, issuer, sent, SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)), pki::now_epoch());
   }
 
   // await_post_handshake reads until a session ticket or an alert arrives (on_message cancels
@@ -422,6 +542,8 @@ ConnectReport run_connect(const ConnectOptions& options) {
   auto client = tls::make_client_context(options.tls);
   report.trust = client.trust;
   report.lowered_security = client.lowered_security;
+  report.crl_file = options.tls.crlfile;
+  report.crls = client.crls;
   if (options.show_ca) report.anchors = tls::list_anchors(client.trust);
   ssl::context ctx(client.ctx.release());  // Asio takes ownership
   asio::io_context io;

@@ -26,11 +26,19 @@ namespace tlslab::net {
 // TLS handshake. A server that accepts and never answers is given up on after it.
 inline constexpr double default_connect_timeout = 300;
 
+// IpFamily is -4/-6: which addresses of a name are used (as curl's --ipv4/--ipv6).
+enum class IpFamily { Any, V4, V6 };
+
 struct ConnectOptions {
   Target target;             // host in its ASCII (IDNA) form
   std::string host_unicode;  // the host as typed when IDNA changed it ("bücher.de"); "" otherwise
   std::vector<ResolveOverride> resolves;
   std::vector<ConnectTo> connect_tos;
+  IpFamily ip_family = IpFamily::Any;
+  // proxy (-x): TCP goes to the proxy (--resolve applies to its name), which is asked to CONNECT
+  // to the target (after --connect-to); TLS then runs through the tunnel, as curl does.
+  std::optional<Proxy> proxy;
+  std::string user_agent;  // sent in CONNECT
   tls::ClientOptions tls;
   std::optional<double> connect_timeout;  // seconds, up to the end of the TLS handshake; none: the default
   std::optional<double> max_time;         // seconds, whole operation; none: no limit
@@ -66,6 +74,19 @@ struct Timings {
   double total_ms = 0;
 };
 
+// TunnelReport is what happened at the proxy (-x).
+struct TunnelReport {
+  std::string proxy;         // "127.0.0.1:8080", as given
+  std::string authority;     // what CONNECT asked for: "www.bank32.com:443"
+  bool credentials = false;  // Proxy-Authorization was sent
+  bool replied = false;      // a reply header arrived
+  int status = 0;            // the proxy's reply: 200
+  std::string reason;        // "Connection established"
+  std::string version;       // "HTTP/1.1"
+  double ms = 0;             // CONNECT sent to the reply read
+  [[nodiscard]] bool established() const { return status >= 200 && status < 300; }
+};
+
 struct ConnectFailure {
   Kind kind = Kind::Generic;
   std::string message;
@@ -84,8 +105,11 @@ struct ConnectReport {
   tls::HandshakeReport handshake;
   tls::VerifyVerdict verdict;
   bool verification_enforced = true;
-  std::string anchor_file;  // with a hashed directory: "1a2b3c4d.0"
+  std::optional<TunnelReport> tunnel;  // with -x
+  std::string anchor_file;             // with a hashed directory: "1a2b3c4d.0"
   tls::TrustStoreInfo trust;
+  std::string crl_file;  // --crlfile
+  int crls = 0;          // CRLs read from it
   bool lowered_security = false;
   std::vector<pki::CertInfo> anchors;  // --show-ca
   std::vector<tls::TraceMessage> trace;

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/url/parse.hpp>
+#include <cctype>
 #include <charconv>
+#include <cstring>
 
 #include "base/failure.hpp"
 #include "base/text.hpp"
@@ -70,27 +73,89 @@ std::string unbracket(std::string s) {
   return s;
 }
 
+// printable shows text in a one-line message: control characters as \xNN.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+// is_host_name tells whether a decoded host holds only what DNS names (and IDNA names before their
+// encoding) may hold: letters, digits, '-', '_', '.' and non-ASCII bytes.
+bool is_host_name(std::string_view host) {
+  return !host.empty() && std::all_of(host.begin(), host.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c >= 0x80;
+  });
+}
+
+Target parse_url(std::string_view text) {
+  namespace urls = boost::urls;
+  std::string encoded;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c <= 0x20 || c == 0x7f)
+      throw Failure(Kind::Url, fmt::format("'{}': {} at position {} is not allowed in a URL (write it as %{:02X})",
+                                           printable(text), c == ' ' ? "a space" : "a control character", i + 1, c));
+    if (c >= 0x80 || std::strchr("\"<>\\^`{|}", c))
+      encoded += fmt::format("%{:02X}", c);
+    else
+      encoded += static_cast<char>(c);
+  }
+  auto parsed = urls::parse_uri(encoded);
+  if (!parsed) throw Failure(Kind::Url, fmt::format("'{}' is not a valid URL ({})", text, parsed.error().message()));
+  const auto& u = *parsed;
+  // After an authority the path is empty or starts with '/' (RFC 3986 section 3.3); Boost 1.81
+  // reads "https://h:x/" as port "" and path "x/", so the rule is checked here.
+  if (!u.encoded_path().empty() && u.encoded_path().front() != '/')
+    throw Failure(Kind::Url, fmt::format("'{}' is not a valid URL (a port must be a number)", text));
+  auto scheme = ascii_lower(std::string(u.scheme()));
+  if (scheme == "http")
+    throw Failure(Kind::Usage, fmt::format("'{}' is plain HTTP; tlslab connect speaks TLS: use https://", text));
+  if (scheme != "https")
+    throw Failure(Kind::Usage, fmt::format("'{}': unsupported scheme {}:// (use https://)", text, scheme));
+  Target t;
+  t.is_url = true;
+  switch (u.host_type()) {
+    case urls::host_type::ipv4:
+    case urls::host_type::ipv6:
+      t.host = u.host_address();
+      break;
+    case urls::host_type::name:
+      t.host = u.host_name();
+      if (t.host.empty()) throw Failure(Kind::Url, fmt::format("'{}': no host name", text));
+      if (!is_host_name(t.host))
+        throw Failure(Kind::Url, fmt::format("'{}': '{}' is not a host name", text, printable(t.host)));
+      break;
+    default:
+      throw Failure(Kind::Url, fmt::format("'{}': no host name", text));
+  }
+  if (u.has_port() && !u.port().empty()) {
+    auto port = parse_port(u.port());
+    if (!port)
+      throw Failure(Kind::Url, fmt::format("'{}': '{}' is not a port number (1-65535)", text, std::string(u.port())));
+    t.port = *port;
+  }
+  t.path = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
+  if (u.has_query()) t.path += "?" + std::string(u.encoded_query());
+  if (u.has_userinfo()) {
+    t.user = u.user();
+    t.password = u.password();
+  }
+  return t;
+}
+
 }  // namespace
 
 Target parse_target(std::string_view text, std::uint16_t default_port, bool allow_any_port) {
+  if (text.find("://") != std::string_view::npos) return parse_url(text);
   Target t;
   t.port = default_port;
   std::string_view rest = text;
-  if (rest.find("://") != std::string_view::npos) {
-    auto scheme = ascii_lower(std::string(rest.substr(0, rest.find("://"))));
-    if (scheme == "http")
-      throw Failure(Kind::Usage, fmt::format("'{}' is plain HTTP; tlslab connect speaks TLS: use https://", text));
-    if (scheme != "https")
-      throw Failure(Kind::Usage, fmt::format("'{}': unsupported scheme {}:// (use https://)", text, scheme));
-    rest.remove_prefix(scheme.size() + 3);
-    t.is_url = true;
-    auto slash = rest.find_first_of("/?#");
-    t.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-    if (auto hash = t.path.find('#'); hash != std::string::npos) t.path.erase(hash);
-    if (!t.path.empty() && t.path.front() == '?') t.path = "/" + t.path;
-    rest = rest.substr(0, slash);
-    if (auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
-  }
   auto [host, port] = split_host_port(rest, "");
   if (host.empty()) throw Failure(Kind::Usage, fmt::format("'{}': no host name", text));
   if (allow_any_port && port == "0")
@@ -99,6 +164,50 @@ Target parse_target(std::string_view text, std::uint16_t default_port, bool allo
     t.port = need_port(port, text, "");
   t.host = host;
   return t;
+}
+
+Proxy parse_proxy(std::string_view text) {
+  namespace urls = boost::urls;
+  std::string url(text);
+  if (url.find("://") == std::string::npos) url = "http://" + url;
+  auto parsed = urls::parse_uri(url);
+  auto bad = [&](std::string_view why) {
+    return Failure(Kind::Usage, fmt::format("-x '{}': {} (expected http://HOST:PORT)", printable(text), why));
+  };
+  if (!parsed) throw bad("not a valid proxy URL");
+  const auto& u = *parsed;
+  auto scheme = ascii_lower(std::string(u.scheme()));
+  if (scheme != "http")
+    throw bad(fmt::format("{}:// proxies are not supported; tlslab talks to an HTTP proxy with CONNECT", scheme));
+  if (!u.encoded_path().empty() && u.encoded_path() != "/") throw bad("a proxy has no path");
+  Proxy p;
+  switch (u.host_type()) {
+    case urls::host_type::ipv4:
+    case urls::host_type::ipv6:
+      p.host = u.host_address();
+      break;
+    case urls::host_type::name:
+      p.host = u.host_name();
+      if (p.host.empty()) throw bad("no host name");
+      if (!is_host_name(p.host)) throw bad(fmt::format("'{}' is not a host name", printable(p.host)));
+      break;
+    default:
+      throw bad("no host name");
+  }
+  if (u.has_port() && !u.port().empty()) {
+    auto port = parse_port(u.port());
+    if (!port) throw bad(fmt::format("'{}' is not a port number (1-65535)", std::string(u.port())));
+    p.port = *port;
+  }
+  if (u.has_userinfo()) {
+    p.user = u.user();
+    p.password = u.password();
+  }
+  return p;
+}
+
+std::string authority(const std::string& host, std::uint16_t port) {
+  return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
 }
 
 std::string host_header(const Target& target) {

@@ -15,12 +15,36 @@ struct Target {
   std::uint16_t port = 443;
   std::string path;     // "/index.html" from a URL; "" when none was given
   bool is_url = false;  // given as https://...
+  // user and password from a URL's userinfo ("https://alice:s3cret@host/"), percent-decoded;
+  // user is empty when the URL has none. curl sends them as Basic authentication.
+  std::optional<std::string> user;
+  std::string password;
 };
 
-// parse_target reads HOST, HOST:PORT, [V6]:PORT or https://HOST[:PORT]/PATH; Failure{Usage} for
-// anything else (http:// is refused with a hint: this is a TLS tool).
+// parse_target reads HOST, HOST:PORT, [V6]:PORT or https://[USER[:PASSWORD]@]HOST[:PORT]/PATH.
+// URLs are parsed as curl reads them: a space or a control character, a bad port or a host that
+// is not a name nor an address is Failure{Url} (curl's exit 3); other bytes RFC 3986 does not allow
+// in a URL (non-ASCII, '"', '<', '>', '\\', '^', '`', '{', '|', '}') are percent-encoded, and a
+// non-ASCII host is returned decoded (for IDNA). The other forms are Failure{Usage} when wrong, as
+// are schemes other than https:// (http:// with a hint: this is a TLS tool).
 // With allow_any_port, port 0 is accepted (a listener: "let the system pick").
 [[nodiscard]] Target parse_target(std::string_view text, std::uint16_t default_port = 443, bool allow_any_port = false);
+
+// Proxy is -x/--proxy: an HTTP proxy that opens a tunnel with CONNECT, as curl uses one.
+struct Proxy {
+  std::string host;  // without brackets
+  std::uint16_t port = 1080;
+  std::optional<std::string> user;  // from http://USER:PASSWORD@HOST:PORT, percent-decoded
+  std::string password;
+};
+
+// parse_proxy reads -x's value as curl does: [http://][USER[:PASSWORD]@]HOST[:PORT], port 1080 by
+// default. Failure{Usage} naming -x for anything else (https:// and socks proxies are refused:
+// tlslab speaks to proxies in plain HTTP only).
+[[nodiscard]] Proxy parse_proxy(std::string_view text);
+
+// authority returns "host:port" with an IPv6 address in brackets ("[::1]:443").
+[[nodiscard]] std::string authority(const std::string& host, std::uint16_t port);
 
 // host_header returns the Host header value for target: the name, bracketed if IPv6, with the
 // port when it is not 443.

@@ -9,6 +9,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -50,6 +51,9 @@ TLSLAB_OSSL_DELETER(SSL_CTX, SSL_CTX_free);
 TLSLAB_OSSL_DELETER(SSL, SSL_free);
 TLSLAB_OSSL_DELETER(SSL_SESSION, SSL_SESSION_free);
 TLSLAB_OSSL_DELETER(X509_VERIFY_PARAM, X509_VERIFY_PARAM_free);
+TLSLAB_OSSL_DELETER(OCSP_RESPONSE, OCSP_RESPONSE_free);
+TLSLAB_OSSL_DELETER(OCSP_BASICRESP, OCSP_BASICRESP_free);
+TLSLAB_OSSL_DELETER(OCSP_CERTID, OCSP_CERTID_free);
 
 #undef TLSLAB_OSSL_DELETER
 
@@ -74,7 +78,7 @@ struct Deleter<GENERAL_NAMES> {
 template <class T>
 using Ptr = std::unique_ptr<T, Deleter<T>>;
 
-// up_ref returns a new owner of a reference-counted object (X509, EVP_PKEY, SSL_SESSION, SSL_CTX).
+// up_ref returns a new owner of a reference-counted object (X509, X509_CRL, EVP_PKEY, SSL_SESSION, SSL_CTX).
 inline Ptr<X509> up_ref(X509* p) {
   if (p) X509_up_ref(p);
   return Ptr<X509>(p);
@@ -90,6 +94,10 @@ inline Ptr<SSL_SESSION> up_ref(SSL_SESSION* p) {
 inline Ptr<SSL_CTX> up_ref(SSL_CTX* p) {
   if (p) SSL_CTX_up_ref(p);
   return Ptr<SSL_CTX>(p);
+}
+inline Ptr<X509_CRL> up_ref(X509_CRL* p) {
+  if (p) X509_CRL_up_ref(p);
+  return Ptr<X509_CRL>(p);
 }
 inline Ptr<X509_STORE> up_ref(X509_STORE* p) {
   if (p) X509_STORE_up_ref(p);

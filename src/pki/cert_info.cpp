@@ -27,26 +27,6 @@ std::string hex_colons(const unsigned char* data, size_t len) {
   return out;
 }
 
-std::string name_line(const X509_NAME* name) {
-  ossl::Ptr<BIO> bio(BIO_new(BIO_s_mem()));
-  // RFC 2253 order reversed (most significant first, as people read "C=..., O=..., CN=..."),
-  // UTF-8 kept as is, ", " separators.
-  X509_NAME_print_ex(bio.get(), name, 0, (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | XN_FLAG_SEP_CPLUS_SPC);
-  auto s = ossl::bio_text(bio.get());
-  // XN_FLAG_ONELINE puts spaces around '='; people and openssl's -nameopt compat do not.
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s.compare(i, 3, " = ") == 0) {
-      out += '=';
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 std::string common_name(const X509_NAME* name) {
   int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
   if (idx < 0) return {};
@@ -224,6 +204,26 @@ std::string fingerprint(X509* cert, const EVP_MD* md) {
 }
 
 }  // namespace
+
+std::string name_line(const X509_NAME* name) {
+  ossl::Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  // RFC 2253 order reversed (most significant first, as people read "C=..., O=..., CN=..."),
+  // UTF-8 kept as is, ", " separators.
+  X509_NAME_print_ex(bio.get(), name, 0, (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | XN_FLAG_SEP_CPLUS_SPC);
+  auto s = ossl::bio_text(bio.get());
+  // XN_FLAG_ONELINE puts spaces around '='; people and openssl's -nameopt compat do not.
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s.compare(i, 3, " = ") == 0) {
+      out += '=';
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
 
 std::int64_t asn1_time_to_epoch(const ASN1_TIME* t) {
   struct tm tm {};

@@ -61,6 +61,9 @@ struct CertInfo {
 // now_epoch returns the current time in seconds since the epoch.
 [[nodiscard]] std::int64_t now_epoch();
 
+// name_line returns a distinguished name as people read it: "C=DE, O=Bank32, CN=www.bank32.com".
+[[nodiscard]] std::string name_line(const X509_NAME* name);
+
 // asn1_time_to_epoch converts an ASN1_TIME (UTCTime or GeneralizedTime).
 [[nodiscard]] std::int64_t asn1_time_to_epoch(const ASN1_TIME* t);
 

@@ -4,14 +4,15 @@
 #include <fmt/ranges.h>
 
 namespace tlslab::report {
-namespace {
-
-std::string plural_days(long n) { return fmt::format("{} day{}", n, n == 1 ? "" : "s"); }
 
 std::string iso_time(std::int64_t t) {
   auto s = pki::format_time(t);  // "YYYY-MM-DD HH:MM:SS UTC"
   return s.substr(0, 10) + "T" + s.substr(11, 8) + "Z";
 }
+
+namespace {
+
+std::string plural_days(long n) { return fmt::format("{} day{}", n, n == 1 ? "" : "s"); }
 
 std::string constraints_text(const pki::CertInfo& c) {
   if (!c.has_basic_constraints) return "none (not a CA)";

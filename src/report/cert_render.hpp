@@ -24,6 +24,9 @@ namespace tlslab::report {
 // add_cert_rows appends the certificate's rows to out at the given indent level.
 void add_cert_rows(Text& out, const pki::CertInfo& cert, std::int64_t now, int level = 0);
 
+// iso_time is "2026-11-28T21:08:04Z", as the JSON reports write times.
+[[nodiscard]] std::string iso_time(std::int64_t epoch_seconds);
+
 // cert_json is the certificate as JSON (snake_case; times as ISO 8601 strings and epoch seconds).
 [[nodiscard]] nlohmann::json cert_json(const pki::CertInfo& cert, std::int64_t now);
 

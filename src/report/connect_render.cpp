@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "report/cert_render.hpp"
 #include "report/text.hpp"
 
@@ -50,10 +52,23 @@ void add_connection(Text& t, const net::ConnectReport& r, bool progressive = fal
     via = fmt::format("  (--connect-to sends it to {}:{})", r.route.host, r.route.port);
   // An IDNA name shows both forms, as `ca issue` does: "bücher.de:4433 (xn--bcher-kva.de)".
   if (!r.host_unicode.empty()) target = fmt::format("{}:{} ({})", r.host_unicode, r.target.port, r.target.host);
-  t.row("Target", target + via);
+  if (r.tunnel) {
+    // The route is the proxy's: the target is reached through the tunnel.
+    t.row("Target", target + "  (through the proxy)");
+    t.row("Proxy", fmt::format("http://{}  (-x){}", r.tunnel->proxy, via));
+  } else {
+    t.row("Target", target + via);
+  }
   if (!r.addresses.empty()) t.row("Resolved", fmt::format("{}", fmt::join(r.addresses, ", ")));
   if (r.tcp_connected) {
     t.row("TCP connected", fmt::format("{} from {} in {}", r.connected_address, r.local_address, ms(r.timings.tcp_ms)));
+  }
+  if (r.tunnel && r.tunnel->replied) {
+    const auto& tu = *r.tunnel;
+    t.row("Tunnel",
+          fmt::format("CONNECT {}{}: {} {} {} in {}", tu.authority, tu.credentials ? " (with Proxy-Authorization)" : "",
+                      tu.version, tu.status, tu.reason, ms(tu.ms)),
+          tu.established() ? Tone::Good : Tone::Bad);
   }
 }
 
@@ -161,10 +176,34 @@ void add_verdict(Text& t, const net::ConnectReport& r) {
   } else {
     t.row("Hostname", "not checked (--no-check-hostname)", Tone::Warn);
   }
-  std::string verdict = v.ok()                    ? "OK — the server is who it claims to be"
-                        : r.verification_enforced ? "FAILED — no data was sent"
-                                                  : "FAILED — continuing anyway because of --insecure";
-  t.row("Verdict", verdict, v.ok() ? Tone::Good : Tone::Bad);
+  if (!r.crl_file.empty()) {
+    bool clean = std::none_of(v.problems.begin(), v.problems.end(),
+                              [](const tls::VerifyProblem& p) { return tls::is_crl_problem(p.code); });
+    auto checked = fmt::format("{} CRL{} from {}", r.crls, r.crls == 1 ? "" : "s", r.crl_file);
+    t.row("Revocation (CRL)",
+          clean ? fmt::format("no certificate of the chain is revoked ({})", checked)
+                : fmt::format("FAILED against {} (see above)", checked),
+          clean ? Tone::Good : Tone::Bad);
+  }
+  bool status_bad = v.ocsp && !v.ocsp->ok;
+  if (v.ocsp) {
+    const auto& o = *v.ocsp;
+    if (o.ok) {
+      std::string dates;
+      if (o.this_update) dates += ", updated " + pki::format_time(*o.this_update);
+      if (o.next_update) dates += ", next update " + pki::format_time(*o.next_update);
+      t.row("OCSP staple", fmt::format("good (signed by {}{})", o.responder, dates), Tone::Good);
+    } else {
+      t.row("OCSP staple", o.status == "missing" ? std::string("none") : o.status, Tone::Bad);
+      t.line(o.reason, Tone::Bad, 1);
+      if (!o.fix.empty()) t.line("fix: " + o.fix, Tone::Dim, 2);
+    }
+  }
+  std::string verdict = !v.ok()      ? (r.verification_enforced ? "FAILED — no data was sent"
+                                                                : "FAILED — continuing anyway because of --insecure")
+                        : status_bad ? "FAILED — the certificate status is not good (--cert-status); no data was sent"
+                                     : "OK — the server is who it claims to be";
+  t.row("Verdict", verdict, v.ok() && !status_bad ? Tone::Good : Tone::Bad);
 }
 
 void add_anchors(Text& t, const net::ConnectReport& r, std::int64_t now) {
@@ -235,6 +274,33 @@ std::string connect_text(const net::ConnectReport& r, bool color, Part part, boo
   return t.str();
 }
 
+namespace {
+
+nlohmann::json time_json(const std::optional<std::int64_t>& t) {
+  return t ? nlohmann::json(iso_time(*t)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json revocation_json(const tls::Revocation& rev) {
+  return {{"date", iso_time(rev.date)},
+          {"date_epoch", rev.date},
+          {"reason", rev.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(rev.reason)}};
+}
+
+nlohmann::json ocsp_json(const tls::OcspVerdict& o) {
+  using nlohmann::json;
+  return {{"status", o.status},
+          {"ok", o.ok},
+          {"reason", o.reason.empty() ? json(nullptr) : json(o.reason)},
+          {"fix", o.fix.empty() ? json(nullptr) : json(o.fix)},
+          {"responder", o.responder.empty() ? json(nullptr) : json(o.responder)},
+          {"produced_at", time_json(o.produced)},
+          {"this_update", time_json(o.this_update)},
+          {"next_update", time_json(o.next_update)},
+          {"revocation", o.revocation ? revocation_json(*o.revocation) : json(nullptr)}};
+}
+
+}  // namespace
+
 nlohmann::json connect_json(const net::ConnectReport& r) {
   using nlohmann::json;
   auto now = pki::now_epoch();
@@ -247,6 +313,18 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
   j["target"] = {{"host", r.target.host}, {"port", r.target.port}, {"path", r.target.path}};
   if (!r.host_unicode.empty()) j["target"]["unicode_host"] = r.host_unicode;
   j["route"] = {{"host", r.route.host}, {"port", r.route.port}, {"via", r.route.via}};
+  if (r.tunnel) {
+    const auto& tu = *r.tunnel;
+    j["proxy"] = {{"address", tu.proxy},
+                  {"connect", tu.authority},
+                  {"credentials_sent", tu.credentials},
+                  {"status", tu.replied ? json(tu.status) : json(nullptr)},
+                  {"reason", tu.replied ? json(tu.reason) : json(nullptr)},
+                  {"established", tu.established()},
+                  {"ms", tu.ms}};
+  } else {
+    j["proxy"] = nullptr;
+  }
   j["addresses"] = r.addresses;
   j["connected_address"] = r.tcp_connected ? json(r.connected_address) : json(nullptr);
   j["local_address"] = r.tcp_connected ? json(r.local_address) : json(nullptr);
@@ -293,13 +371,15 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
     j["verified_chain"] = r.verdict.chain_ok ? certs(h.verified_chain) : json::array();
     j["trust_anchor_file"] = r.anchor_file.empty() ? json(nullptr) : json(r.anchor_file);
     json problems = json::array();
-    for (const auto& p : r.verdict.problems)
+    for (const auto& p : r.verdict.problems) {
       problems.push_back({{"depth", p.depth},
                           {"subject", p.subject},
                           {"code", p.code},
                           {"openssl_reason", p.code_name},
                           {"reason", p.reason},
                           {"fix", p.fix}});
+      if (p.revocation) problems.back()["revocation"] = revocation_json(*p.revocation);
+    }
     const auto& hn = r.verdict.hostname;
     j["verification"] = {
         {"ok", r.verdict.ok()},
@@ -314,6 +394,8 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
           {"matched", hn.matched.empty() ? json(nullptr) : json(hn.matched)},
           {"reason", hn.reason.empty() ? json(nullptr) : json(hn.reason)},
           {"fix", hn.fix.empty() ? json(nullptr) : json(hn.fix)}}},
+        {"crl", r.crl_file.empty() ? json(nullptr) : json({{"file", r.crl_file}, {"crls", r.crls}})},
+        {"ocsp", r.verdict.ocsp ? ocsp_json(*r.verdict.ocsp) : json(nullptr)},
     };
   }
   if (!r.anchors.empty()) j["trusted_cas"] = certs(r.anchors);

@@ -15,6 +15,7 @@
 #include "base/files.hpp"
 #include "ossl/error.hpp"
 #include "ossl/pem.hpp"
+#include "tls/revocation.hpp"
 
 namespace tlslab::tls {
 namespace {
@@ -144,6 +145,7 @@ ClientContext make_client_context(const ClientOptions& o) {
   }
   if (!o.cert_file.empty()) use_certificate_and_key(ctx, o.cert_file, o.key_file, Kind::ClientCert);
   out.trust = use_trust(ctx, o.cafile, o.capath);
+  if (!o.crlfile.empty()) out.crls = use_crls(ctx, o.crlfile);
   if (!o.keylog_file.empty()) {
     try {
       enable_keylog(ctx, o.keylog_file);

@@ -14,10 +14,12 @@ struct ClientContext {
   ossl::Ptr<SSL_CTX> ctx;
   TrustStoreInfo trust;
   bool lowered_security = false;  // TLS 1.0/1.1 asked for: security level 0 was needed
+  int crls = 0;                   // CRLs loaded from --crlfile
 };
 
 // make_client_context builds the context; Failure{Usage} for a bad protocol option,
-// Failure{CaFile} for the trust store, Failure{ClientCert} for --cert/--key.
+// Failure{CaFile} for the trust store, Failure{CrlFile} for --crlfile, Failure{ClientCert} for
+// --cert/--key.
 [[nodiscard]] ClientContext make_client_context(const ClientOptions& options);
 
 // parse_tls_version maps "1.0".."1.3" (also "tls1.2", "TLSv1.2") to OpenSSL's constant;

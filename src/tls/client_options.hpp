@@ -25,6 +25,8 @@ struct ClientOptions {
   std::string key_file;           // its key (defaults to cert_file)
   std::string keylog_file;        // NSS key log; "" = none
   std::string keylog_variable;    // "SSLKEYLOGFILE" when keylog_file came from it: errors name it
+  std::string crlfile;            // --crlfile: every certificate of the chain checked against these CRLs
+  bool cert_status = false;       // --cert-status: ask for a stapled OCSP response and require it "good"
 };
 
 }  // namespace tlslab::tls

@@ -27,6 +27,14 @@ std::string days_ahead(std::int64_t then, std::int64_t now) {
   return fmt::format("{} day{} from now", days, days == 1 ? "" : "s");
 }
 
+std::string crl_issuer(X509_CRL* crl) { return pki::name_line(X509_CRL_get_issuer(crl)); }
+
+std::string crl_time(const ASN1_TIME* t, std::int64_t now) {
+  if (!t) return "(not given)";
+  auto then = pki::asn1_time_to_epoch(t);
+  return fmt::format("{} ({})", pki::format_time(then), then <= now ? days_ago(then, now) : days_ahead(then, now));
+}
+
 std::string issuer_of(X509* cert) { return cert ? pki::describe(cert).issuer : std::string("(unknown)"); }
 
 // matches is the hostname check itself, as browsers make it: SANs only (never the subject CN), a
@@ -73,13 +81,14 @@ int VerifyRecorder::callback(int preverify_ok, X509_STORE_CTX* ctx) {
   int depth = X509_STORE_CTX_get_error_depth(ctx);
   auto same = [&](const Raw& r) { return r.depth == depth && r.code == code; };
   if (self && std::none_of(self->findings_.begin(), self->findings_.end(), same))
-    self->findings_.push_back({depth, code, ossl::up_ref(X509_STORE_CTX_get_current_cert(ctx))});
+    self->findings_.push_back({depth, code, ossl::up_ref(X509_STORE_CTX_get_current_cert(ctx)),
+                               ossl::up_ref(X509_STORE_CTX_get0_current_crl(ctx))});
   // Go on: the report shows every problem; the command decides afterwards, before sending data.
   return 1;
 }
 
-VerifyProblem explain_problem(int depth, int code, X509* cert, const std::vector<pki::CertInfo>& sent,
-                              std::int64_t now) {
+VerifyProblem explain_problem(int depth, int code, X509* cert, const std::vector<pki::CertInfo>& sent, std::int64_t now,
+                              X509_CRL* crl) {
   VerifyProblem p;
   p.depth = depth;
   p.code = code;
@@ -165,8 +174,41 @@ VerifyProblem explain_problem(int depth, int code, X509* cert, const std::vector
       p.fix = "issue from a CA whose pathlen allows this depth";
       break;
     case X509_V_ERR_CERT_REVOKED:
-      p.reason = "it has been revoked";
+      p.revocation = find_revocation(crl, cert);
+      p.reason = p.revocation ? revoked_text(*p.revocation, now) : std::string("it has been revoked");
+      if (crl) p.reason += fmt::format(" (CRL of '{}')", crl_issuer(crl));
       p.fix = "the server must get a new certificate";
+      break;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+      p.reason = fmt::format(
+          "no CRL from its issuer '{}' among the CRLs given: every certificate of the chain, "
+          "the root included, is checked against a CRL of its issuer",
+          info.issuer);
+      p.fix = fmt::format("add the current CRL of '{}' to the --crlfile file (openssl ca -gencrl)", info.issuer);
+      break;
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+      p.reason = fmt::format("the CRL of '{}' that covers it is out of date: its next update was due on {}",
+                             crl ? crl_issuer(crl) : info.issuer,
+                             crl_time(crl ? X509_CRL_get0_nextUpdate(crl) : nullptr, now));
+      p.fix = "get a current CRL from the CA (or check this machine's clock)";
+      break;
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+      p.reason = fmt::format("the CRL of '{}' that covers it is not valid yet: it starts on {}",
+                             crl ? crl_issuer(crl) : info.issuer,
+                             crl_time(crl ? X509_CRL_get0_lastUpdate(crl) : nullptr, now));
+      p.fix = "check the clocks of this machine and of the CA";
+      break;
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+      p.reason = fmt::format("the signature of the CRL of '{}' does not verify with the CA's key",
+                             crl ? crl_issuer(crl) : info.issuer);
+      p.fix = "use the CRL the CA itself signed";
+      break;
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+      p.reason = fmt::format("the CRL of '{}' cannot be used: its signer is not a CA allowed to sign CRLs ({})",
+                             crl ? crl_issuer(crl) : info.issuer, p.code_name);
+      p.fix = "the CA needs keyUsage cRLSign, and the CRL must be signed by it";
       break;
     default:
       p.reason = p.code_name;
@@ -248,7 +290,7 @@ VerifyVerdict make_verdict(const VerifyRecorder& recorder, const std::vector<pki
         (has(raw.depth, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) ||
          has(raw.depth, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)))
       continue;
-    verdict.problems.push_back(explain_problem(raw.depth, raw.code, raw.cert.get(), sent, now));
+    verdict.problems.push_back(explain_problem(raw.depth, raw.code, raw.cert.get(), sent, now, raw.crl.get()));
   }
   verdict.chain_ok = verdict.problems.empty() && leaf != nullptr;
   if (!leaf) {

@@ -6,21 +6,24 @@
 // problems fail the command unless --insecure.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ossl/ptr.hpp"
 #include "pki/cert_info.hpp"
+#include "tls/revocation.hpp"
 
 namespace tlslab::tls {
 
 struct VerifyProblem {
-  int depth = 0;          // 0 = the server's own certificate
-  std::string subject;    // of the certificate at that depth
-  int code = 0;           // X509_V_ERR_*
-  std::string code_name;  // "certificate has expired" (OpenSSL's words)
-  std::string reason;     // ours: "expired on 2026-01-02 (30 days ago)"
-  std::string fix;        // what would fix it
+  int depth = 0;                         // 0 = the server's own certificate
+  std::string subject;                   // of the certificate at that depth
+  int code = 0;                          // X509_V_ERR_*
+  std::string code_name;                 // "certificate has expired" (OpenSSL's words)
+  std::string reason;                    // ours: "expired on 2026-01-02 (30 days ago)"
+  std::string fix;                       // what would fix it
+  std::optional<Revocation> revocation;  // X509_V_ERR_CERT_REVOKED: the CRL's entry
 };
 
 struct HostnameVerdict {
@@ -37,6 +40,9 @@ struct VerifyVerdict {
   bool chain_ok = false;
   std::vector<VerifyProblem> problems;
   HostnameVerdict hostname;
+  // ocsp is the stapled response's verdict with --cert-status. It is not part of ok(): as curl
+  // does, a bad status fails the command (exit 91) even with --insecure.
+  std::optional<OcspVerdict> ocsp;
   [[nodiscard]] bool ok() const { return chain_ok && (!hostname.checked || hostname.ok); }
 };
 
@@ -49,6 +55,7 @@ class VerifyRecorder {
     int depth;
     int code;
     ossl::Ptr<X509> cert;
+    ossl::Ptr<X509_CRL> crl;  // the CRL being checked, for the CRL errors (revoked, expired...)
   };
   void install(SSL* ssl);
   [[nodiscard]] const std::vector<Raw>& findings() const { return findings_; }
@@ -59,9 +66,10 @@ class VerifyRecorder {
 };
 
 // explain_problem turns one finding into words. chain is the chain as the server sent it
-// (depth 0 first), used to tell "intermediate missing" from "root not trusted".
+// (depth 0 first), used to tell "intermediate missing" from "root not trusted". crl is the CRL
+// the finding is about (revoked, CRL expired...), when there is one.
 [[nodiscard]] VerifyProblem explain_problem(int depth, int code, X509* cert, const std::vector<pki::CertInfo>& sent,
-                                            std::int64_t now);
+                                            std::int64_t now, X509_CRL* crl = nullptr);
 
 // check_hostname checks leaf for name (a DNS name or an IP literal) as browsers do: SANs only
 // when present, a wildcard covering exactly one left-most label, IP literals only against IP SANs.

@@ -39,6 +39,71 @@ TEST(Target, RefusesBadTargets) {
   }
 }
 
+TEST(Target, UrlsAsCurlReadsThem) {
+  // userinfo is kept (percent-decoded) for Basic authentication, not dropped.
+  auto t = parse_target("https://alice:s%40cret@www.bank32.com:4433/a");
+  ASSERT_TRUE(t.user);
+  EXPECT_EQ(*t.user, "alice");
+  EXPECT_EQ(t.password, "s@cret");
+  EXPECT_EQ(t.host, "www.bank32.com");
+  EXPECT_EQ(t.port, 4433);
+  t = parse_target("https://bob@www.bank32.com/");
+  EXPECT_EQ(*t.user, "bob");
+  EXPECT_EQ(t.password, "");
+  EXPECT_FALSE(parse_target("https://www.bank32.com/").user);
+  // Bytes curl accepts but RFC 3986 does not are sent percent-encoded; an IDN host comes back decoded.
+  t = parse_target(
+      "https://b\xc3\xbc"
+      "cher.de/caf\xc3\xa9?q=\"x\"");
+  EXPECT_EQ(t.host,
+            "b\xc3\xbc"
+            "cher.de");
+  EXPECT_EQ(t.path, "/caf%C3%A9?q=%22x%22");
+  t = parse_target("https://[::1]:8443?x");
+  EXPECT_EQ(t.host, "::1");
+  EXPECT_EQ(t.path, "/?x");
+  EXPECT_EQ(parse_target("https://h:/").port, 443);  // an empty port is the default, as curl reads it
+}
+
+TEST(Target, MalformedUrlsAreExit3) {
+  for (const char* bad :
+       {"https://www.bank32.com/a b", "https://www.bank32.com/a\tb", "https://www bank32.com/", "https://h:99999/",
+        "https://h:x/", "https:///path", "https://a\"b.com/", "https://[::1/", "https://a%2fb.com/"}) {
+    try {
+      (void)parse_target(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const Failure& f) {
+      EXPECT_EQ(f.kind(), Kind::Url) << bad << ": " << f.what();
+      EXPECT_EQ(std::string(f.what()).find('\t'), std::string::npos) << "one line: " << f.what();
+    }
+  }
+}
+
+TEST(Proxy, ReadsCurlsForms) {
+  auto p = parse_proxy("127.0.0.1:8080");
+  EXPECT_EQ(p.host, "127.0.0.1");
+  EXPECT_EQ(p.port, 8080);
+  EXPECT_FALSE(p.user);
+  p = parse_proxy("http://alice:pw%3A1@proxy.bank32.com");
+  EXPECT_EQ(p.host, "proxy.bank32.com");
+  EXPECT_EQ(p.port, 1080);  // curl's default proxy port
+  EXPECT_EQ(*p.user, "alice");
+  EXPECT_EQ(p.password, "pw:1");
+  EXPECT_EQ(parse_proxy("http://[::1]:3128/").host, "::1");
+  for (const char* bad : {"socks5://127.0.0.1:1080", "https://127.0.0.1:8080", "http://a b:1", "http://h:0",
+                          "http://h:1/path", "http://:8080"}) {
+    try {
+      (void)parse_proxy(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const Failure& f) {
+      EXPECT_EQ(f.kind(), Kind::Usage) << bad;
+      EXPECT_NE(std::string(f.what()).find("-x"), std::string::npos) << f.what();
+    }
+  }
+  EXPECT_EQ(authority("::1", 443), "[::1]:443");
+  EXPECT_EQ(authority("www.bank32.com", 443), "www.bank32.com:443");
+}
+
 TEST(Target, HostHeader) {
   EXPECT_EQ(host_header(parse_target("a.com")), "a.com");
   EXPECT_EQ(host_header(parse_target("a.com:4433")), "a.com:4433");
