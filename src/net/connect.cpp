@@ -225,11 +225,13 @@ class Session {
       for (const auto& a : route.addresses)
         if (auto address = asio::ip::make_address(a); wanted(address)) endpoints_.emplace_back(address, route.port);
       if (endpoints_.empty()) {
-        // curl's answer too: nothing to connect to is a failed connect (exit 7).
+        // curl's answers: an address of the other family is a failed connect (exit 7); a --resolve
+        // entry without one of the family, a name that did not resolve (exit 6).
+        auto kind = route.via == "literal" ? Kind::Connect : o_.proxy ? Kind::ProxyResolve : Kind::Resolve;
         auto given = route.via == "literal"
                          ? fmt::format("{} is not an {} address", route.host, family)
                          : fmt::format("{} gives only {}", route.via, fmt::join(route.addresses, ", "));
-        fail(Kind::Connect, fmt::format("no {} address to connect to for {} ({}): {}", family, what, flag, given));
+        fail(kind, fmt::format("no {} address to connect to for {} ({}): {}", family, what, flag, given));
         co_return;
       }
     } else {

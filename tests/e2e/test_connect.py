@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import DNS_GUARD, Pki, PyServer, have, read_request
+from conftest import DNS_GUARD, Pki, PyServer, free_port, have, read_request, stop_process, wait_port
 
 HOST = "www.bank32.com"
 LOOPBACK = "127.0.0.1"
@@ -982,3 +982,253 @@ def test_bad_environment_variable_named(tlslab, free_port_closed, variable, valu
     proc = connect(tlslab, free_port_closed, host=LOOPBACK, env={variable: value})
     expect(proc, code, why, variable)
     assert variable in one_error_line(proc)
+
+
+# ---------------------------------------------------------------------------------------------
+# curl's habits: request bodies, credentials in the URL, malformed URLs; each compared with what
+# curl itself sends or answers.
+
+def recording_server(py_server, certs, received):
+    """A TLS server that keeps each request (head and Content-Length body) and answers 200."""
+    def handler(conn):
+        data = read_request(conn)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length: *(\d+)", head)
+        while length and len(body) < int(length.group(1)):
+            body += conn.recv(65536)
+        received.append((head.decode(errors="replace"), body))
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+
+    return py_server(handler, tls_certs=certs)
+
+
+def curl_request(port, args, stdin=None):
+    """Runs curl against the loopback server on port, for its exit status (None: not installed)."""
+    if not have("curl"):
+        return None
+    proc = subprocess.run([*DNS_GUARD, "curl", "-sS", "-o", os.devnull, "--max-time", "5", "--resolve",
+                           f"{HOST}:{port}:{LOOPBACK}", *args], input=stdin, capture_output=True, timeout=10)
+    return proc.returncode
+
+
+BODIES = {
+    # name: (arguments, standard input, the body sent)
+    "data_file_loses_its_newlines": (["-d", "@{form}"], None, b"a=1&b=2c=3 x"),
+    "data_binary_file_as_it_is": (["--data-binary", "@{form}"], None, b"a=1&b=2\r\nc=3 x\n"),
+    "data_from_stdin": (["-d", "@-"], b"from=stdin\n", b"from=stdin"),
+    "data_binary_from_stdin": (["--data-binary", "@-"], b"\x00\x01\n", b"\x00\x01\n"),
+    "parts_joined_with_ampersands": (["-d", "x=1", "--data-binary", "@{form}", "--data-raw", "@lit"], None,
+                                     b"x=1&a=1&b=2\r\nc=3 x\n&@lit"),
+    "literal_data": (["-d", "plain=1"], None, b"plain=1"),
+    "empty_data_is_an_empty_post": (["-d", ""], None, b""),
+}
+
+
+@pytest.mark.parametrize("case", list(BODIES))
+def test_request_body_as_curl_sends_it(tlslab, certs, py_server, tmp_path, case):
+    args, stdin, body = BODIES[case]
+    form = tmp_path / "form.txt"
+    form.write_bytes(b"a=1&b=2\r\nc=3 x\n")
+    args = [a.format(form=form) for a in args]
+    received = []
+    server = recording_server(py_server, certs, received)
+    url = f"https://{HOST}:{server.port}/form"
+    proc = tlslab("connect", url, "--resolve", f"{HOST}:{server.port}:{LOOPBACK}", "--cacert", pem(certs, "root"),
+                  *args, input=stdin)
+    expect(proc, 0, "HTTP/1.1 200 OK")
+    head, sent = received[-1]
+    assert head.startswith("POST /form HTTP/1.1"), head
+    assert "Content-Type: application/x-www-form-urlencoded" in head
+    assert sent == body
+    # curl sends the same bytes.
+    if curl_request(server.port, ["--cacert", pem(certs, "root"), *args, url], stdin=stdin) is not None:
+        assert received[-1][1] == body
+
+
+def test_missing_data_file_names_it(tlslab, free_port_closed, tmp_path):
+    proc = tlslab("connect", f"https://{LOOPBACK}:{free_port_closed}/", "-d", f"@{tmp_path}/nope.txt")
+    expect(proc, 26, f"{tmp_path}/nope.txt")
+    assert "--data" in one_error_line(proc)
+
+
+def test_url_credentials_sent_as_basic_auth(tlslab, certs, py_server):
+    received = []
+    server = recording_server(py_server, certs, received)
+    url = f"https://alice:s%40cret@{HOST}:{server.port}/private"
+    proc = tlslab("connect", url, "--resolve", f"{HOST}:{server.port}:{LOOPBACK}", "--cacert", pem(certs, "root"))
+    expect(proc, 0, "HTTP/1.1 200 OK")
+    head = received[-1][0]
+    assert "Authorization: Basic YWxpY2U6c0BjcmV0" in head, head  # alice:s@cret
+    assert "s@cret" not in proc.out + proc.err and "s%40cret" not in proc.out + proc.err
+    if curl_request(server.port, ["--cacert", pem(certs, "root"), url]) is not None:
+        assert "Authorization: Basic YWxpY2U6c0BjcmV0" in received[-1][0]
+    # -H Authorization replaces it, as in curl.
+    tlslab("connect", url, "--resolve", f"{HOST}:{server.port}:{LOOPBACK}", "--cacert", pem(certs, "root"),
+           "-H", "Authorization: Bearer t0ken", check=0)
+    assert "Authorization: Bearer t0ken" in received[-1][0] and "Basic" not in received[-1][0]
+
+
+@pytest.mark.parametrize("url, why", [
+    ("https://www.bank32.com:{port}/a b", "a space at position"),
+    ("https://www.bank32.com:{port}/a\tb", "a control character at position"),
+    ("https://www bank32.com:{port}/", "a space at position"),
+    ("https://www.bank32.com:99999/", "'99999' is not a port number"),
+    ("https://www.bank32.com:x/", "not a valid URL"),
+    ("https://a\"b.bank32.com:{port}/", "is not a host name"),
+])
+def test_malformed_url_is_exit_3_as_curl(tlslab, free_port_closed, url, why):
+    url = url.format(port=free_port_closed)
+    proc = tlslab("connect", url)
+    expect(proc, 3, why)
+    assert proc.out == "", "nothing is sent for a malformed URL"
+    one_error_line(proc)
+    code = curl_request(free_port_closed, [url])
+    assert code in (None, 3), f"curl said {code}"
+
+
+# ---------------------------------------------------------------------------------------------
+# -x: through an HTTP proxy with CONNECT, against `tlslab proxy --mode explicit` and scripted ones.
+
+@pytest.fixture(scope="module")
+def proxy_ca(tlslab, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("proxy-ca") / "ca"
+    tlslab("ca", "init", "--dir", folder, "--name", "tlslab connect test proxy CA", check=0)
+    return folder
+
+
+@pytest.fixture
+def explicit_proxy(tlslab, proxy_ca, certs, tmp_path):
+    """Starts `tlslab proxy --mode explicit` that reaches HOST on loopback and trusts the test root."""
+    started = []
+
+    def start(*args):
+        port = free_port()
+        log = open(tmp_path / f"proxy-{port}.log", "wb")
+        proc = subprocess.Popen([*DNS_GUARD, tlslab.path, "proxy", "--mode", "explicit", "--listen",
+                                 f"{LOOPBACK}:{port}", "--threads", "1", "--ca", str(proxy_ca), "--upstream-resolve",
+                                 f"{HOST}:{LOOPBACK}", "--upstream-cacert", pem(certs, "root"), *map(str, args)],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, "NO_COLOR": "1"})
+        started.append(proc)
+        wait_port(port, proc=proc)
+        return port
+
+    yield start
+    for proc in started:
+        stop_process(proc, timeout=5)
+
+
+def via_proxy(tlslab, proxy_port, server_port, *args):
+    return tlslab("connect", f"{HOST}:{server_port}", "-x", f"http://{LOOPBACK}:{proxy_port}", *args)
+
+
+def test_proxy_pass_rule_shows_the_real_chain(tlslab, s_server, certs, explicit_proxy):
+    server = serve(s_server, certs, "leaf", "inter")
+    proxy = explicit_proxy("--pass", HOST)
+    proc = via_proxy(tlslab, proxy, server.port, "--cacert", pem(certs, "root"))
+    expect(proc, 0, OK, f"Target: {HOST}:{server.port} (through the proxy)", f"Proxy: http://{LOOPBACK}:{proxy} (-x)",
+           f"TCP connected: {LOOPBACK}:{proxy}", f"Tunnel: CONNECT {HOST}:{server.port}: HTTP/1.1 200",
+           "Issuer: O=tlslab tests, CN=tlslab Test Intermediate")
+    doc = as_json(via_proxy(tlslab, proxy, server.port, "--cacert", pem(certs, "root"), "--json"))
+    assert doc["proxy"]["address"] == f"{LOOPBACK}:{proxy}" and doc["proxy"]["established"], doc["proxy"]
+    assert doc["proxy"]["connect"] == f"{HOST}:{server.port}" and doc["proxy"]["status"] == 200
+    assert doc["connected_address"] == f"{LOOPBACK}:{proxy}"
+
+
+def test_proxy_intercepting_shows_the_forged_chain(tlslab, s_server, certs, explicit_proxy, proxy_ca):
+    server = serve(s_server, certs, "leaf", "inter")
+    proxy = explicit_proxy()
+    # Verified against the proxy's CA: the chain is the forged one.
+    proc = via_proxy(tlslab, proxy, server.port, "--cacert", proxy_ca / "ca.pem", "--get", "/")
+    expect(proc, 0, OK, "Issuer: O=tlslab, CN=tlslab connect test proxy CA", "200 ok")
+    # Against the real root it is refused, as curl refuses it.
+    proc = via_proxy(tlslab, proxy, server.port, "--cacert", pem(certs, "root"))
+    expect(proc, 60, FAILED, "tlslab connect test proxy CA")
+    if have("curl"):
+        r = subprocess.run([*DNS_GUARD, "curl", "-sS", "-o", os.devnull, "-x", f"http://{LOOPBACK}:{proxy}",
+                            "--cacert", pem(certs, "root"), f"https://{HOST}:{server.port}/"], capture_output=True,
+                           timeout=10)
+        assert r.returncode == 60, r.stderr
+
+
+def scripted_proxy(py_server, reply, requests):
+    def handler(conn):
+        requests.append(read_request(conn).decode(errors="replace"))
+        conn.sendall(reply)
+
+    return py_server(handler)
+
+
+@pytest.mark.parametrize("reply, why", [
+    (b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"lab\"\r\n"
+     b"Content-Length: 6\r\n\r\ndenied", "407 Proxy Authentication Required (it asks for Basic realm=\"lab\""),
+    (b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", f"502 Bad Gateway (the proxy could not reach {HOST}:443)"),
+    (b"", "closed the connection without answering CONNECT"),
+    (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "is not an HTTP response"),
+])
+def test_proxy_refusal_names_the_proxy(tlslab, py_server, reply, why):
+    requests = []
+    server = scripted_proxy(py_server, reply, requests)
+    proxy = f"{LOOPBACK}:{server.port}"
+    proc = tlslab("connect", f"https://{HOST}/", "-x", proxy)
+    expect(proc, 56, why, proxy)
+    one_error_line(proc)
+    assert requests[0].startswith(f"CONNECT {HOST}:443 HTTP/1.1\r\nHost: {HOST}:443\r\n"), requests
+    if reply and have("curl"):
+        r = subprocess.run([*DNS_GUARD, "curl", "-sS", "-o", os.devnull, "-x", proxy, f"https://{HOST}/"],
+                           capture_output=True, timeout=10)
+        assert r.returncode == 56, r.stderr
+
+
+def test_proxy_credentials_and_connect_to(tlslab, py_server):
+    requests = []
+    server = scripted_proxy(py_server, b"HTTP/1.1 407 No\r\n\r\n", requests)
+    proc = tlslab("connect", f"https://{HOST}/", "-x", f"http://bob:pw%3A1@{LOOPBACK}:{server.port}",
+                  "--connect-to", f"{HOST}:443:other.bank32.com:8443")
+    expect(proc, 56, "the ones in -x were not accepted")
+    assert requests[0].startswith("CONNECT other.bank32.com:8443 HTTP/1.1"), requests
+    assert "Proxy-Authorization: Basic Ym9iOnB3OjE=\r\n" in requests[0], requests  # bob:pw:1
+
+
+def test_proxy_not_listening(tlslab, free_port_closed):
+    proc = tlslab("connect", f"https://{HOST}/", "-x", f"{LOOPBACK}:{free_port_closed}")
+    expect(proc, 7, f"could not connect to the proxy {LOOPBACK}:{free_port_closed}: Connection refused")
+
+
+@pytest.mark.parametrize("value, why", [
+    ("socks5://127.0.0.1:1080", "socks5:// proxies are not supported"),
+    ("https://127.0.0.1:3128", "https:// proxies are not supported"),
+    ("http://127.0.0.1:0", "'0' is not a port number"),
+])
+def test_proxy_refused_values(tlslab, value, why):
+    assert why in usage_line(tlslab, "connect", f"https://{HOST}/", "-x", value)
+
+
+def usage_line(tlslab, *args):
+    proc = tlslab(*args)
+    assert proc.returncode == 2, (proc.returncode, proc.err)
+    return one_error_line(proc)
+
+
+# ---------------------------------------------------------------------------------------------
+# -4 / -6.
+
+def test_ip_family_picks_the_addresses(tlslab, s_server, certs):
+    server = serve(s_server, certs, "leaf", "inter")
+    both = ["--resolve", f"{HOST}:{server.port}:[::1],{LOOPBACK}", "--cacert", pem(certs, "root")]
+    # s_server listens on 127.0.0.1 only: without -4 the first address (::1) is refused first.
+    proc = tlslab("connect", f"{HOST}:{server.port}", *both, "-4")
+    expect(proc, 0, OK)
+    assert "[::1]" not in proc.out
+    proc = tlslab("connect", f"{HOST}:{server.port}", *both, "-6")
+    expect(proc, 7, "Connection refused")
+    proc = tlslab("connect", f"{HOST}:{server.port}", "--resolve", f"{HOST}:{server.port}:{LOOPBACK}", "-6")
+    expect(proc, 6, f"no IPv6 address to connect to for {HOST} (-6): --resolve gives only {LOOPBACK}")
+    proc = tlslab("connect", f"https://[::1]:{server.port}/", "-4")
+    expect(proc, 7, "no IPv4 address to connect to for ::1 (-4): ::1 is not an IPv4 address")
+    assert "cannot be used together" in usage_line(tlslab, "connect", HOST, "-4", "-6")
+    # curl's codes for the same two cases.
+    code = curl_request(server.port, ["-6", "--cacert", pem(certs, "root"), f"https://{HOST}:{server.port}/"])
+    assert code in (None, 6)
+    code = curl_request(server.port, ["-4", f"https://[::1]:{server.port}/"])
+    assert code in (None, 7)
