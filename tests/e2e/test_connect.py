@@ -1232,3 +1232,156 @@ def test_ip_family_picks_the_addresses(tlslab, s_server, certs):
     assert code in (None, 6)
     code = curl_request(server.port, ["-4", f"https://[::1]:{server.port}/"])
     assert code in (None, 7)
+
+
+# ---------------------------------------------------------------------------------------------
+# Revocation: CRLs (--crlfile) and stapled OCSP (--cert-status), made with the openssl CLI
+# (`openssl ca -gencrl`, `openssl ocsp`) and compared with curl's exit codes.
+
+def x509_field(path, option):
+    out = subprocess.run(["openssl", "x509", "-in", str(path), "-noout", option], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    return out.split("=", 1)[1]
+
+
+def ca_index(pki, name, entries):
+    """Writes an `openssl ca` database: entries are (certificate name, None or a CRL reason)."""
+    revoked_at = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() - 2 * 86400))
+    lines = []
+    for cert, reason in entries:
+        path = pki.dir / f"{cert}.pem"
+        expiry = time.strftime("%y%m%d%H%M%SZ", time.strptime(x509_field(path, "-enddate"), "%b %d %H:%M:%S %Y %Z"))
+        serial = x509_field(path, "-serial")
+        status, when = ("R", f"{revoked_at},{reason}") if reason else ("V", "")
+        lines.append(f"{status}\t{expiry}\t{when}\t{serial}\tunknown\t/CN={cert}\n")
+    index = pki.dir / f"{name}.index"
+    index.write_text("".join(lines))
+    conf = pki.dir / f"{name}.cnf"
+    conf.write_text(f"[ca]\ndefault_ca = d\n[d]\ndatabase = {index}\ndefault_md = sha256\n"
+                    f"crlnumber = {pki.dir / (name + '.crlnumber')}\n")
+    (pki.dir / f"{name}.crlnumber").write_text("01\n")
+    return index, conf
+
+
+@pytest.fixture(scope="module")
+def revocation(tmp_path_factory):
+    p = Pki(tmp_path_factory.mktemp("revocation"))
+    p.cert("root", "tlslab Test Root", ca=True, days=365)
+    p.cert("inter", "tlslab Test Intermediate", issuer="root", ca=True, days=180)
+    p.cert("leaf", HOST, issuer="inter", sans=(HOST,))
+    p.cert("gone", HOST, issuer="inter", sans=(HOST,))
+    p.cert("stranger", "Someone Else", ca=True, days=30)
+    p.chain("leaf_chain", "leaf", "inter")  # for tlslab serve
+    _, inter_conf = ca_index(p, "inter", [("leaf", None), ("gone", "keyCompromise")])
+    _, root_conf = ca_index(p, "root", [("inter", None)])
+    for ca, conf in (("inter", inter_conf), ("root", root_conf)):
+        p._run("ca", "-gencrl", "-batch", "-config", conf, "-keyfile", p.dir / f"{ca}.key", "-cert",
+               p.dir / f"{ca}.pem", "-crldays", "7", "-out", p.dir / f"{ca}.crl")
+    # One file with the CRL of every CA of the chain.
+    (p.dir / "crls.crl").write_bytes((p.dir / "inter.crl").read_bytes() + (p.dir / "root.crl").read_bytes())
+    # OCSP responses stapled by s_server: about leaf (good), gone (revoked), and one signed by a
+    # stranger the CA never authorised.
+    index = p.dir / "inter.index"
+    for name, cert, signer in (("good", "leaf", "inter"), ("revoked", "gone", "inter"),
+                               ("forged", "leaf", "stranger")):
+        req = p.dir / f"{name}.req"
+        p._run("ocsp", "-issuer", p.dir / "inter.pem", "-cert", p.dir / f"{cert}.pem", "-no_nonce", "-reqout", req)
+        p._run("ocsp", "-index", index, "-CA", p.dir / "inter.pem", "-rsigner", p.dir / f"{signer}.pem", "-rkey",
+               p.dir / f"{signer}.key", "-reqin", req, "-respout", p.dir / f"{name}.ocsp", "-ndays", "1")
+    return p
+
+
+def rpem(revocation, name):
+    return str(revocation.dir / name)
+
+
+def curl_code(port, *args):
+    if not have("curl"):
+        return None
+    return subprocess.run([*DNS_GUARD, "curl", "-sS", "-o", os.devnull, "--max-time", "5", "--resolve",
+                           f"{HOST}:{port}:{LOOPBACK}", *map(str, args), f"https://{HOST}:{port}/"],
+                          capture_output=True, timeout=10).returncode
+
+
+CRL_CASES = {
+    # name: (server certificate, CRL file, exit code, texts)
+    "not_revoked": ("leaf", "crls.crl", 0, [OK, "Revocation (CRL): no certificate of the chain is revoked "
+                                                "(2 CRLs from"]),
+    "revoked": ("gone", "crls.crl", 60, [FAILED, "revoked on", "(2 days ago), reason keyCompromise",
+                                         "CRL of 'O=tlslab tests, CN=tlslab Test Intermediate'",
+                                         "Revocation (CRL): FAILED against 2 CRLs"]),
+    "root_crl_missing": ("leaf", "inter.crl", 60, [FAILED, "depth 1", "no CRL from its issuer "
+                                                                       "'O=tlslab tests, CN=tlslab Test Root'"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CRL_CASES))
+def test_crlfile_as_curl(tlslab, s_server, revocation, case):
+    leaf, crls, code, texts = CRL_CASES[case]
+    server = s_server("-cert", rpem(revocation, f"{leaf}.pem"), "-key", rpem(revocation, f"{leaf}.key"),
+                      "-cert_chain", rpem(revocation, "inter.pem"))
+    args = ["--cacert", rpem(revocation, "root.pem"), "--crlfile", rpem(revocation, crls)]
+    proc = connect(tlslab, server.port, *args)
+    expect(proc, code, *texts)
+    if code:
+        assert "certificate verification failed" in one_error_line(proc)
+    assert curl_code(server.port, *args) in (None, code)
+    if case == "revoked":
+        doc = as_json(connect(tlslab, server.port, *args, "--json"))
+        problem = doc["verification"]["problems"][0]
+        assert problem["revocation"]["reason"] == "keyCompromise" and problem["revocation"]["date"].endswith("Z")
+        assert doc["verification"]["crl"] == {"file": rpem(revocation, crls), "crls": 2}
+
+
+def test_crlfile_unreadable_is_exit_82(tlslab, revocation, free_port_closed, tmp_path):
+    (tmp_path / "not.crl").write_text("hello\n")
+    for path, why in ((tmp_path / "nope.crl", "nope.crl"), (tmp_path / "not.crl", "not a CRL"),
+                      (rpem(revocation, "root.pem"), "no CRL in it")):
+        proc = connect(tlslab, free_port_closed, "--crlfile", path, host=LOOPBACK)
+        expect(proc, 82, why)
+        assert "CRL file" in one_error_line(proc)
+
+
+OCSP_CASES = {
+    # name: (server certificate, stapled response or None, exit code, texts)
+    "good": ("leaf", "good.ocsp", 0, [OK, "OCSP staple: good (signed by O=tlslab tests, CN=tlslab Test Intermediate"]),
+    "revoked": ("gone", "revoked.ocsp", 91, ["OCSP staple: revoked", "(2 days ago), reason keyCompromise",
+                                             "the certificate status is not good (--cert-status)"]),
+    "forged": ("leaf", "forged.ocsp", 91, ["OCSP staple: invalid", "signature does not verify"]),
+    "not_for_this_certificate": ("gone", "good.ocsp", 91, ["says nothing about the server's certificate"]),
+}
+
+
+@pytest.mark.parametrize("case", list(OCSP_CASES))
+def test_cert_status_stapled_as_curl(tlslab, s_server, revocation, case):
+    leaf, staple, code, texts = OCSP_CASES[case]
+    server = s_server("-cert", rpem(revocation, f"{leaf}.pem"), "-key", rpem(revocation, f"{leaf}.key"),
+                      "-cert_chain", rpem(revocation, "inter.pem"), "-status_file", rpem(revocation, staple))
+    args = ["--cacert", rpem(revocation, "root.pem"), "--cert-status"]
+    proc = connect(tlslab, server.port, *args)
+    expect(proc, code, *texts)
+    if code:
+        assert "certificate status (--cert-status)" in one_error_line(proc)
+    assert curl_code(server.port, *args) in (None, code)
+    doc = as_json(connect(tlslab, server.port, *args, "--json"))
+    assert doc["verification"]["ocsp"]["ok"] == (code == 0)
+    # --insecure does not turn the status check off, as in curl.
+    if code:
+        expect(connect(tlslab, server.port, *args, "-k"), code)
+
+
+def test_cert_status_without_a_staple(tlslab, revocation, tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([tlslab.path, "serve", "--listen", f"{LOOPBACK}:{port}", "--cert",
+                             rpem(revocation, "leaf_chain.pem"), "--key", rpem(revocation, "leaf.key"), "--threads", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc=proc)
+        args = ["--cacert", rpem(revocation, "root.pem"), "--cert-status"]
+        proc2 = connect(tlslab, port, *args)
+        expect(proc2, 91, "OCSP staple: none", "the server sent no OCSP response", "fix: the server must staple")
+        assert curl_code(port, *args) in (None, 91)
+        # Without --cert-status nothing is asked for.
+        expect(connect(tlslab, port, "--cacert", rpem(revocation, "root.pem")), 0, OK)
+    finally:
+        stop_process(proc, timeout=5)
