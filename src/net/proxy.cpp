@@ -251,15 +251,14 @@ class Deadline {
 
 // error_page is a complete HTTP/1.1 response with a small HTML page saying why.
 std::string error_page(unsigned status, const std::string& why) {
-  const char* reason = status == 502 ? "Bad Gateway" : "Bad Request";
-  auto body = fmt::format(
-      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{0} {1} — tlslab proxy</title></head>\n"
-      "<body><h1>{0} {1}</h1>\n<p>tlslab proxy could not give you this site: {2}</p>\n</body></html>\n",
-      status, reason, http::html_escape(why));
-  return fmt::format(
-      "HTTP/1.1 {} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\n"
-      "Connection: close\r\n\r\n{}",
-      status, reason, body.size(), body);
+  auto reply = http::error_reply(status, "tlslab proxy could not give you this site: " + why);
+  reply.headers.emplace_back("Cache-Control", "no-store");
+  std::string out;
+  http::append_response_head(out, reply, 11, false,
+                             http::http_date(std::chrono::duration_cast<std::chrono::seconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count()));
+  return out + reply.body;
 }
 
 std::string tls_version(SSL* ssl) { return SSL_get_version(ssl); }
