@@ -29,6 +29,7 @@
 
 #include "base/failure.hpp"
 #include "base/files.hpp"
+#include "http/request_start.hpp"
 #include "http/site.hpp"
 #include "net/target.hpp"
 #include "net/tls_io.hpp"
@@ -36,6 +37,7 @@
 #include "net/workers.hpp"
 #include "ossl/error.hpp"
 #include "pki/ca.hpp"
+#include "proxy/client_failure.hpp"
 #include "proxy/client_hello.hpp"
 #include "proxy/dns.hpp"
 #include "proxy/flow.hpp"
@@ -120,6 +122,7 @@ struct Shared {
   proxy::Forger forger;
   tls::SessionCache sessions;   // upstream sessions per server and name: new connections resume
   ossl::Ptr<SSL_CTX> upstream;  // client side, towards the real servers
+  ossl::Ptr<SSL_CTX> hello_answerer = proxy::make_hello_answerer(TLS1_2_VERSION);  // for unreadable hellos
   std::vector<proxy::Endpoint> listeners;
   std::atomic<std::size_t> connections{0};
   std::mutex out_mutex;  // --dump and log lines on stdout
@@ -304,7 +307,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return {t.host, t.port};
   }
 
-  // read_hello buffers the client's first flight until its SNI and ALPN can be read.
+  // read_hello buffers the client's first flight until its SNI and ALPN can be read. A flight the
+  // reader refuses (not TLS, a record of another type inside the hello, malformed) is answered by
+  // OpenSSL, with the alert its server would send (answer_unreadable); then the connection closes.
   asio::awaitable<bool> read_hello(proxy::ClientHelloReader& reader, std::string_view already) {
     Deadline deadline(client_, s_.o.handshake_timeout);
     auto state = already.empty() ? proxy::ClientHelloReader::State::NeedMore : reader.feed(already);
@@ -322,10 +327,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
       state = reader.feed(std::string_view(buf.data(), n));
     }
     if (state != proxy::ClientHelloReader::State::Done) {
-      s_.error(peer_, fmt::format("not a TLS client ({}); closed", reader.error()));
+      co_await answer_unreadable(reader, deadline);
       co_return false;
     }
     co_return true;
+  }
+
+  // answer_unreadable replays a first flight the reader refused into OpenSSL's server, which reads
+  // on from the client as much as it needs and answers as `openssl s_server` would: an alert, or
+  // nothing for bytes that are not TLS at all.
+  asio::awaitable<void> answer_unreadable(const proxy::ClientHelloReader& reader, const Deadline& deadline) {
+    bool not_tls = reader.state() == proxy::ClientHelloReader::State::NotTls;
+    TlsSocket answerer(client_, s_.hello_answerer.get(), reader.buffered());
+    auto ec = co_await answerer.handshake(true);
+    std::string answered;
+    if (proxy::hello_was_read(answerer.native_handle()))  // the reader refused what OpenSSL reads: its bug
+      answered = "OpenSSL read a ClientHello there nonetheless, refused with handshake_failure (please report this)";
+    else
+      answered = fmt::format("OpenSSL answered it: {}", client_failure(ec, deadline.expired()).why);
+    s_.error(peer_, fmt::format("{} ({}); {}; closed", not_tls ? "not a TLS client" : "an unreadable ClientHello",
+                                reader.error(), answered));
   }
 
   // resolve_upstream finds where host really lives: --upstream-resolve, else the system resolver.
@@ -793,12 +814,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return verdict.hostname.reason;
   }
 
+  // client_failure classifies a failed handshake with the client (ec from TlsSocket).
+  static proxy::ClientFailure client_failure(const boost::system::error_code& ec, bool expired) {
+    proxy::ClientFailureFacts facts;
+    facts.timed_out = expired;
+    if (ec.category() == asio::error::get_ssl_category())
+      facts.ssl_error = static_cast<unsigned long>(ec.value());
+    else if (ec == asio::error::eof || ec == ssl::error::stream_truncated)
+      facts.closed = true;
+    else
+      facts.system_error = ec.message();
+    return proxy::classify_client_failure(facts);
+  }
+
   // log_client_refusal says why the client's handshake with the forged certificate failed.
   void log_client_refusal(const std::string& requested, const boost::system::error_code& ec, bool expired) {
-    auto words = expired ? std::string("timed out") : tls_error_words(ec);
-    bool distrust = words.find("unknown ca") != std::string::npos || words.find("bad certificate") != std::string::npos;
-    s_.error(peer_, fmt::format("the client refused the forged certificate for {}: {}{}", requested, words,
-                                distrust ? " (it does not trust the proxy's CA)" : ""));
+    auto failure = client_failure(ec, expired);
+    if (s_.o.log_json)
+      Workers::write_line(2, nlohmann::json{{"client", peer_},
+                                            {"host", requested},
+                                            {"error", failure.why},
+                                            {"client_failure", proxy::client_failure_name(failure.kind)}}
+                                 .dump());
+    else
+      s_.error(peer_, fmt::format("the TLS handshake with the client for {} failed: {}", requested, failure.why));
   }
 
   // refuse tells an intercepted client no. In sni and reverse mode: a fatal TLS alert, before any
@@ -853,14 +892,33 @@ class Connection : public std::enable_shared_from_this<Connection> {
     beast::flat_buffer buffer;
     bhttp::request_parser<bhttp::empty_body> parser;
     parser.header_limit(64 * 1024);
-    boost::system::error_code ec;
     {
+      // The header is read here, not by async_read_header: garbage without a blank line (a
+      // ClientHello sent to this plain-HTTP port) is answered 400 as it arrives, not at the timeout.
       Deadline deadline(client_, s_.o.handshake_timeout);
-      std::tie(ec, std::ignore) = co_await bhttp::async_read_header(client_, buffer, parser, use_tuple);
-    }
-    if (ec) {
-      if (ec != bhttp::error::end_of_stream) s_.error(peer_, fmt::format("no proxy request: {}", ec.message()));
-      co_return;
+      while (!parser.is_header_done()) {
+        auto [ec, n] = co_await client_.async_read_some(buffer.prepare(4096), use_tuple);
+        buffer.commit(n);
+        if (ec) {
+          if (deadline.expired())
+            s_.error(peer_, "no complete proxy request in time; closed");
+          else if (buffer.size() && ec == asio::error::eof)
+            s_.error(peer_, "closed in the middle of its proxy request");
+          else if (buffer.size() || ec != asio::error::eof)
+            s_.error(peer_, fmt::format("no proxy request: {}", ec.message()));
+          co_return;
+        }
+        std::string_view received(static_cast<const char*>(buffer.data().data()), buffer.size());
+        if (auto why = http::request_start_error(received); !why.empty()) {
+          co_await reply_plain(400, why);
+          co_return;
+        }
+        buffer.consume(parser.put(buffer.data(), ec));
+        if (ec && ec != bhttp::error::need_more) {
+          co_await reply_plain(400, fmt::format("malformed request: {}", ec.message()));
+          co_return;
+        }
+      }
     }
     auto& req = parser.get();
     std::string leftover(static_cast<const char*>(buffer.data().data()), buffer.size());

@@ -667,7 +667,8 @@ def test_storm_of_bad_clients(serve, pki, tmp_path):
 
     def random_bytes():
         with connect() as c:
-            c.sendall(bytes([random.choice([0x00, 0x17, 0x80, 0xff])]) + os.urandom(300))
+            # (never an SSLv2-format hello: a first byte with the high bit, then 1 as the third)
+            c.sendall(bytes([random.choice([0x00, 0x17, 0x80, 0xff])]) + os.urandom(1) + b"\x02" + os.urandom(298))
             read_all(c)
 
     def truncated_hello():
