@@ -684,8 +684,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // are then last time's, and the client's handshake can run beside the server's instead of after
     // it (time to first byte). Both are checked once done; a change closes the client's connection
     // before any of its bytes went anywhere.
+    // Forgeries are remembered per name and per kind of client: one whose schemes choose another
+    // chain (choose_forgery, whatever the real key) must not get last time's.
+    auto served_key = fmt::format("{}|{}|{}", requested, choice_text(info, "EC"), choice_text(info, "RSA"));
     Shared::Served last;
-    if (resuming) last = s_.served_for(requested);
+    if (resuming) last = s_.served_for(served_key);
     std::shared_ptr<const proxy::Forged> early = last.forged;
     std::string early_protocol = early ? session_alpn(SSL_get0_session(ussl)) : std::string();
     // The session's protocol came from an earlier client's offer: this client must offer it too
@@ -752,9 +755,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!forging.forged) {
       auto names = proxy::forged_names(real ? &*real : nullptr, real_leaf, requested,
                                        tls::is_ip_literal(requested) ? requested : std::string());
-      forging = s_.forger.forge(names, real ? real->key_type : "EC");
+      auto choice = choose(info, real ? real->key_type : "EC");
+      forging = s_.forger.forge(names, choice.key_type, choice.issuer);
       log_forging(requested, forging);
-      s_.remember(requested, forging.forged, real_leaf);
+      s_.remember(served_key, forging.forged, real_leaf);
     }
     const auto& forged = forging.forged;
     if (early) {
@@ -794,6 +798,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       s_.log(fmt::format("{} {} ({}): relayed as opaque bytes, up {} B, down {} B", peer_, requested, legs_, c.up,
                          c.down));
     }
+  }
+
+  // choose picks the forged chain for this client and a real key of real_key_type.
+  proxy::ForgeChoice choose(const proxy::ClientHelloInfo& info, const std::string& real_key_type) const {
+    return proxy::choose_forgery(info.signature_schemes, info.certificate_schemes, real_key_type,
+                                 s_.forger.ca_signature_scheme());
+  }
+  std::string choice_text(const proxy::ClientHelloInfo& info, const std::string& real_key_type) const {
+    auto c = choose(info, real_key_type);
+    return fmt::format("{}{}", c.key_type, static_cast<int>(c.issuer));
   }
 
   // check_upstream returns why the real server's certificate is not acceptable for name ("" if
@@ -857,8 +871,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       co_await asio::async_write(client_, asio::buffer(alert), use_tuple);
       co_return;
     }
+    auto choice = choose(hello.info(), "EC");
     auto forging = s_.forger.forge(
-        proxy::forged_names(nullptr, nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
+        proxy::forged_names(nullptr, nullptr, requested, tls::is_ip_literal(requested) ? requested : ""),
+        choice.key_type, choice.issuer);
     log_forging(requested, forging);
     TlsSocket down(client_, forging.forged->ctx.get(), hello.buffered());
     proxy::set_alpn_choice(down.native_handle(), "http/1.1");
