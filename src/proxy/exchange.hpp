@@ -37,10 +37,10 @@ struct ExchangeOptions {
   std::string client;  // the client's address, for flows: "127.0.0.1:50312"
   std::string host;    // the name the client asked for: the authority when a request names none
   std::string scheme = "https";
-  std::size_t body_cap = 64 * 1024;       // bytes of each body kept in a Flow
-  std::size_t leg_buffer = 1024 * 1024;   // unsent output per leg before reading the other leg pauses
-  std::uint32_t max_streams = 100;        // concurrent streams offered to an HTTP/2 client
-  std::uint32_t stream_window = 1 << 20;  // HTTP/2 per-stream receive window (bytes in flight per stream)
+  std::size_t body_cap = 64 * 1024;        // bytes of each body kept in a Flow
+  std::size_t leg_buffer = 1024 * 1024;    // unsent output per leg before reading the other leg pauses
+  std::uint32_t max_streams = 100;         // concurrent streams offered to an HTTP/2 client
+  std::uint32_t stream_window = 1 << 20;   // HTTP/2 per-stream receive window (bytes in flight per stream)
 };
 
 class Exchange {

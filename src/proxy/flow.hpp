@@ -25,10 +25,10 @@ struct Flow {
   std::string host;    // the server name the client asked for
   std::string scheme = "https";
   std::string method;
-  std::string target;                     // as sent: "/login?x=1" (or absolute-form through an explicit proxy)
+  std::string target;  // as sent: "/login?x=1" (or absolute-form through an explicit proxy)
   std::string http_version = "HTTP/1.1";  // the client's leg: "HTTP/1.1", "HTTP/2.0"
-  std::string authority;                  // HTTP/2's :authority ("" over HTTP/1.1: the Host field)
-  std::int32_t stream_id = 0;             // the client's HTTP/2 stream (0 over HTTP/1.1)
+  std::string authority;                   // HTTP/2's :authority ("" over HTTP/1.1: the Host field)
+  std::int32_t stream_id = 0;              // the client's HTTP/2 stream (0 over HTTP/1.1)
   Headers request_headers;
   std::string request_body;  // first body_cap bytes
   std::uint64_t request_body_bytes = 0;
