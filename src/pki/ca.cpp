@@ -234,7 +234,10 @@ IssuedCert Ca::issue(const LeafRequest& request) const {
   build::add_subject_alt_names(cert, request.names, X509_NAME_entry_count(subject_name) == 0);
   build::add_subject_key_id(cert);
   build::add_authority_key_id(cert, key_id_);
-  build::sign(cert, key_.get());
+  if (request.rsa_pss && EVP_PKEY_get_base_id(key_.get()) == EVP_PKEY_RSA)
+    build::sign_pss(cert, key_.get());
+  else
+    build::sign(cert, key_.get());
 
   if (is_intermediate()) {
     out.chain.push_back(ossl::up_ref(cert_.get()));

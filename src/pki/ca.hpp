@@ -58,6 +58,7 @@ struct LeafRequest {
   KeyKind key = KeyKind::EcP256;       // kind of the generated key
   EVP_PKEY* public_key = nullptr;      // certify this key (a CSR's, a shared forge key) instead; not owned
   const X509_NAME* subject = nullptr;  // use this subject (a CSR's) instead of CN=first name; not owned
+  bool rsa_pss = false;                // an RSA CA signs with RSASSA-PSS (build::sign_pss), not PKCS#1 v1.5
 };
 
 struct IssuedCert {

@@ -92,4 +92,28 @@ bool is_loop(const Endpoint& target, const std::vector<Endpoint>& listeners) {
   return false;
 }
 
+ForgeChoice choose_forgery(const std::vector<std::uint16_t>& signature_schemes,
+                           const std::vector<std::uint16_t>& certificate_schemes, const std::string& real_key_type,
+                           std::uint16_t ca_scheme) {
+  auto has = [](const std::vector<std::uint16_t>& list, std::initializer_list<std::uint16_t> any) {
+    return std::any_of(any.begin(), any.end(),
+                       [&](std::uint16_t s) { return std::find(list.begin(), list.end(), s) != list.end(); });
+  };
+  ForgeChoice choice{real_key_type == "RSA" || real_key_type == "RSA-PSS" ? "RSA" : "EC", ForgeIssuer::Ca};
+  if (!signature_schemes.empty()) {
+    bool ec = has(signature_schemes, {0x0403});
+    bool rsa = has(signature_schemes, {0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601});
+    if (choice.key_type == "EC" && !ec && rsa) choice.key_type = "RSA";
+    if (choice.key_type == "RSA" && !rsa && ec) choice.key_type = "EC";
+  }
+  const auto& in_certificates = certificate_schemes.empty() ? signature_schemes : certificate_schemes;
+  if (!in_certificates.empty() && !has(in_certificates, {ca_scheme})) {
+    if (has(in_certificates, {0x0401}))
+      choice.issuer = ForgeIssuer::RsaPkcs1;
+    else if (has(in_certificates, {0x0804, 0x0809}))
+      choice.issuer = ForgeIssuer::RsaPss;
+  }
+  return choice;
+}
+
 }  // namespace tlslab::proxy

@@ -667,7 +667,8 @@ def test_storm_of_bad_clients(serve, pki, tmp_path):
 
     def random_bytes():
         with connect() as c:
-            c.sendall(bytes([random.choice([0x00, 0x17, 0x80, 0xff])]) + os.urandom(300))
+            # (never an SSLv2-format hello: a first byte with the high bit, then 1 as the third)
+            c.sendall(bytes([random.choice([0x00, 0x17, 0x80, 0xff])]) + os.urandom(1) + b"\x02" + os.urandom(298))
             read_all(c)
 
     def truncated_hello():
@@ -787,3 +788,33 @@ def test_browser_shows_the_connection_for_each_name(serve, pki, tmp_path):
     # Without the CA in its store the browser refuses, and shows no page.
     dom, err = chromium(f"https://{HOST}:{s.port}/", HOST, nss_home(tmp_path, "untrusted"))
     assert "ERR_CERT_AUTHORITY_INVALID" in err and "Your TLS connection" not in dom
+
+
+def _sslv2_hello(version):
+    """An SSLv2-format ClientHello (RFC 5246 appendix E.2), as some scanners still send."""
+    specs = b"\x00\xc0\x2f\x00\xc0\x2b\x00\x00\x2f"  # ECDHE-RSA/ECDSA-AES128-GCM, AES128-SHA as SSLv2 specs
+    body = b"\x01" + version + len(specs).to_bytes(2, "big") + b"\x00\x00\x00\x20" + specs + os.urandom(32)
+    return (0x8000 | len(body)).to_bytes(2, "big") + body
+
+
+def _answer(port, flight):
+    with socket.create_connection((LOOPBACK, port), timeout=10) as c:
+        c.sendall(flight)
+        got = b""
+        while len(got) < 7:
+            data = c.recv(4096)
+            if not data:
+                break
+            got += data
+    return got[:1].hex() + (f" alert {got[6]}" if got[:1] == b"\x15" and len(got) >= 7 else "")
+
+
+@pytest.mark.parametrize("version", [b"\x03\x03", b"\x03\x01"])
+def test_sslv2_format_hello_gets_the_alert_s_server_sends(serve, pki, s_server, version):
+    s = serve(*cert_args(pki.multi))
+    # s_server at tlslab serve's minimum version, TLS 1.2.
+    ref = s_server("-cert", pki.multi.cert, "-key", pki.multi.key, "-min_protocol", "TLSv1.2")
+    expected = _answer(ref.port, _sslv2_hello(version))
+    assert expected.startswith("15 alert"), expected
+    assert _answer(s.port, _sslv2_hello(version)) == expected
+    wait_for(lambda: "SSLv2-format ClientHello refused" in s.err(), what="the log line")

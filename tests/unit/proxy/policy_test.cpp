@@ -82,3 +82,46 @@ TEST(Policy, UpstreamResolve) {
 
 }  // namespace
 }  // namespace tlslab::proxy
+
+namespace tlslab::proxy {
+namespace {
+
+constexpr std::uint16_t kEcdsaP256 = 0x0403, kEcdsaP384 = 0x0503, kPssRsae = 0x0804, kPssPss = 0x0809, kPkcs1 = 0x0401,
+                        kEd25519 = 0x0807;
+
+TEST(ChooseForgery, MirrorsTheRealKeyWhenTheClientTakesIt) {
+  std::vector<std::uint16_t> all = {kEcdsaP256, kPssRsae, kPkcs1, kEd25519};
+  EXPECT_EQ(choose_forgery(all, {}, "EC", kEcdsaP256), (ForgeChoice{"EC", ForgeIssuer::Ca}));
+  EXPECT_EQ(choose_forgery(all, {}, "RSA", kEcdsaP256), (ForgeChoice{"RSA", ForgeIssuer::Ca}));
+  EXPECT_EQ(choose_forgery(all, {}, "RSA-PSS", kEcdsaP256), (ForgeChoice{"RSA", ForgeIssuer::Ca}));
+  EXPECT_EQ(choose_forgery(all, {}, "ED25519", kEcdsaP256), (ForgeChoice{"EC", ForgeIssuer::Ca}));
+}
+
+TEST(ChooseForgery, NoSchemesTakesAnything) {  // an SSLv2-format hello, an old TLS 1.2 client
+  EXPECT_EQ(choose_forgery({}, {}, "RSA", kEcdsaP256), (ForgeChoice{"RSA", ForgeIssuer::Ca}));
+  EXPECT_EQ(choose_forgery({}, {}, "EC", kEcdsaP256), (ForgeChoice{"EC", ForgeIssuer::Ca}));
+}
+
+TEST(ChooseForgery, AClientWithoutEcdsaGetsAnRsaChain) {
+  // Only RSA-PSS: an RSA leaf signed with RSA-PSS by the RSA issuer, even for an EC server.
+  EXPECT_EQ(choose_forgery({kPssRsae, kPssPss}, {}, "EC", kEcdsaP256), (ForgeChoice{"RSA", ForgeIssuer::RsaPss}));
+  EXPECT_EQ(choose_forgery({kPssRsae, kPssPss}, {}, "RSA", kEcdsaP256), (ForgeChoice{"RSA", ForgeIssuer::RsaPss}));
+  // signature_algorithms_cert decides the issuer when present (as OpenSSL's server checks it).
+  EXPECT_EQ(choose_forgery({kPssRsae}, {kPssRsae, kPkcs1}, "RSA", kEcdsaP256),
+            (ForgeChoice{"RSA", ForgeIssuer::RsaPkcs1}));
+  EXPECT_EQ(choose_forgery({kEcdsaP256, kPssRsae}, {kPssRsae}, "EC", kEcdsaP256),
+            (ForgeChoice{"EC", ForgeIssuer::RsaPss}));
+  EXPECT_EQ(choose_forgery({kEcdsaP256, kPssRsae}, {kEcdsaP256}, "RSA", kEcdsaP256),
+            (ForgeChoice{"RSA", ForgeIssuer::Ca}));
+}
+
+TEST(ChooseForgery, TheCasOwnSchemeCounts) {
+  // A P-384 CA signs with ecdsa_secp384r1_sha384: a client offering only P-256 in certificates
+  // gets the RSA issuer if it takes RSA, else the CA (nothing better).
+  EXPECT_EQ(choose_forgery({kEcdsaP256, kPkcs1}, {}, "EC", kEcdsaP384), (ForgeChoice{"EC", ForgeIssuer::RsaPkcs1}));
+  EXPECT_EQ(choose_forgery({kEcdsaP256}, {}, "EC", kEcdsaP384), (ForgeChoice{"EC", ForgeIssuer::Ca}));
+  EXPECT_EQ(choose_forgery({kEcdsaP384, kPssRsae}, {}, "RSA", kEcdsaP384), (ForgeChoice{"RSA", ForgeIssuer::Ca}));
+}
+
+}  // namespace
+}  // namespace tlslab::proxy
