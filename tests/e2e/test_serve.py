@@ -787,3 +787,30 @@ def test_browser_shows_the_connection_for_each_name(serve, pki, tmp_path):
     # Without the CA in its store the browser refuses, and shows no page.
     dom, err = chromium(f"https://{HOST}:{s.port}/", HOST, nss_home(tmp_path, "untrusted"))
     assert "ERR_CERT_AUTHORITY_INVALID" in err and "Your TLS connection" not in dom
+
+
+# ---------------------------------------------------------------------------------------------
+# A port that is taken: SO_REUSEPORT (one listener per worker) must not let a second instance
+# share it and split the connections.
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:{}", "0.0.0.0:{}"])
+def test_second_instance_refuses_a_taken_port(tlslab, serve, pki, listen):
+    s = serve(*cert_args(pki.multi))
+    second = tlslab("serve", "--listen", listen.format(s.port), "--threads", "2", *cert_args(pki.renewed), timeout=10)
+    assert second.returncode == 7, second.err
+    assert f"address in use by pid {s.proc.pid} (tlslab serve)" in second.err
+    assert "listening" not in second.err
+
+
+def test_proxy_refuses_the_port_of_a_serve(tlslab, serve, pki):
+    s = serve(*cert_args(pki.multi))
+    proxy = tlslab("proxy", "--listen", f"{LOOPBACK}:{s.port}", "--ca", pki.dir / "ca", "--threads", "1",
+                   timeout=10)
+    assert proxy.returncode == 7, proxy.err
+    assert f"cannot listen on {LOOPBACK}:{s.port}: address in use by pid {s.proc.pid} (tlslab serve)" in proxy.err
+
+
+def test_threads_beyond_reason_is_a_usage_error(tlslab, pki):
+    proc = tlslab("serve", "--threads", "100000", *cert_args(pki.multi), timeout=10)
+    assert proc.returncode == 2 and "--threads 100000: at most 256" in proc.err
+    assert "internal error" not in proc.err
