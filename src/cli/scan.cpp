@@ -41,6 +41,9 @@ int run(const ScanArgs& a) {
     throw Failure(Kind::Usage, "give one target, or --targets FILE (not both)");
   if (a.concurrency < 1 || a.concurrency > 64) throw Failure(Kind::Usage, "--concurrency must be 1 to 64");
   if (a.delay_ms < 0) throw Failure(Kind::Usage, "--delay must be >= 0");
+  // A larger --timeout would overflow the clock's count and expire at once.
+  if (!(a.timeout > 0) || a.timeout > 3600)
+    throw Failure(Kind::Usage, fmt::format("--timeout {}: give a number of seconds above 0, at most 3600", a.timeout));
   auto targets = a.target.empty() ? read_targets(a.targets_file) : std::vector<std::string>{a.target};
   bool many = targets.size() > 1;
   bool tty = ::isatty(STDERR_FILENO) == 1 && !a.quiet;
@@ -72,10 +75,17 @@ int run(const ScanArgs& a) {
       std::fflush(stdout);
     } catch (const Failure& f) {
       if (tty) fmt::print(stderr, "\r\033[K");
-      if (!many || f.kind() == Kind::Usage) throw;
+      if (f.kind() == Kind::Usage) throw;
+      // With --json a target that cannot be scanned is a result too, so a program reading standard
+      // output learns why; the message also goes to standard error.
+      if (a.json) {
+        nlohmann::json failed{{"target", text}, {"error", f.what()}, {"exit_code", exit_code(f.kind())}};
+        fmt::print("{}\n", failed.dump(many ? -1 : 2));
+        std::fflush(stdout);
+      }
+      if (!many) throw;
       // Many targets: one unreachable host is a line in the output, not the end of the run.
       fmt::print(stderr, "tlslab: {}: {}\n", text, f.what());
-      if (a.json) fmt::print("{}\n", nlohmann::json{{"target", text}, {"error", f.what()}}.dump());
       status = exit_code(f.kind());
     }
   }
@@ -92,7 +102,9 @@ void setup_scan(CLI::App& app) {
       "  tlslab scan 127.0.0.1:4433\n"
       "  tlslab scan www.bank32.com:4433 --resolve www.bank32.com:4433:127.0.0.1 --cacert ca.pem\n"
       "  tlslab scan --targets hosts.txt --json > results.jsonl\n\n"
-      "Exit status 0 when the server was scanned, whatever its grade; 6/7/28 when it cannot be reached.\n"
+      "Exit status 0 when the server was scanned, whatever its grade; 6/7/28 when it cannot be reached\n"
+      "or says nothing; 35 when the port does not speak TLS (plain HTTP, say). With --json such a target\n"
+      "is still a result: {\"target\", \"error\", \"exit_code\"}.\n"
       "The rubric behind the grade is in docs/scan.md.");
   cmd->add_option("target", args->target, "HOST[:PORT] (default port 443)");
   cmd->add_option("--targets", args->targets_file, "Scan every HOST[:PORT] listed in FILE (one a line; # comments)");
@@ -102,7 +114,7 @@ void setup_scan(CLI::App& app) {
   cmd->add_option("--capath", args->capath, "Trust the hashed CA directory DIR");
   cmd->add_option("--concurrency", args->concurrency, "Connections in flight at once (default 8)");
   cmd->add_option("--delay", args->delay_ms, "Milliseconds to wait before each connection (default 0)");
-  cmd->add_option("--timeout", args->timeout, "Seconds allowed per connection (default 5)");
+  cmd->add_option("--timeout", args->timeout, "Seconds allowed per connection (default 5, at most 3600)");
   cmd->add_flag("--json", args->json, "JSON report (one line per target with --targets)");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
   cmd->callback([args] { select([args] { return run(*args); }); });
