@@ -814,3 +814,8 @@ def test_threads_beyond_reason_is_a_usage_error(tlslab, pki):
     proc = tlslab("serve", "--threads", "100000", *cert_args(pki.multi), timeout=10)
     assert proc.returncode == 2 and "--threads 100000: at most 256" in proc.err
     assert "internal error" not in proc.err
+
+
+def test_timeout_beyond_reason_is_a_usage_error(tlslab, pki):
+    proc = tlslab("serve", "--handshake-timeout", "1e300", *cert_args(pki.multi), timeout=10)
+    assert proc.returncode == 2 and "--handshake-timeout 1e+300: at most 604800 seconds" in proc.err
