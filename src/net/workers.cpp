@@ -146,8 +146,8 @@ std::vector<tcp::endpoint> Workers::listen(const std::vector<std::string>& addre
   }
   for (size_t i = 1; i < workers_.size(); ++i)
     for (const auto& ep : bound) workers_[i]->acceptors.push_back(bind(workers_[i]->io, ep));
-  // Two runs started at the same moment both pass the probe; the later one to listen sees the
-  // other here and gives way.
+  // Two runs started at the same moment both pass the probe; here the later one to listen sees
+  // the other and gives way (both may, if each looks after both listen: never both stay).
   std::vector<std::uint64_t> ours;
   for (auto& w : workers_)
     for (auto& a : w->acceptors) ours.push_back(inode_of(*a));
