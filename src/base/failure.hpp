@@ -14,7 +14,7 @@ enum class Kind {
   Usage,       // 2: bad command line
   Generic,     // 1: anything not listed below
   Resolve,     // 6: host name could not be resolved
-  Connect,     // 7: TCP connect failed
+  Connect,     // 7: TCP connect failed, or a listen address is in use
   HttpStatus,  // 22: HTTP status >= 400 with --fail
   Write,       // 23: an output file could not be written
   Input,       // 26: an input file (certificate, key, CSR, list) could not be read or parsed

@@ -477,7 +477,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                                                std::string& why) {
     std::vector<tcp::endpoint> out;
     for (const auto& r : s_.o.upstream_resolve)
-      if (r.name == host) out.emplace_back(asio::ip::make_address(r.address), port);
+      if (r.matches(host, port)) out.emplace_back(asio::ip::make_address(r.address), port);
     if (out.empty()) {
       boost::system::error_code ec;
       auto addr = asio::ip::make_address(host, ec);

@@ -260,6 +260,19 @@ IssuedCert Ca::issue(const LeafRequest& request) const {
   return out;
 }
 
+void Ca::require_permitted(const std::vector<Name>& names) const {
+  std::vector<std::string> outside;
+  for (const auto& name : names)
+    if (!permitted_by(name, permitted_dns_)) outside.push_back(name.value);
+  if (outside.empty()) return;
+  throw Failure(Kind::Usage,
+                fmt::format("{} {} outside the name constraints of \"{}\": it may issue only for {} and names under "
+                            "{}, and for no IP address; every client would reject the certificate (--force issues "
+                            "it anyway)",
+                            fmt::join(outside, ", "), outside.size() == 1 ? "is" : "are", name_,
+                            fmt::join(permitted_dns_, ", "), permitted_dns_.size() == 1 ? "it" : "them"));
+}
+
 fs::path ca_dir_from(const char* tlslab_ca, const char* xdg_data_home, const char* home) {
   if (tlslab_ca && *tlslab_ca) return tlslab_ca;
   // XDG Base Directory spec: "If an implementation encounters a relative path in any of these

@@ -87,6 +87,11 @@ class Ca {
   // once on one Ca. Throws Failure{Kind::Usage} for an empty request or bad days.
   [[nodiscard]] IssuedCert issue(const LeafRequest& request) const;
 
+  // require_permitted refuses names this CA's name constraints exclude (every client would reject
+  // the certificate): Failure{Kind::Usage} listing them and the constraint, with the --force that
+  // issues them anyway. issue() itself only warns, for callers that decide otherwise.
+  void require_permitted(const std::vector<Name>& names) const;
+
   [[nodiscard]] X509* cert() const { return cert_.get(); }
   [[nodiscard]] EVP_PKEY* key() const { return key_.get(); }
   // issuers returns the CAs above this one, parent first, root last; empty for a root.

@@ -63,11 +63,18 @@ struct ForgeChoice {
 // cache_key is the forge cache key for a set of names and a key type ("EC", "RSA").
 [[nodiscard]] std::string cache_key(const std::vector<std::string>& names, const std::string& key_type);
 
-// UpstreamResolve is --upstream-resolve NAME:ADDR.
+// UpstreamResolve is --upstream-resolve NAME:ADDR, or curl's --resolve form NAME:PORT:ADDR, which
+// applies only to connections to that port (the CONNECT port, the --upstream-port, or --upstream's).
+// NAME is a host name, "*.DOMAIN" (any name under DOMAIN, at any depth, as --pass) or "*".
 struct UpstreamResolve {
-  std::string name;
+  std::string name;  // lower case
   std::string address;
+  std::optional<std::uint16_t> port;
+  // matches tells whether a connection to host:port is sent to address.
+  [[nodiscard]] bool matches(const std::string& host, std::uint16_t port) const;
 };
+// parse_upstream_resolve reads one --upstream-resolve value; Failure{Usage} saying which form is
+// expected, or what is wrong (a port, an address, a wildcard that is not "*.DOMAIN").
 [[nodiscard]] UpstreamResolve parse_upstream_resolve(const std::string& text);
 
 // is_loop tells whether connecting to address:port would reach one of our own listeners.

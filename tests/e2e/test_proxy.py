@@ -335,6 +335,31 @@ def test_wildcard_hosts_share_one_forgery(tlslab, proxy, serve, certs, pca):
     assert "forged 1 certificate" in p.err() and "1 cache hit" in p.err(), p.err()
 
 
+def test_upstream_resolve_wildcard_and_curls_form(tlslab, proxy, serve, certs, pca):
+    """--upstream-resolve '*.bank32.com:ADDR' maps every name under bank32.com; curl's
+    NAME:PORT:ADDR form maps only connections to that port."""
+    up = serve(cert="wild")
+    p = proxy("--upstream-resolve", f"*.bank32.com:{up.port}:{LOOPBACK}", "--upstream-port", up.port,
+              "--upstream-cacert", pem(certs, "root"))
+    assert connect_json(tlslab, p.port, pca, host="a.bank32.com")["verification"]["ok"] is True
+    # Any depth: the name reaches the mapped server (whose *.bank32.com does not cover it).
+    tlslab("connect", f"deep.b.bank32.com:{p.port}", "--resolve", f"deep.b.bank32.com:{p.port}:{LOOPBACK}",
+           "--cacert", pca / "ca.pem", check=None)
+    assert p.wait_for(f"the real server deep.b.bank32.com ({LOOPBACK}:{up.port})"), p.err()
+    other = proxy("--upstream-resolve", f"*.bank32.com:{up.port + 1}:{LOOPBACK}", "--upstream-port", up.port,
+                  "--upstream-cacert", pem(certs, "root"))
+    tlslab("connect", f"a.bank32.com:{other.port}", "--resolve", f"a.bank32.com:{other.port}:{LOOPBACK}",
+           "--cacert", pca / "ca.pem", check=None)
+    assert other.wait_for("cannot resolve a.bank32.com"), other.err()
+
+
+def test_upstream_resolve_explains_its_forms(tlslab):
+    proc = tlslab("proxy", "--upstream-resolve", "www.bank32.com", check=2)
+    assert "NAME:PORT:ADDR as curl's --resolve" in proc.err
+    proc = tlslab("proxy", "--upstream-resolve", "www.*.com:127.0.0.1", check=2)
+    assert "a wildcard is *.DOMAIN" in proc.err
+
+
 def test_cert_cache_dir_serves_the_same_certificate_after_a_restart(tlslab, proxy, serve, certs, pca, tmp_path):
     up = serve()
     cache = tmp_path / "forged"

@@ -818,3 +818,35 @@ def test_sslv2_format_hello_gets_the_alert_s_server_sends(serve, pki, s_server, 
     assert expected.startswith("15 alert"), expected
     assert _answer(s.port, _sslv2_hello(version)) == expected
     wait_for(lambda: "SSLv2-format ClientHello refused" in s.err(), what="the log line")
+
+
+# ---------------------------------------------------------------------------------------------
+# A port that is taken: SO_REUSEPORT (one listener per worker) must not let a second instance
+# share it and split the connections.
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:{}", "0.0.0.0:{}"])
+def test_second_instance_refuses_a_taken_port(tlslab, serve, pki, listen):
+    s = serve(*cert_args(pki.multi))
+    second = tlslab("serve", "--listen", listen.format(s.port), "--threads", "2", *cert_args(pki.renewed), timeout=10)
+    assert second.returncode == 7, second.err
+    assert f"address in use by pid {s.proc.pid} (tlslab serve)" in second.err
+    assert "listening" not in second.err
+
+
+def test_proxy_refuses_the_port_of_a_serve(tlslab, serve, pki):
+    s = serve(*cert_args(pki.multi))
+    proxy = tlslab("proxy", "--listen", f"{LOOPBACK}:{s.port}", "--ca", pki.dir / "ca", "--threads", "1",
+                   timeout=10)
+    assert proxy.returncode == 7, proxy.err
+    assert f"cannot listen on {LOOPBACK}:{s.port}: address in use by pid {s.proc.pid} (tlslab serve)" in proxy.err
+
+
+def test_threads_beyond_reason_is_a_usage_error(tlslab, pki):
+    proc = tlslab("serve", "--threads", "100000", *cert_args(pki.multi), timeout=10)
+    assert proc.returncode == 2 and "--threads 100000: at most 256" in proc.err
+    assert "internal error" not in proc.err
+
+
+def test_timeout_beyond_reason_is_a_usage_error(tlslab, pki):
+    proc = tlslab("serve", "--handshake-timeout", "1e300", *cert_args(pki.multi), timeout=10)
+    assert proc.returncode == 2 and "--handshake-timeout 1e+300: at most 604800 seconds" in proc.err
