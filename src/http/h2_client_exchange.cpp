@@ -64,8 +64,13 @@ class H2Exchange final : public ClientExchange, private H2Listener {
     if (received_frames_) received_frames_->feed(data, frames_);
     if (done_) return;  // after END_STREAM: a GOAWAY's answer, say; nothing to read
     bool ok = session_.receive(data);
+    // A connection error closes our stream too: the connection's reason is the one to give.
+    if (!ok && (!failure_ || failure_->kind() == Kind::Receive)) {
+      failure_.reset();
+      failed_ = true;
+      throw Failure(Kind::Receive, fmt::format("the server broke the HTTP/2 connection: {}", session_.error()));
+    }
     rethrow();
-    if (!ok) throw Failure(Kind::Receive, fmt::format("the server broke the HTTP/2 connection: {}", session_.error()));
   }
 
   void finish_eof() override {
@@ -188,7 +193,9 @@ class H2Exchange final : public ClientExchange, private H2Listener {
            fmt::format("the server did not take the request{}", goaway_.empty() ? "" : fmt::format(" ({})", goaway_)));
     } else if (error_code != kNoError) {
       info_.http2->stream_end = "reset_by_client";
-      fail(Kind::Receive, fmt::format("the HTTP/2 stream ended with {}", h2_error_name(error_code)));
+      fail(Kind::Receive, fmt::format("tlslab reset the stream with {}: the server's response broke the rules of "
+                                      "HTTP/2 (RFC 9113 §8.1.1)",
+                                      h2_error_name(error_code)));
     }
   }
 

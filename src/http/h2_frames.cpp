@@ -352,7 +352,13 @@ struct H2FrameDecoder::Impl {
         block_truncated = false;
         return;
       }
-      if ((inflate_flags & NGHTTP2_HD_INFLATE_EMIT) == 0 && left == 0) return;
+      if ((inflate_flags & NGHTTP2_HD_INFLATE_EMIT) == 0 && left == 0) {
+        if (final) {
+          hpack_broken = true;
+          add(f, "error", "HPACK: the header block ends in the middle of a field");
+        }
+        return;
+      }
     }
   }
 };
