@@ -205,6 +205,8 @@ void setup_connect(CLI::App& app) {
       "  tlslab connect https://www.bank32.com:4433/ --resolve www.bank32.com:4433:127.0.0.1 --capath ./client-certs\n"
       "  tlslab connect 127.0.0.1:4433 --servername www.bank32.com -k --trace\n"
       "  tlslab connect https://localhost:4433/image.png -o image.png --cacert ca.pem\n\n"
+      "HTTP: a request offers ALPN h2,http/1.1 as curl does and speaks HTTP/2 when the server picks h2\n"
+      "(--http1.1 offers HTTP/1.1 only); the report says which version was used.\n\n"
       "The report goes to standard output, or to standard error when a response body goes to standard\n"
       "output (no -o). With --json, standard output holds only the JSON report. On a terminal the\n"
       "connection lines appear as they are known.\n\n"
@@ -263,7 +265,9 @@ void setup_connect(CLI::App& app) {
   cmd->add_flag("--fail", args->fail, "Exit 22 when the HTTP status is 400 or more")->group(http);
   cmd->add_option("--max-filesize", args->max_filesize, "Refuse bodies larger than BYTES (exit 63)")->group(http);
   auto* out = "Output";
-  cmd->add_flag("--trace", args->trace, "Show every handshake message with its important fields")->group(out);
+  cmd->add_flag("--trace", args->trace,
+                "Show every handshake message with its important fields, and HTTP/2 frames after the handshake")
+      ->group(out);
   cmd->add_option("--keylog", args->keylog, "Append NSS key-log lines to FILE (also SSLKEYLOGFILE)")->group(out);
   cmd->add_flag("--pause", args->pause, "Wait for Enter after TCP connect and after the handshake")->group(out);
   cmd->add_flag("--json", args->json, "Print the report as JSON on standard output")->group(out);

@@ -35,26 +35,27 @@ struct RequestSpec {
 // is not a token.
 [[nodiscard]] std::pair<std::string, std::string> parse_header_option(std::string_view text);
 
+// What HTTP/2 adds: the stream the response came on and the server's SETTINGS.
+struct Http2Facts {
+  std::int32_t stream = 0;
+  // How the stream ended: "end_stream" (the server's END_STREAM), "reset_by_server",
+  // "reset_by_client" (RST_STREAM from us: a --max-filesize or file error), "open" (cut short).
+  std::string stream_end = "open";
+  std::uint32_t error_code = 0;                                          // the RST_STREAM's code
+  std::vector<std::pair<std::uint16_t, std::uint32_t>> server_settings;  // as sent, in order
+};
+
 struct ResponseInfo {
   int status = 0;
   std::string reason;
-  std::string version;  // "HTTP/1.1"
+  std::string version;  // "HTTP/1.1", "HTTP/2" (whose responses have no reason phrase: reason "")
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string framing;  // "content-length", "chunked", "until close", "none"
+  std::string framing;  // "content-length", "chunked", "until close", "none"; HTTP/2: "data frames", "none"
   std::uint64_t body_bytes = 0;
   std::string body_sha256;                                    // hex, of the decoded body
   bool body_has_nul = false;                                  // looks binary
   std::vector<std::pair<std::string, std::string>> trailers;  // HTTP/2: the header block after the body
-  // What HTTP/2 adds: the stream the response came on and the server's SETTINGS.
-  struct Http2 {
-    std::int32_t stream = 0;
-    // How the stream ended: "end_stream" (the server's END_STREAM), "reset_by_server",
-    // "reset_by_client" (RST_STREAM from us: a --max-filesize or file error), "open" (cut short).
-    std::string stream_end = "open";
-    std::uint32_t error_code = 0;                                          // the RST_STREAM's code
-    std::vector<std::pair<std::uint16_t, std::uint32_t>> server_settings;  // as sent, in order
-  };
-  std::optional<Http2> http2;
+  std::optional<Http2Facts> http2;                            // HTTP/2 only
 };
 
 // ResponseReader parses one response from bytes fed in arrival order. Body bytes go to the sink

@@ -43,7 +43,7 @@ class H2Exchange final : public ClientExchange, private H2Listener {
       received_frames_ = std::make_unique<H2FrameDecoder>(false);
     }
     info_.version = "HTTP/2";
-    info_.http2.emplace();
+    info_.http2 = Http2Facts{};
     stream_ = session_.submit_request(h2_request_fields(spec), spec.body.empty());
     if (stream_ < 0) throw Failure(Kind::Generic, session_.error());
     info_.http2->stream = stream_;

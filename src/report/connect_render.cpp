@@ -212,7 +212,7 @@ void add_frames(Text& t, const net::ConnectReport& r) {
   }
 }
 
-std::string stream_text(const http::ResponseInfo::Http2& h) {
+std::string stream_text(const http::Http2Facts& h) {
   auto how =
       h.stream_end == "end_stream"        ? std::string("ended by the server (END_STREAM)")
       : h.stream_end == "reset_by_server" ? fmt::format("reset by the server ({})", http::h2_error_name(h.error_code))

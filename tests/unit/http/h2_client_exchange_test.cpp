@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 
 #include "base/failure.hpp"
@@ -67,11 +70,13 @@ struct Talk {
       std::string out;
       bool any = exchange->take_output(out);
       if (any) {
+        from_client += out;
         EXPECT_TRUE(server.session.receive(out)) << server.session.error();
       }
       std::string back;
       if (server.session.take_output(back)) {
         any = true;
+        from_server += back;
         for (std::size_t i = 0; i < back.size(); i += step) exchange->feed(std::string_view(back).substr(i, step));
       }
       if (!any) break;
@@ -79,6 +84,8 @@ struct Talk {
   }
 
   std::string received;
+  std::string from_server;  // every byte the server sent, for the fuzzers' seeds
+  std::string from_client;
   Server server;
   std::unique_ptr<ClientExchange> exchange;
 };
@@ -357,6 +364,56 @@ TEST(H2Exchange, TraceHasBothDirectionsDecoded) {
   frames.clear();
   talk.exchange->take_frames(frames);
   EXPECT_TRUE(frames.empty());  // moved out once
+}
+
+// Seeds for tests/fuzz/h2_frames_fuzz.cpp and h2_client_fuzz.cpp, written into the folders of
+// TLSLAB_FUZZ_CORPUS (tests/fuzz/corpus): real sessions' bytes, each direction.
+TEST(H2FuzzCorpus, WriteSeeds) {
+  const char* root = std::getenv("TLSLAB_FUZZ_CORPUS");
+  if (!root) GTEST_SKIP() << "set TLSLAB_FUZZ_CORPUS to write the seeds";
+  auto write = [&](const std::string& folder, const std::string& name, const std::string& bytes) {
+    std::filesystem::create_directories(std::filesystem::path(root) / folder);
+    std::ofstream(std::filesystem::path(root) / folder / name, std::ios::binary) << bytes;
+  };
+  struct Case {
+    std::string name;
+    RequestSpec spec;
+    std::function<void(H2Session&, std::int32_t)> respond;
+    char knobs;
+  };
+  auto post = get("/form");
+  post.method = "POST";
+  post.body = "name=value";
+  std::vector<Case> cases = {
+      {"get", get(),
+       [](H2Session& s, std::int32_t id) {
+         (void)s.submit_response(id, {{":status", "200"}, {"content-length", "3000"}}, false);
+         s.send_data(id, pattern(3000));
+         s.end_stream(id);
+       },
+       8},
+      {"post_trailers", post,
+       [](H2Session& s, std::int32_t id) {
+         (void)s.submit_response(id, status("100"), false);
+         (void)s.submit_response(id, status("200"), false);
+         s.send_data(id, "ok");
+         s.send_trailers(id, {{"x-checksum", "abc"}});
+       },
+       8},
+      {"reset", get(), [](H2Session& s, std::int32_t id) { s.reset(id, kRefusedStream); }, 0},
+      {"goaway", get(), [](H2Session& s, std::int32_t) { s.goaway(0); }, 0},
+  };
+  for (auto& c : cases) {
+    Talk talk(c.spec, {}, false);
+    talk.server.respond = [&](std::int32_t id) { c.respond(talk.server.session, id); };
+    try {
+      talk.run();
+    } catch (const Failure&) {
+    }
+    write("h2_client", c.name, std::string{c.knobs, 0} + talk.from_server);
+    write("h2_frames", "server_" + c.name, std::string(1, '\0') + talk.from_server);
+    write("h2_frames", "client_" + c.name, std::string(1, '\1') + talk.from_client);
+  }
 }
 
 }  // namespace
