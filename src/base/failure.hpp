@@ -16,7 +16,7 @@ enum class Kind {
   Url,           // 3: the URL is malformed (a space, a bad port, a host that is not a name)
   ProxyResolve,  // 5: the proxy's host name (-x) could not be resolved
   Resolve,       // 6: host name could not be resolved
-  Connect,       // 7: TCP connect failed
+  Connect,       // 7: TCP connect failed, or a listen address is in use
   HttpStatus,    // 22: HTTP status >= 400 with --fail
   Write,         // 23: an output file could not be written
   Input,         // 26: an input file (certificate, key, CSR, list) could not be read or parsed

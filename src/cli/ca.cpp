@@ -57,6 +57,7 @@ void add_key_option(CLI::App* cmd, std::string& key) {
 // The options issue and sign share: what the leaf allows and where it goes.
 struct LeafCliOptions {
   bool client = false;
+  bool force = false;
   int days = pki::kDefaultLeafDays;
   std::string out;
   std::string dir;
@@ -64,6 +65,8 @@ struct LeafCliOptions {
 
 void add_leaf_options(CLI::App* cmd, LeafCliOptions& o) {
   cmd->add_flag("--client", o.client, "also allow client authentication (clientAuth)");
+  cmd->add_flag("--force", o.force,
+                "issue names outside the CA's --permit-dns constraints too (every client will reject them)");
   cmd->add_option("--days", o.days, "validity in days (browsers cap leaves at 398)")->capture_default_str();
   cmd->add_option("--out", o.out, "output prefix, or a folder (default: named after the names, as mkcert does)");
   add_dir_option(cmd, o.dir);
@@ -202,6 +205,7 @@ int run_issue(const IssueOptions& o) {
   auto ca = pki::Ca::load(ca_dir(o.leaf.dir));
   warn(ca.warnings());
   pki::LeafRequest request{.names = names, .client = o.leaf.client, .days = o.leaf.days, .key = kind};
+  if (!o.leaf.force) ca.require_permitted(names);
   if (o.count > 0) return run_count(ca, request, o.count);
   auto paths = pki::leaf_paths(o.leaf.out, names, o.leaf.client, true, ca.is_intermediate());
   auto issued = ca.issue(request);
@@ -244,9 +248,12 @@ int run_sign(const SignCliOptions& o) {
   auto req = pki::read_csr(data, source);
   auto ca = pki::Ca::load(ca_dir(o.leaf.dir));
   warn(ca.warnings());
-  auto result =
-      pki::sign_csr(ca, req.get(), source,
-                    {.names = o.names, .copy_sans = o.copy_sans, .client = o.leaf.client, .days = o.leaf.days});
+  auto result = pki::sign_csr(ca, req.get(), source,
+                              {.names = o.names,
+                               .copy_sans = o.copy_sans,
+                               .client = o.leaf.client,
+                               .days = o.leaf.days,
+                               .force = o.leaf.force});
   auto paths = pki::leaf_paths(o.leaf.out, result.names, o.leaf.client, false, ca.is_intermediate());
   pki::write_leaf(result.issued, paths);
   auto info = pki::describe(result.issued.cert.get());

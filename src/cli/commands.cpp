@@ -47,7 +47,7 @@ std::string exit_codes_help() {
          "   3  malformed URL\n"
          "   5  could not resolve the proxy (-x)\n"
          "   6  could not resolve host\n"
-         "   7  could not connect\n"
+         "   7  could not connect; or a listen address is in use\n"
          "  22  HTTP status >= 400 (with --fail)\n"
          "  23  could not write an output file\n"
          "  26  could not read or parse an input file\n"

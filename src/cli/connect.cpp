@@ -27,7 +27,7 @@ struct ConnectArgs {
   std::vector<std::string> resolve, connect_to, headers, alpn;
   std::string cacert, capath, servername, tls_min, tls_max, ciphers, ciphersuites, groups, sigalgs, cert, key;
   bool insecure = false, no_check_hostname = false, show_ca = false, trace = false, pause = false, json = false,
-       quiet = false, fail = false, head = false;
+       quiet = false, fail = false, head = false, http2 = false, http11 = false;
   std::string get, method, output, keylog;
   // The request body's parts, in command-line order: -d, --data-binary and --data-raw values with
   // the option that gave each (curl joins them with '&').
@@ -170,8 +170,14 @@ net::ConnectOptions to_options(const ConnectArgs& a) {
     for (const auto& h : a.headers) req.headers.push_back(http::parse_header_option(h));
     o.request = req;
     o.head_request = req.method == "HEAD";
-    if (t.alpn.empty()) t.alpn = {"http/1.1"};  // the only protocol we speak after the handshake
   }
+  // ALPN as curl offers it: with a request h2 first and HTTP/1.1 to fall back on (--http2 is the
+  // default), only HTTP/1.1 with --http1.1; --alpn replaces the list. A plain handshake offers
+  // nothing unless asked.
+  if (!t.alpn.empty() && (a.http2 || a.http11))
+    throw Failure(Kind::Usage, fmt::format("--alpn and {} cannot be used together", a.http2 ? "--http2" : "--http1.1"));
+  if (t.alpn.empty() && (wants_request || a.http2 || a.http11))
+    t.alpn = a.http11 ? std::vector<std::string>{"http/1.1"} : std::vector<std::string>{"h2", "http/1.1"};
   o.output_file = a.output == "-" ? "" : a.output;
   if (a.max_filesize > 0) o.max_filesize = a.max_filesize;
   o.fail_on_http_error = a.fail;
@@ -259,6 +265,8 @@ void setup_connect(CLI::App& app) {
       "  tlslab connect https://www.bank32.com:4433/ --resolve www.bank32.com:4433:127.0.0.1 --capath ./client-certs\n"
       "  tlslab connect 127.0.0.1:4433 --servername www.bank32.com -k --trace\n"
       "  tlslab connect https://localhost:4433/image.png -o image.png --cacert ca.pem\n\n"
+      "HTTP: a request offers ALPN h2,http/1.1 as curl does and speaks HTTP/2 when the server picks h2\n"
+      "(--http1.1 offers HTTP/1.1 only); the report says which version was used.\n\n"
       "The report goes to standard output, or to standard error when a response body goes to standard\n"
       "output (no -o). With --json, standard output holds only the JSON report. On a terminal the\n"
       "connection lines appear as they are known.\n\n"
@@ -314,6 +322,10 @@ void setup_connect(CLI::App& app) {
   cmd->add_option("--groups", args->groups, "Key-exchange groups, e.g. X25519:P-256")->group(proto);
   cmd->add_option("--sigalgs", args->sigalgs, "Signature algorithms, e.g. ECDSA+SHA256:RSA-PSS+SHA256")->group(proto);
   cmd->add_option("--alpn", args->alpn, "ALPN protocols to offer (comma separated or repeated)")->group(proto);
+  auto* http2 =
+      cmd->add_flag("--http2", args->http2, "Offer HTTP/2 and HTTP/1.1 (ALPN h2,http/1.1; the default with a request)")
+          ->group(proto);
+  cmd->add_flag("--http1.1", args->http11, "Offer HTTP/1.1 only (ALPN http/1.1)")->group(proto)->excludes(http2);
   cmd->add_option("--cert", args->cert, "Client certificate (PEM, chain may follow)")->group(proto);
   cmd->add_option("--key", args->key, "Client key (default: in --cert)")->group(proto);
   auto* http = "HTTP";
@@ -339,7 +351,9 @@ void setup_connect(CLI::App& app) {
   cmd->add_flag("--fail", args->fail, "Exit 22 when the HTTP status is 400 or more")->group(http);
   cmd->add_option("--max-filesize", args->max_filesize, "Refuse bodies larger than BYTES (exit 63)")->group(http);
   auto* out = "Output";
-  cmd->add_flag("--trace", args->trace, "Show every handshake message with its important fields")->group(out);
+  cmd->add_flag("--trace", args->trace,
+                "Show every handshake message with its important fields, and HTTP/2 frames after the handshake")
+      ->group(out);
   cmd->add_option("--keylog", args->keylog, "Append NSS key-log lines to FILE (also SSLKEYLOGFILE)")->group(out);
   cmd->add_flag("--pause", args->pause, "Wait for Enter after TCP connect and after the handshake")->group(out);
   cmd->add_flag("--json", args->json, "Print the report as JSON on standard output")->group(out);

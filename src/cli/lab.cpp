@@ -49,8 +49,10 @@ void setup_lab(CLI::App& app) {
       "Tasks: 1a handshake, 1b trusted CAs, 1c hostname check, 1d sending and getting data,\n"
       "       2a-2c one server with several names, 3 a man in the middle with a compromised CA.\n"
       "Everything runs on 127.0.0.1; nothing outside is contacted and /etc/hosts is not changed.\n"
+      "Its servers end with it, also when it is interrupted (Ctrl-C, SIGTERM), unless --keep.\n"
       "Exit status 0 only if every step passed.");
-  cmd->add_option("--dir", a->options.dir, "Working folder (default: a temporary one, removed afterwards)");
+  cmd->add_option("--dir", a->options.dir,
+                  "Working folder, kept (default: a temporary one, removed when the lab ends, even if interrupted)");
   cmd->add_option("--task", a->options.task, "1a, 1b, 1c, 1d, 2a, 2b, 2c, 3 or all (default)");
   cmd->add_flag("--interactive", a->options.interactive, "Wait for Enter before each task");
   cmd->add_flag("--keep", a->options.keep, "Leave the servers running and say how to open them in a browser");

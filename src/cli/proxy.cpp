@@ -130,7 +130,9 @@ void setup_proxy(CLI::App& app) {
   cmd->add_option("--mode", a->mode, "sni (default), explicit (HTTP CONNECT proxy) or reverse");
   cmd->add_option("--listen", a->listen, "ADDR:PORT (default 127.0.0.1:8443; explicit mode 127.0.0.1:8080)");
   cmd->add_option("--upstream", a->upstream, "reverse mode: the one real server, HOST:PORT");
-  cmd->add_option("--upstream-resolve", a->upstream_resolve, "NAME:ADDR — where the real NAME lives (repeatable)");
+  cmd->add_option("--upstream-resolve", a->upstream_resolve,
+                  "NAME:ADDR — where the real NAME lives (repeatable); NAME may be *.DOMAIN or *; curl's "
+                  "NAME:PORT:ADDR applies to connections to that port only (the CONNECT port, or --upstream-port)");
   cmd->add_option("--dns", a->dns,
                   "ADDR[:PORT] — find real servers with this DNS server (UDP), not /etc/hosts and the system resolver");
   cmd->add_option("--upstream-port", a->upstream_port, "Port of the real servers in sni mode (default 443)");

@@ -74,10 +74,17 @@ int run(const ScanArgs& a) {
       std::fflush(stdout);
     } catch (const Failure& f) {
       if (tty) fmt::print(stderr, "\r\033[K");
-      if (!many || f.kind() == Kind::Usage) throw;
+      if (f.kind() == Kind::Usage) throw;
+      // With --json a target that cannot be scanned is a result too, so a program reading standard
+      // output learns why; the message also goes to standard error.
+      if (a.json) {
+        nlohmann::json failed{{"target", text}, {"error", f.what()}, {"exit_code", exit_code(f.kind())}};
+        fmt::print("{}\n", failed.dump(many ? -1 : 2));
+        std::fflush(stdout);
+      }
+      if (!many) throw;
       // Many targets: one unreachable host is a line in the output, not the end of the run.
       fmt::print(stderr, "tlslab: {}: {}\n", text, f.what());
-      if (a.json) fmt::print("{}\n", nlohmann::json{{"target", text}, {"error", f.what()}}.dump());
       status = exit_code(f.kind());
     }
   }
@@ -94,7 +101,9 @@ void setup_scan(CLI::App& app) {
       "  tlslab scan 127.0.0.1:4433\n"
       "  tlslab scan www.bank32.com:4433 --resolve www.bank32.com:4433:127.0.0.1 --cacert ca.pem\n"
       "  tlslab scan --targets hosts.txt --json > results.jsonl\n\n"
-      "Exit status 0 when the server was scanned, whatever its grade; 6/7/28 when it cannot be reached.\n"
+      "Exit status 0 when the server was scanned, whatever its grade; 6/7/28 when it cannot be reached\n"
+      "or says nothing; 35 when the port does not speak TLS (plain HTTP, say). With --json such a target\n"
+      "is still a result: {\"target\", \"error\", \"exit_code\"}.\n"
       "The rubric behind the grade is in docs/scan.md.");
   cmd->add_option("target", args->target, "HOST[:PORT] (default port 443)");
   cmd->add_option("--targets", args->targets_file, "Scan every HOST[:PORT] listed in FILE (one a line; # comments)");

@@ -25,8 +25,14 @@ struct ServeArgs {
   std::uint64_t max_body_size = 1024 * 1024;
 };
 
+// kMaxSeconds bounds the timeouts: a week, far beyond any use, well within a timer's range (a
+// larger number would overflow the clock's count and expire at once).
+constexpr double kMaxSeconds = 7 * 24 * 3600;
+
 std::chrono::milliseconds seconds(double s, const char* option) {
   if (!(s > 0)) throw Failure(Kind::Usage, fmt::format("{} must be a positive number of seconds", option));
+  if (s > kMaxSeconds)
+    throw Failure(Kind::Usage, fmt::format("{} {}: at most {} seconds (a week)", option, s, kMaxSeconds));
   return std::chrono::milliseconds(static_cast<long long>(s * 1000));
 }
 

@@ -184,4 +184,37 @@ ResponseInfo ResponseReader::info() const {
   return out;
 }
 
+namespace {
+
+class Http1Exchange final : public ClientExchange {
+ public:
+  Http1Exchange(const RequestSpec& spec, Sink sink, std::optional<std::uint64_t> max_body, bool head_request)
+      : request_(serialize_request(spec)), reader_(std::move(sink), max_body, head_request) {}
+
+  bool take_output(std::string& out) override {
+    if (sent_) return false;
+    sent_ = true;
+    out.append(request_);
+    return true;
+  }
+  void feed(std::string_view data) override { reader_.feed(data); }
+  void finish_eof() override { reader_.finish_eof(); }
+  [[nodiscard]] bool header_done() const override { return reader_.header_done(); }
+  [[nodiscard]] int status() const override { return reader_.status(); }
+  [[nodiscard]] bool done() const override { return reader_.done(); }
+  [[nodiscard]] ResponseInfo info() const override { return reader_.info(); }
+
+ private:
+  std::string request_;
+  bool sent_ = false;
+  ResponseReader reader_;
+};
+
+}  // namespace
+
+std::unique_ptr<ClientExchange> make_http1_exchange(const RequestSpec& spec, ClientExchange::Sink sink,
+                                                    std::optional<std::uint64_t> max_body, bool head_request) {
+  return std::make_unique<Http1Exchange>(spec, std::move(sink), max_body, head_request);
+}
+
 }  // namespace tlslab::http

@@ -303,6 +303,10 @@ struct H2Session::Impl {
           }
           if (frame->hd.type == NGHTTP2_SETTINGS) {
             s.record_settings();
+            s.peer.entries.clear();
+            for (std::size_t i = 0; i < frame->settings.niv; ++i)
+              s.peer.entries.emplace_back(static_cast<std::uint16_t>(frame->settings.iv[i].settings_id),
+                                          frame->settings.iv[i].value);
             s.listener.on_settings();
           }
           break;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tlslab::http {
@@ -33,7 +34,7 @@ struct H2Settings {
   std::uint32_t connection_window_size = 16 << 20;  // the whole connection
   std::uint32_t max_header_list_size = 64 * 1024;   // decoded header bytes per block (HPACK bomb guard)
   // Abuse limits, per connection: beyond them the session ends with GOAWAY(ENHANCE_YOUR_CALM).
-  std::uint32_t max_resets_per_second = 200;  // streams reset by the peer (rapid reset, CVE-2023-44487)
+  std::uint32_t max_resets_per_second = 200;    // streams reset by the peer (rapid reset, CVE-2023-44487)
   std::uint32_t max_control_per_second = 1000;  // SETTINGS and PING frames from the peer
 };
 
@@ -45,6 +46,9 @@ struct H2PeerSettings {
   std::uint32_t max_header_list_size = 0xffffffffu;
   bool enable_push = true;
   bool enable_connect_protocol = false;
+  // The entries of the peer's last SETTINGS frame as sent, in its order (id, value); the fields
+  // above are the values in force, defaults included.
+  std::vector<std::pair<std::uint16_t, std::uint32_t>> entries;
 };
 
 class H2Listener {

@@ -82,8 +82,12 @@ class Lab {
 
   LabReport run() {
     bool temporary = o_.dir.empty();
-    dir_ = temporary ? make_temp_dir() : fs::absolute(o_.dir);
-    fs::create_directories(dir_);
+    dir_ = temporary ? make_temp_dir() : prepare_dir(o_.dir);
+    // A temporary folder holds the lab CA's key: it goes when the lab ends, however it ends.
+    std::optional<Janitor> janitor;
+    if (temporary && !o_.keep) janitor.emplace(dir_.string());
+    Interruption interruption(fmt::format("tlslab lab: interrupted; its servers are stopped{}",
+                                          janitor ? " and " + p(dir_) + " removed" : "; " + p(dir_) + " is kept"));
     report_.dir = dir_.string();
     if (setup()) {
       if (want("1a")) task_1a();
@@ -96,13 +100,9 @@ class Lab {
     summary();
     if (o_.keep)
       keep();
-    else {
+    else
       stop_all();
-      if (temporary) {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-      }
-    }
+    if (janitor) janitor->finish();
     return report_;
   }
 
@@ -115,7 +115,19 @@ class Lab {
     return tmpl;
   }
 
-  std::string p(const fs::path& path) const { return path.string(); }
+  // prepare_dir makes the --dir folder if needed; Failure when it is a file or cannot be made.
+  static fs::path prepare_dir(const std::string& dir) {
+    std::error_code ec;
+    auto path = fs::absolute(dir, ec);
+    if (ec) throw Failure(Kind::Usage, fmt::format("--dir {}: {}", dir, ec.message()));
+    if (fs::exists(path, ec) && !fs::is_directory(path, ec))
+      throw Failure(Kind::Usage, fmt::format("--dir {}: not a folder (a file of that name exists)", dir));
+    fs::create_directories(path, ec);
+    if (ec) throw Failure(Kind::Write, fmt::format("--dir {}: cannot make the folder: {}", dir, ec.message()));
+    return path;
+  }
+
+  static std::string p(const fs::path& path) { return path.string(); }
 
   void say(std::string_view text) {
     if (o_.narrate) print_(text);
@@ -177,7 +189,8 @@ class Lab {
   std::optional<int> start_server(Background& server, std::vector<std::string> args, const std::string& log,
                                   const std::string& marker) {
     args.insert(args.begin(), self_);
-    auto line = server.start(args, p(dir_ / log), marker, 15s);
+    // With --keep the servers outlive the lab; otherwise they end with it.
+    auto line = server.start(args, p(dir_ / log), marker, 15s, o_.keep);
     if (!line) return std::nullopt;
     std::smatch m;
     static const std::regex port_re("127\\.0\\.0\\.1:([0-9]+)");
@@ -272,7 +285,8 @@ class Lab {
     auto capath = dir_ / "client-certs";
     auto e = tlslab({"ca", "export", "--dir", p(dir_ / "ca"), "--capath", p(capath)});
     std::string links;
-    for (const auto& entry : fs::directory_iterator(capath))
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(capath, ec))
       if (entry.is_symlink())
         links += fmt::format("{} -> {}\n", entry.path().filename().string(), fs::read_symlink(entry).string());
     step("1b", "the CA is copied into a client directory and rehashed", last_argv_, e.exit_code == 0 && !links.empty(),
@@ -481,7 +495,11 @@ bool valid_task(const std::string& name) {
 }
 
 LabReport run_lab(const LabOptions& options, const std::function<void(std::string_view)>& print) {
-  return Lab(options, print).run();
+  try {
+    return Lab(options, print).run();
+  } catch (const fs::filesystem_error& e) {
+    throw Failure(Kind::Write, fmt::format("the lab's folder: {}: {}", e.path1().string(), e.code().message()));
+  }
 }
 
 }  // namespace tlslab::lab

@@ -21,6 +21,7 @@
 
 #include "base/files.hpp"
 #include "http/auth.hpp"
+#include "http/h2_client_exchange.hpp"
 #include "http/tunnel.hpp"
 #include "net/tls_io.hpp"
 #include "tls/client_context.hpp"
@@ -435,16 +436,19 @@ class Session {
     return fmt::format("hostname check failed: {}", v.hostname.reason);
   }
 
+  // send_output writes what the exchange has to send; false (the failure recorded) when it fails.
+  asio::awaitable<bool> send_output(http::ClientExchange& x) {
+    std::string out;
+    if (!x.take_output(out)) co_return true;
+    auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
+    if (!ec) co_return true;
+    if (!stopped("sending the request"))
+      fail(Kind::Receive, fmt::format("sending the request failed: {}", ssl_reason(ec)));
+    co_return false;
+  }
+
   asio::awaitable<void> exchange() {
-    auto request = http::serialize_request(*o_.request);
-    auto t0 = Clock::now();
-    auto [wec, written] = co_await asio::async_write(stream_, asio::buffer(request), use_tuple);
-    if (wec) {
-      if (!stopped("sending the request"))
-        fail(Kind::Receive, fmt::format("sending the request failed: {}", ssl_reason(wec)));
-      co_return;
-    }
-    const http::ResponseReader* seen = nullptr;
+    const http::ClientExchange* seen = nullptr;
     auto refused = [&] { return o_.fail_on_http_error && seen->status() >= 400; };
     auto sink = [&](std::string_view data) {
       if (refused()) return;  // --fail: the error page goes nowhere
@@ -453,20 +457,28 @@ class Session {
       else if (o_.body_sink)
         o_.body_sink(data);
     };
-    http::ResponseReader reader(sink, o_.max_filesize, o_.head_request);
-    seen = &reader;
+    // The protocol the server chose: HTTP/2 for "h2", else HTTP/1.1 (no ALPN, or one we offered
+    // with --alpn that is not HTTP: the request is sent as HTTP/1.1, as before ALPN).
+    auto exchange = r_.handshake.alpn == "h2"
+                        ? http::make_h2_exchange(*o_.request, sink, o_.max_filesize, o_.head_request, o_.trace)
+                        : http::make_http1_exchange(*o_.request, sink, o_.max_filesize, o_.head_request);
+    auto& x = *exchange;
+    seen = &x;
+    if (!co_await send_output(x)) co_return;
+    auto t0 = Clock::now();
     bool first = true;
     try {
-      if (early_len_) reader.feed(std::string_view(early_.data(), early_len_));
+      if (early_len_) x.feed(std::string_view(early_.data(), early_len_));
       std::array<char, 16384> buf;
-      while (!reader.done()) {
-        if (reader.header_done() && refused()) break;
+      for (;;) {
+        if (!co_await send_output(x)) break;  // acknowledgements, the rest of a body, a closing GOAWAY
+        if (x.done() || (x.header_done() && refused())) break;
         auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
         if (first && n) r_.timings.first_byte_ms = ms_since(t0), first = false;
-        if (n) reader.feed(std::string_view(buf.data(), n));
+        if (n) x.feed(std::string_view(buf.data(), n));
         if (ec) {
-          if (stopped(reader.header_done()
-                          ? fmt::format("reading the response body ({} bytes received)", reader.info().body_bytes)
+          if (stopped(x.header_done()
+                          ? fmt::format("reading the response body ({} bytes received)", x.info().body_bytes)
                           : std::string("waiting for the response headers")))
             break;
           if (first && rejected_after_handshake(ec)) {
@@ -474,7 +486,7 @@ class Session {
             break;
           }
           if (ec == asio::error::eof || ec == ssl::error::stream_truncated) {
-            reader.finish_eof();
+            x.finish_eof();
             break;
           }
           auto reason = ssl_reason(ec);
@@ -485,10 +497,13 @@ class Session {
     } catch (const Failure& f) {
       fail(f.kind(), f.what());
     }
-    if (reader.header_done()) r_.response = reader.info();  // no section for a response that never came
+    x.take_frames(r_.http2_frames);
+    if (x.header_done()) r_.response = x.info();  // no section for a response that never came
     if (r_.response && refused())
-      fail(Kind::HttpStatus, fmt::format("the server answered {} {}", r_.response->status, r_.response->reason));
-    if (!r_.failure && reader.done() && file_) {
+      fail(Kind::HttpStatus, r_.response->reason.empty()
+                                 ? fmt::format("the server answered {}", r_.response->status)
+                                 : fmt::format("the server answered {} {}", r_.response->status, r_.response->reason));
+    if (!r_.failure && x.done() && file_) {
       try {
         file_->commit();
         r_.saved_to = o_.output_file;

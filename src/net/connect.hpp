@@ -42,7 +42,7 @@ struct ConnectOptions {
   tls::ClientOptions tls;
   std::optional<double> connect_timeout;  // seconds, up to the end of the TLS handshake; none: the default
   std::optional<double> max_time;         // seconds, whole operation; none: no limit
-  bool trace = false;
+  bool trace = false;                     // TLS messages, and HTTP/2 frames after the handshake
   bool show_ca = false;
   // pause is called after the TCP connect and after the handshake ("tcp", "tls") and blocks
   // until the user is ready; null for no pauses.
@@ -115,6 +115,7 @@ struct ConnectReport {
   std::vector<tls::TraceMessage> trace;
   std::size_t trace_at_handshake = 0;  // trace messages seen when the handshake was verified
   std::optional<http::ResponseInfo> response;
+  std::vector<http::H2TraceFrame> http2_frames;  // --trace over HTTP/2: the frames both ways, in order
   std::string saved_to;
   std::optional<ConnectFailure> failure;
 };

@@ -33,6 +33,7 @@
 
 #include "base/failure.hpp"
 #include "base/files.hpp"
+#include "http/request_start.hpp"
 #include "http/site.hpp"
 #include "net/target.hpp"
 #include "net/tls_io.hpp"
@@ -41,6 +42,7 @@
 #include "ossl/error.hpp"
 #include "pki/ca.hpp"
 #include "proxy/alpn.hpp"
+#include "proxy/client_failure.hpp"
 #include "proxy/client_hello.hpp"
 #include "proxy/core.hpp"
 #include "proxy/dns.hpp"
@@ -130,6 +132,7 @@ struct Shared {
   proxy::Forger forger;
   tls::SessionCache sessions;   // upstream sessions per server and name: new connections resume
   ossl::Ptr<SSL_CTX> upstream;  // client side, towards the real servers
+  ossl::Ptr<SSL_CTX> hello_answerer = proxy::make_hello_answerer(TLS1_2_VERSION);  // for unreadable hellos
   std::vector<proxy::Endpoint> listeners;
   proxy::CoreConfig core;  // what every connection's core knows (listeners filled once bound)
   std::atomic<std::size_t> connections{0};
@@ -251,15 +254,14 @@ class Deadline {
 
 // error_page is a complete HTTP/1.1 response with a small HTML page saying why.
 std::string error_page(unsigned status, const std::string& why) {
-  const char* reason = status == 502 ? "Bad Gateway" : "Bad Request";
-  auto body = fmt::format(
-      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{0} {1} — tlslab proxy</title></head>\n"
-      "<body><h1>{0} {1}</h1>\n<p>tlslab proxy could not give you this site: {2}</p>\n</body></html>\n",
-      status, reason, http::html_escape(why));
-  return fmt::format(
-      "HTTP/1.1 {} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\n"
-      "Connection: close\r\n\r\n{}",
-      status, reason, body.size(), body);
+  auto reply = http::error_reply(status, "tlslab proxy could not give you this site: " + why);
+  reply.headers.emplace_back("Cache-Control", "no-store");
+  std::string out;
+  http::append_response_head(out, reply, 11, false,
+                             http::http_date(std::chrono::duration_cast<std::chrono::seconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count()));
+  return out + reply.body;
 }
 
 std::string tls_version(SSL* ssl) { return SSL_get_version(ssl); }
@@ -341,6 +343,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       co_await asio::async_write(client_, asio::buffer(page), use_tuple);
       co_return std::nullopt;
     }
+    if (std::holds_alternative<cmd::AnswerUnreadable>(command)) {
+      co_await answer_unreadable();
+      co_return std::nullopt;
+    }
     if (const auto* c = std::get_if<cmd::SendAlert>(&command)) {
       co_await send_alert(c->alert);
       co_return std::nullopt;
@@ -364,27 +370,39 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_return std::nullopt;  // Close: the sockets close when run() ends
   }
 
-  // read_request reads the head of an explicit proxy's first request.
+  // read_request reads the head of an explicit proxy's first request. The header is read here,
+  // not by async_read_header: garbage without a blank line (a ClientHello sent to this plain-HTTP
+  // port) is answered 400 as it arrives, not at the timeout.
   asio::awaitable<MaybeEvent> read_request() {
     beast::flat_buffer buffer;
     bhttp::request_parser<bhttp::empty_body> parser;
     parser.header_limit(64 * 1024);
-    boost::system::error_code ec;
-    bool expired = false;
+    proxy::event::RequestRead e;
     {
       Deadline deadline(client_, s_.o.handshake_timeout);
-      std::tie(ec, std::ignore) = co_await bhttp::async_read_header(client_, buffer, parser, use_tuple);
-      expired = deadline.expired();
-    }
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof)
-      co_return proxy::Event{proxy::event::ClientGone{}};
-    if (expired) co_return proxy::Event{proxy::event::ClientGone{"no complete proxy request in time; closed"}};
-    if (ec == asio::error::connection_reset)
-      co_return proxy::Event{proxy::event::ClientGone{"closed before its request was complete"}};
-    proxy::event::RequestRead e;
-    if (ec) {
-      e.error = ec.message();
-      co_return proxy::Event{std::move(e)};
+      while (!parser.is_header_done()) {
+        auto [ec, n] = co_await client_.async_read_some(buffer.prepare(4096), use_tuple);
+        buffer.commit(n);
+        if (ec) {
+          if (deadline.expired())
+            co_return proxy::Event{proxy::event::ClientGone{"no complete proxy request in time; closed"}};
+          if (buffer.size() && ec == asio::error::eof)
+            co_return proxy::Event{proxy::event::ClientGone{"closed in the middle of its proxy request"}};
+          co_return proxy::Event{proxy::event::ClientGone{buffer.size() || ec != asio::error::eof
+                                                              ? fmt::format("no proxy request: {}", ec.message())
+                                                              : std::string()}};
+        }
+        std::string_view received(static_cast<const char*>(buffer.data().data()), buffer.size());
+        if (auto why = http::request_start_error(received); !why.empty()) {
+          e.error = why;
+          co_return proxy::Event{std::move(e)};
+        }
+        buffer.consume(parser.put(buffer.data(), ec));
+        if (ec && ec != bhttp::error::need_more) {
+          e.error = fmt::format("malformed request: {}", ec.message());
+          co_return proxy::Event{std::move(e)};
+        }
+      }
     }
     const auto& req = parser.get();
     e.method = std::string(req.method_string());
@@ -414,9 +432,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
       state = hello_.feed(std::string_view(buf.data(), n));
     }
     if (state != proxy::ClientHelloReader::State::Done)
-      co_return proxy::Event{proxy::event::HelloFailed{fmt::format("not a TLS client ({}); closed", hello_.error()),
-                                                      state == proxy::ClientHelloReader::State::Malformed}};
+      co_return proxy::Event{proxy::event::HelloFailed{hello_.error(), true}};
     co_return proxy::Event{proxy::event::HelloRead{hello_.info()}};
+  }
+
+  // answer_unreadable replays a first flight the reader refused into OpenSSL's server, which reads
+  // on from the client as much as it needs and answers as `openssl s_server` would: an alert, or
+  // nothing for bytes that are not TLS at all. It logs what was wrong and what OpenSSL answered.
+  asio::awaitable<void> answer_unreadable() {
+    Deadline deadline(client_, s_.o.handshake_timeout);
+    bool not_tls = hello_.state() == proxy::ClientHelloReader::State::NotTls;
+    TlsSocket answerer(client_, s_.hello_answerer.get(), hello_.buffered());
+    auto ec = co_await answerer.handshake(true);
+    std::string answered;
+    if (proxy::hello_was_read(answerer.native_handle()))  // the reader refused what OpenSSL reads: its bug
+      answered = "OpenSSL read a ClientHello there nonetheless, refused with handshake_failure (please report this)";
+    else
+      answered = fmt::format("OpenSSL answered it: {}", client_failure(ec, deadline.expired()).why);
+    s_.error(peer_, fmt::format("{} ({}); {}; closed", not_tls ? "not a TLS client" : "an unreadable ClientHello",
+                                hello_.error(), answered));
   }
 
   // send_alert refuses a client before any certificate: a fatal alert in TLS 1.2 record framing,
@@ -443,7 +477,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                                                std::string& why) {
     std::vector<tcp::endpoint> out;
     for (const auto& r : s_.o.upstream_resolve)
-      if (r.name == host) out.emplace_back(asio::ip::make_address(r.address), port);
+      if (r.matches(host, port)) out.emplace_back(asio::ip::make_address(r.address), port);
     if (out.empty()) {
       boost::system::error_code ec;
       auto addr = asio::ip::make_address(host, ec);
@@ -778,14 +812,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // are then last time's, and the client's handshake can run beside the server's instead of after
     // it (time to first byte). Both are checked once done; a change closes the client's connection
     // before any of its bytes went anywhere.
-    if (resuming) last_ = s_.served_for(requested);
+    // Forgeries are remembered per name and per kind of client: one whose schemes choose another
+    // chain (choose_forgery, whatever the real key) must not get last time's.
+    served_key_ = fmt::format("{}|{}|{}", requested, choice_text(core.hello(), "EC"), choice_text(core.hello(), "RSA"));
+    if (resuming) last_ = s_.served_for(served_key_);
     early_ = last_.forged;
     early_protocol_ = early_ ? session_alpn(SSL_get0_session(ussl)) : std::string();
     // The session's protocol came from an earlier client's offer: this client's offer to the
     // server must include it too (or, like that one, be empty), else the server's answer will differ.
-    if (early_ && !(early_protocol_.empty()
-                        ? c.alpn.empty()
-                        : std::find(c.alpn.begin(), c.alpn.end(), early_protocol_) != c.alpn.end()))
+    if (early_ && !(early_protocol_.empty() ? c.alpn.empty()
+                                            : std::find(c.alpn.begin(), c.alpn.end(), early_protocol_) != c.alpn.end()))
       early_ = nullptr;
     boost::system::error_code uec;
     bool up_expired = false;
@@ -832,14 +868,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool early_done = down_.has_value();
     if (!c.with_real_certificate) {  // a refusal inside a tunnel: a forgery for the name alone
       if (!early_done) {
+        auto choice = choose(core.hello(), "EC");
         auto forging = s_.forger.forge(
-            proxy::forged_names(nullptr, nullptr, requested, tls::is_ip_literal(requested) ? requested : ""), "EC");
+            proxy::forged_names(nullptr, nullptr, requested, tls::is_ip_literal(requested) ? requested : ""),
+            choice.key_type, choice.issuer);
         log_forging(requested, forging);
         down_.emplace(client_, forging.forged->ctx.get(), hello_.buffered());
         proxy::set_alpn_choice(down_->native_handle(), c.alpn);
         co_await client_handshake();
       }
-      if (client_error_) co_return proxy::Event{proxy::event::ClientTlsFailed{client_refusal(requested)}};
+      if (client_error_) co_return proxy::Event{client_refusal(requested)};
       co_return proxy::Event{proxy::event::ClientTlsDone{negotiated_alpn(down_->native_handle())}};
     }
     SSL* ussl = up_->native_handle();
@@ -847,12 +885,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!forging_.forged) {
       auto names = proxy::forged_names(real_ ? &*real_ : nullptr, real_leaf, requested,
                                        tls::is_ip_literal(requested) ? requested : std::string());
-      forging_ = s_.forger.forge(names, real_ ? real_->key_type : "EC");
+      auto choice = choose(core.hello(), real_ ? real_->key_type : "EC");
+      forging_ = s_.forger.forge(names, choice.key_type, choice.issuer);
       log_forging(requested, forging_);
-      s_.remember(requested, forging_.forged, real_leaf);
+      s_.remember(served_key_, forging_.forged, real_leaf);
     }
     if (early_done) {
-      if (client_error_) co_return proxy::Event{proxy::event::ClientTlsFailed{client_refusal(requested)}};
+      if (client_error_) co_return proxy::Event{client_refusal(requested)};
       if (forging_.forged != early_ || core.upstream_alpn() != early_protocol_)
         co_return proxy::Event{proxy::event::ClientTlsFailed{
             fmt::format("the real server {} changed its certificate or protocol since the last connection; closed "
@@ -864,7 +903,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       down_.emplace(client_, forging_.forged->ctx.get(), hello_.buffered());
       proxy::set_alpn_choice(down_->native_handle(), c.alpn);
       co_await client_handshake();
-      if (client_error_) co_return proxy::Event{proxy::event::ClientTlsFailed{client_refusal(requested)}};
+      if (client_error_) co_return proxy::Event{client_refusal(requested)};
     }
     auto client_protocol = negotiated_alpn(down_->native_handle());
     const auto& protocol = core.upstream_alpn();
@@ -931,12 +970,42 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return verdict.hostname.reason;
   }
 
-  // client_refusal says why the client's handshake with the forged certificate failed.
-  std::string client_refusal(const std::string& requested) const {
-    auto words = client_expired_ ? std::string("timed out") : tls_error_words(client_error_);
-    bool distrust = words.find("unknown ca") != std::string::npos || words.find("bad certificate") != std::string::npos;
-    return fmt::format("the client refused the forged certificate for {}: {}{}", requested, words,
-                       distrust ? " (it does not trust the proxy's CA)" : "");
+  // choose picks the forged chain for this client and a real key of real_key_type.
+  proxy::ForgeChoice choose(const proxy::ClientHelloInfo& info, const std::string& real_key_type) const {
+    return proxy::choose_forgery(info.signature_schemes, info.certificate_schemes, real_key_type,
+                                 s_.forger.ca_signature_scheme());
+  }
+  std::string choice_text(const proxy::ClientHelloInfo& info, const std::string& real_key_type) const {
+    auto c = choose(info, real_key_type);
+    return fmt::format("{}{}", c.key_type, static_cast<int>(c.issuer));
+  }
+
+  // client_failure classifies a failed handshake with the client (ec from TlsSocket).
+  static proxy::ClientFailure client_failure(const boost::system::error_code& ec, bool expired) {
+    proxy::ClientFailureFacts facts;
+    facts.timed_out = expired;
+    if (ec.category() == asio::error::get_ssl_category())
+      facts.ssl_error = static_cast<unsigned long>(ec.value());
+    else if (ec == asio::error::eof || ec == ssl::error::stream_truncated)
+      facts.closed = true;
+    else
+      facts.system_error = ec.message();
+    return proxy::classify_client_failure(facts);
+  }
+
+  // client_refusal logs why the client's handshake with the forged certificate failed, by kind,
+  // and gives the core the event (already logged: no text).
+  proxy::event::ClientTlsFailed client_refusal(const std::string& requested) const {
+    auto failure = client_failure(client_error_, client_expired_);
+    if (s_.o.log_json)
+      Workers::write_line(2, nlohmann::json{{"client", peer_},
+                                            {"host", requested},
+                                            {"error", failure.why},
+                                            {"client_failure", proxy::client_failure_name(failure.kind)}}
+                                 .dump());
+    else
+      s_.error(peer_, fmt::format("the TLS handshake with the client for {} failed: {}", requested, failure.why));
+    return {};
   }
 
   // answer_502 reads the first request's head from an intercepted client and answers it with a
@@ -962,7 +1031,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Watchdog dog_;
   std::string peer_;
   std::string upstream_address_;
-  std::string legs_;  // TLS versions and ALPN of both legs, for --dump
+  std::string legs_;      // TLS versions and ALPN of both legs, for --dump
   std::string leftover_;  // client bytes read after a proxy request's head
   proxy::ClientHelloReader hello_;
   bool hello_read_ = false;
@@ -970,9 +1039,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<TlsSocket> up_, down_;
   tls::VerifyRecorder recorder_;
   std::string session_key_;
-  Shared::Served last_;                          // last time's forgery for this name, when resuming
-  std::shared_ptr<const proxy::Forged> early_;   // the forgery the client's early handshake uses
-  std::string early_protocol_;                   // the resumed session's protocol
+  std::string served_key_;                      // the name and the kind of client, for last time's forgery
+  Shared::Served last_;                         // last time's forgery for this name, when resuming
+  std::shared_ptr<const proxy::Forged> early_;  // the forgery the client's early handshake uses
+  std::string early_protocol_;                  // the resumed session's protocol
   proxy::Forging forging_;
   std::optional<pki::CertInfo> real_;
   boost::system::error_code client_error_;
@@ -1010,7 +1080,7 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
   Workers workers(o.threads);
   auto bound = workers.listen(o.listen, o.mode == "explicit" ? 8080 : 8443);
   for (const auto& ep : bound) shared.listeners.push_back({ep.address().to_string(), ep.port()});
-  shared.core.mode = o.mode == "explicit" ? proxy::Mode::Explicit
+  shared.core.mode = o.mode == "explicit"  ? proxy::Mode::Explicit
                      : o.mode == "reverse" ? proxy::Mode::Reverse
                                            : proxy::Mode::Sni;
   shared.core.upstream_port = o.upstream_port;

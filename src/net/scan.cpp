@@ -150,6 +150,7 @@ class Scanner {
   // run is the whole scan. Every chain of dependent probes starts at once, the longest first (the
   // limiter serves in order), so the scan takes about as long as its longest chain.
   asio::awaitable<void> run() {
+    co_await speaks_tls();
     auto ex = co_await asio::this_coro::executor;
     int pending = 0;
     asio::steady_timer all_done(ex, Clock::time_point::max());
@@ -220,6 +221,68 @@ class Scanner {
     if (answer.kind == ServerAnswer::Kind::Incomplete && through_key_exchange) answer = scan::parse_server_answer(got);
     socket.close(ignored);
     co_return answer;
+  }
+
+  // speaks_tls sends one ClientHello before the scan, so that a port that does not speak TLS is
+  // said to be one (Failure{Handshake}, as connect says it), and one that says nothing times out
+  // (Failure{Timeout}), instead of a report in which every probe failed. A server that hangs up
+  // without a word is given a TLS 1.0 hello too (an old server may choke on a newer one).
+  asio::awaitable<void> speaks_tls() {
+    for (auto version : {scan::kTls12, scan::kTls10}) {
+      auto spec = base_spec(version);
+      spec.suites = scan::legacy_candidates();
+      auto hello = scan::build_client_hello(spec);
+      tcp::socket socket(io_);
+      asio::steady_timer deadline(io_, deadline_after());
+      count_connection();
+      auto connected = co_await (socket.async_connect(ep_, use_tuple) || deadline.async_wait(use_tuple));
+      if (connected.index() != 0)
+        throw Failure(Kind::Timeout, fmt::format("timed out connecting to {} after {}s", r_.address, o_.timeout));
+      if (auto [ec] = std::get<0>(connected); ec)
+        throw Failure(Kind::Connect, fmt::format("could not connect to {}: {}", r_.address, ec.message()));
+      auto [wec, written] = co_await asio::async_write(socket, asio::buffer(hello), use_tuple);
+      std::string got;
+      std::array<char, 4096> buf;
+      ServerAnswer answer;
+      bool closed = static_cast<bool>(wec), silent = false;
+      while (!closed && answer.kind == ServerAnswer::Kind::Incomplete && got.size() < 65536) {
+        auto read = co_await (socket.async_read_some(asio::buffer(buf), use_tuple) || deadline.async_wait(use_tuple));
+        if (read.index() != 0) {
+          silent = true;
+          break;
+        }
+        auto [ec, n] = std::get<0>(read);
+        got.append(buf.data(), n);
+        answer = scan::parse_server_answer(got);
+        closed = static_cast<bool>(ec);
+      }
+      if (answer.kind == ServerAnswer::Kind::NotTls)
+        throw Failure(Kind::Handshake, fmt::format("{} does not speak TLS{}: to a ClientHello it answered \"{}\" ({})",
+                                                   r_.address, got.rfind("HTTP/", 0) == 0 || got.rfind("<", 0) == 0 ? " (plain HTTP?)" : "",
+                                                   printable_start(got), answer.error));
+      if (answer.kind != ServerAnswer::Kind::Incomplete) co_return;  // a ServerHello, an alert: TLS
+      if (silent)
+        throw Failure(Kind::Timeout,
+                      fmt::format("{} accepted the connection but answered nothing to a TLS ClientHello in {}s{}",
+                                  r_.address, o_.timeout,
+                                  got.empty() ? " (not a TLS server, or one that waits for the client to speak "
+                                                "something else)"
+                                              : ""));
+      if (!got.empty()) co_return;  // the start of a TLS record, then the end: the probes will tell
+    }
+    throw Failure(Kind::Handshake,
+                  fmt::format("{} closed the connection without answering a TLS ClientHello (TLS 1.2 or 1.0): it "
+                              "does not speak TLS on this port, or refuses this client",
+                              r_.address));
+  }
+
+  // printable_start is the first line of what a server sent, at most 60 characters, with bytes
+  // that are not printable ASCII shown as '.'.
+  static std::string printable_start(const std::string& bytes) {
+    std::string out;
+    for (char c : bytes.substr(0, std::min<size_t>(bytes.find_first_of("\r\n"), 60)))
+      out += c >= 0x20 && c < 0x7f ? c : '.';
+    return out;
   }
 
   Clock::time_point deadline_after() const {

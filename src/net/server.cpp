@@ -244,28 +244,31 @@ asio::awaitable<bool> Session::handshake() {
                                    : "closed the connection without sending anything");
     co_return false;
   }
-  if (start[0] != 0x16) {  // a TLS record starts with the handshake content type
-    auto method_end = start.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
-    if (method_end >= 3 && (method_end == std::string_view::npos || start[method_end] == ' ')) {
-      // As nginx does: tell a plain-HTTP client in its own language.
-      static constexpr std::string_view reply =
-          "HTTP/1.1 400 Bad Request\r\nServer: tlslab\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-          "Content-Length: 49\r\n\r\nThis is an HTTPS port: use https:// to reach it.\n";
-      co_await send_all(socket_, asio::buffer(reply));
-      shared_.log_error(peer_, "plain HTTP request on the TLS port; answered 400");
-      co_await linger();
-    } else {
-      shared_.log_error(peer_, "not TLS (the first bytes are no ClientHello); closed");
-    }
+  // As nginx does: tell a plain-HTTP client in its own language. Anything else goes to OpenSSL, which
+  // answers as its s_server would: a TLS record, an SSLv2-format ClientHello (still sent by some
+  // scanners), an alert for a record out of place, nothing for bytes that are not TLS at all.
+  auto method_end = start.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+  if (method_end >= 3 && (method_end == std::string_view::npos || start[method_end] == ' ')) {
+    static constexpr std::string_view reply =
+        "HTTP/1.1 400 Bad Request\r\nServer: tlslab\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+        "Content-Length: 49\r\n\r\nThis is an HTTPS port: use https:// to reach it.\n";
+    co_await send_all(socket_, asio::buffer(reply));
+    shared_.log_error(peer_, "plain HTTP request on the TLS port; answered 400");
+    co_await linger();
     co_return false;
   }
   tls_.unread(start);
   auto ec = co_await tls_.handshake(true);
   if (ec) {
-    shared_.log_error(peer_, timed_out_   ? fmt::format("TLS handshake not complete in {}; closed",
-                                                        seconds_text(limits.handshake_timeout))
-                             : closed(ec) ? "closed the connection during the TLS handshake"
-                                          : "TLS handshake failed: " + tls_error_words(ec));
+    bool sslv2 = (start[0] & 0x80) != 0 && start.size() > 2 && start[2] == 1;  // RFC 5246 appendix E.2
+    shared_.log_error(peer_, timed_out_         ? fmt::format("TLS handshake not complete in {}; closed",
+                                                              seconds_text(limits.handshake_timeout))
+                             : closed(ec)       ? "closed the connection during the TLS handshake"
+                             : sslv2            ? "SSLv2-format ClientHello refused: " + tls_error_words(ec)
+                             : start[0] != 0x16 ? fmt::format("not TLS (the first bytes are no TLS record; OpenSSL "
+                                                              "said: {}); closed",
+                                                              tls_error_words(ec))
+                                                : "TLS handshake failed: " + tls_error_words(ec));
     co_return false;
   }
   co_return true;

@@ -1,9 +1,12 @@
 #include "net/workers.hpp"
 
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,6 +19,7 @@
 #include <thread>
 
 #include "base/failure.hpp"
+#include "net/port_owner.hpp"
 #include "net/target.hpp"
 #include "net/tls_io.hpp"
 
@@ -33,8 +37,20 @@ struct Workers::Worker {
 };
 
 Workers::Workers(unsigned threads) {
-  unsigned n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>());
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (threads > kMaxThreads)
+    throw Failure(Kind::Usage, fmt::format("--threads {}: at most {} (this machine has {} core{}; the default is one "
+                                           "thread per core)",
+                                           threads, kMaxThreads, cores, cores == 1 ? "" : "s"));
+  unsigned n = threads ? threads : std::min(cores, kMaxThreads);
+  try {
+    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>());
+  } catch (const boost::system::system_error& e) {
+    // Each worker holds a few descriptors (epoll, eventfd, timerfd): the open-file limit can end it.
+    throw Failure(Kind::Generic, fmt::format("cannot set up {} worker threads: {} (ulimit -n is the limit on open "
+                                             "files; try fewer --threads)",
+                                             n, e.code().message()));
+  }
 }
 
 Workers::~Workers() = default;
@@ -70,6 +86,33 @@ tcp::endpoint parse_listen(const std::string& text, std::uint16_t default_port) 
   return {addr, t.port};
 }
 
+[[noreturn]] void refuse_taken(const tcp::endpoint& ep, const std::vector<std::uint64_t>& ours = {}) {
+  throw Failure(Kind::Connect,
+                fmt::format("cannot listen on {}: address in use by {}", Workers::endpoint_text(ep),
+                            owner_words(ep.address().to_string(), ep.address().is_v6(), ep.port(), ours)));
+}
+
+// refuse_if_taken fails when something already listens on ep, or on a wildcard address that
+// covers it. The real listeners carry SO_REUSEPORT (one per worker), which a second tlslab of the
+// same user could share; this probe does not, so the kernel refuses it whenever anyone listens
+// there. SO_REUSEADDR keeps a restart from failing on the last run's TIME_WAIT connections.
+void refuse_if_taken(const tcp::endpoint& ep) {
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;  // the real bind says why
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (ep.address().is_v6()) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  int rc = ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size()));
+  int error = errno;
+  ::close(fd);
+  if (rc != 0 && error == EADDRINUSE) refuse_taken(ep);
+}
+
+std::uint64_t inode_of(tcp::acceptor& acceptor) {
+  struct stat st {};
+  return ::fstat(acceptor.native_handle(), &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
+}
+
 std::unique_ptr<tcp::acceptor> bind(asio::io_context& io, const tcp::endpoint& ep) {
   auto acceptor = std::make_unique<tcp::acceptor>(io);
   boost::system::error_code ec;
@@ -81,6 +124,7 @@ std::unique_ptr<tcp::acceptor> bind(asio::io_context& io, const tcp::endpoint& e
     if (ep.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
   }
   if (!ec) acceptor->bind(ep, ec);
+  if (ec == asio::error::address_in_use) refuse_taken(ep);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (!ec) acceptor->native_non_blocking(true, ec);  // accept_one calls accept4 until EAGAIN
   if (ec)
@@ -94,12 +138,22 @@ std::vector<tcp::endpoint> Workers::listen(const std::vector<std::string>& addre
   std::vector<tcp::endpoint> bound;
   // The first worker binds (resolving a port 0); the others share the bound port.
   for (const auto& text : addresses) {
+    auto ep = parse_listen(text, default_port);
+    if (ep.port() != 0) refuse_if_taken(ep);
     auto& first = workers_.front();
-    first->acceptors.push_back(bind(first->io, parse_listen(text, default_port)));
+    first->acceptors.push_back(bind(first->io, ep));
     bound.push_back(first->acceptors.back()->local_endpoint());
   }
   for (size_t i = 1; i < workers_.size(); ++i)
     for (const auto& ep : bound) workers_[i]->acceptors.push_back(bind(workers_[i]->io, ep));
+  // Two runs started at the same moment both pass the probe; here the later one to listen sees
+  // the other and gives way (both may, if each looks after both listen: never both stay).
+  std::vector<std::uint64_t> ours;
+  for (auto& w : workers_)
+    for (auto& a : w->acceptors) ours.push_back(inode_of(*a));
+  for (const auto& ep : bound)
+    for (const auto& s : listeners_on(ep.address().to_string(), ep.address().is_v6(), ep.port()))
+      if (std::find(ours.begin(), ours.end(), s.inode) == ours.end()) refuse_taken(ep, ours);
   return bound;
 }
 

@@ -37,14 +37,22 @@ struct WorkerHooks {
 
 class Workers {
  public:
-  explicit Workers(unsigned threads);  // 0 = one per core
+  // kMaxThreads bounds --threads: far past any core count, well below the open-file limit (each
+  // worker holds an epoll, an eventfd and a timerfd, and one listener per address).
+  static constexpr unsigned kMaxThreads = 256;
+
+  // Workers makes the workers (0 = one per core); Failure{Usage} above kMaxThreads, Failure{Generic}
+  // when the system refuses the descriptors they need.
+  explicit Workers(unsigned threads);
   ~Workers();
   Workers(const Workers&) = delete;
   Workers& operator=(const Workers&) = delete;
 
   // listen binds every address ("127.0.0.1:4433", "[::1]:8443", "*:443") on every worker;
-  // Failure{Usage} for a malformed one, Failure{Connect} when it cannot be bound. Returns the
-  // bound endpoints (a port 0 is resolved).
+  // Failure{Usage} for a malformed one, Failure{Connect} when it cannot be bound — also when
+  // another process listens there already (or on a wildcard covering it), which SO_REUSEPORT
+  // alone would let us share: "address in use by pid N (tlslab serve)". Returns the bound
+  // endpoints (a port 0 is resolved).
   std::vector<boost::asio::ip::tcp::endpoint> listen(const std::vector<std::string>& addresses,
                                                      std::uint16_t default_port);
 

@@ -234,7 +234,10 @@ IssuedCert Ca::issue(const LeafRequest& request) const {
   build::add_subject_alt_names(cert, request.names, X509_NAME_entry_count(subject_name) == 0);
   build::add_subject_key_id(cert);
   build::add_authority_key_id(cert, key_id_);
-  build::sign(cert, key_.get());
+  if (request.rsa_pss && EVP_PKEY_get_base_id(key_.get()) == EVP_PKEY_RSA)
+    build::sign_pss(cert, key_.get());
+  else
+    build::sign(cert, key_.get());
 
   if (is_intermediate()) {
     out.chain.push_back(ossl::up_ref(cert_.get()));
@@ -255,6 +258,19 @@ IssuedCert Ca::issue(const LeafRequest& request) const {
                     request.days, kAppleMaxLeafDays));
   if (auto w = leaf_warning_for_key(public_key); !w.empty()) out.warnings.push_back(w);
   return out;
+}
+
+void Ca::require_permitted(const std::vector<Name>& names) const {
+  std::vector<std::string> outside;
+  for (const auto& name : names)
+    if (!permitted_by(name, permitted_dns_)) outside.push_back(name.value);
+  if (outside.empty()) return;
+  throw Failure(Kind::Usage,
+                fmt::format("{} {} outside the name constraints of \"{}\": it may issue only for {} and names under "
+                            "{}, and for no IP address; every client would reject the certificate (--force issues "
+                            "it anyway)",
+                            fmt::join(outside, ", "), outside.size() == 1 ? "is" : "are", name_,
+                            fmt::join(permitted_dns_, ", "), permitted_dns_.size() == 1 ? "it" : "them"));
 }
 
 fs::path ca_dir_from(const char* tlslab_ca, const char* xdg_data_home, const char* home) {

@@ -58,6 +58,7 @@ struct LeafRequest {
   KeyKind key = KeyKind::EcP256;       // kind of the generated key
   EVP_PKEY* public_key = nullptr;      // certify this key (a CSR's, a shared forge key) instead; not owned
   const X509_NAME* subject = nullptr;  // use this subject (a CSR's) instead of CN=first name; not owned
+  bool rsa_pss = false;                // an RSA CA signs with RSASSA-PSS (build::sign_pss), not PKCS#1 v1.5
 };
 
 struct IssuedCert {
@@ -85,6 +86,11 @@ class Ca {
   // issue mints a leaf certificate for request. No file I/O; safe to call from several threads at
   // once on one Ca. Throws Failure{Kind::Usage} for an empty request or bad days.
   [[nodiscard]] IssuedCert issue(const LeafRequest& request) const;
+
+  // require_permitted refuses names this CA's name constraints exclude (every client would reject
+  // the certificate): Failure{Kind::Usage} listing them and the constraint, with the --force that
+  // issues them anyway. issue() itself only warns, for callers that decide otherwise.
+  void require_permitted(const std::vector<Name>& names) const;
 
   [[nodiscard]] X509* cert() const { return cert_.get(); }
   [[nodiscard]] EVP_PKEY* key() const { return key_.get(); }

@@ -107,6 +107,7 @@ SignedCsr sign_csr(const Ca& ca, X509_REQ* req, std::string_view source, const S
     out.names = parse_names({cn}, Kind::Input);
     out.names_from = "the CSR's common name";
   }
+  if (!options.force) ca.require_permitted(out.names);
   EVP_PKEY* key = X509_REQ_get0_pubkey(req);
   out.issued = ca.issue({.names = out.names,
                          .client = options.client,

@@ -31,6 +31,7 @@ struct SignOptions {
   bool copy_sans = false;          // certify the request's subjectAltName (empty names only)
   bool client = false;
   int days = kDefaultLeafDays;
+  bool force = false;  // certify names outside the CA's name constraints too
 };
 
 struct SignedCsr {
@@ -40,7 +41,8 @@ struct SignedCsr {
 };
 
 // sign_csr certifies req's key and subject. Names come from options.names, else the request's
-// subjectAltName with copy_sans, else its common name; none of those is a Failure{Kind::Usage}.
+// subjectAltName with copy_sans, else its common name; none of those is a Failure{Kind::Usage}, and
+// so is a name outside the CA's name constraints, unless options.force.
 [[nodiscard]] SignedCsr sign_csr(const Ca& ca, X509_REQ* req, std::string_view source, const SignOptions& options);
 
 }  // namespace tlslab::pki

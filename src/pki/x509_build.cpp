@@ -1,5 +1,7 @@
 #include "pki/x509_build.hpp"
 
+#include <openssl/rsa.h>
+
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
@@ -169,6 +171,15 @@ void add_dns_name_constraints(X509* cert, const std::vector<std::string>& permit
 }
 
 void sign(X509* cert, EVP_PKEY* key) { need(X509_sign(cert, key, signature_digest(key)), "the signature"); }
+
+void sign_pss(X509* cert, EVP_PKEY* key) {
+  ossl::Ptr<EVP_MD_CTX> md(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by md
+  need(md && EVP_DigestSignInit(md.get(), &pctx, EVP_sha256(), nullptr, key) == 1 &&
+           EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 && X509_sign_ctx(cert, md.get()) > 0,
+       "the RSA-PSS signature");
+}
 
 std::string subject_key_id(X509* cert) {
   if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(cert))

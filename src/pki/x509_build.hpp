@@ -50,6 +50,9 @@ void add_dns_name_constraints(X509* cert, const std::vector<std::string>& permit
 
 // sign signs cert with key using signature_digest(key).
 void sign(X509* cert, EVP_PKEY* key);
+// sign_pss signs cert with an RSA key using RSASSA-PSS, SHA-256 and a salt as long as the digest:
+// the signature TLS 1.3 calls rsa_pss_rsae_sha256 in a certificate (RFC 8446 §4.2.3).
+void sign_pss(X509* cert, EVP_PKEY* key);
 
 // subject_key_id returns the subjectKeyIdentifier of cert, or the SHA-1 of its public key bits
 // when the extension is absent (certificates made elsewhere).

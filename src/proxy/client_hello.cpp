@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
-#include <optional>
 
 #include "tls/wire_reader.hpp"
 
@@ -38,58 +38,78 @@ ClientHelloReader::State ClientHelloReader::feed(std::string_view bytes) {
   return state_;
 }
 
+ClientHelloReader::State ClientHelloReader::fail(State state, std::string why) {
+  error_ = std::move(why);
+  return state;
+}
+
 ClientHelloReader::State ClientHelloReader::parse() {
-  // Reassemble the handshake message from as many records as it spans (RFC 8446 §5.1).
-  std::string handshake;
-  std::string_view rest = buffer_;
-  while (!rest.empty()) {
+  // OpenSSL takes a first record with the high bit set and a CLIENT-HELLO message type for an
+  // SSLv2-format hello (RFC 5246 appendix E.2).
+  if (consumed_ == 0 && !buffer_.empty() && (static_cast<std::uint8_t>(buffer_[0]) & 0x80) != 0) {
+    if (buffer_.size() < 3) return State::NeedMore;
+    if (buffer_[2] != 1) return fail(State::NotTls, "the first bytes are not a TLS handshake record");
+    return parse_sslv2();
+  }
+  // Reassemble the handshake message from as many records as it spans (RFC 8446 §5.1), each
+  // record taken once, when it is whole.
+  for (;;) {
+    std::string_view rest = std::string_view(buffer_).substr(consumed_);
     if (rest.size() < 5) break;
     auto type = static_cast<std::uint8_t>(rest[0]);
     auto major = static_cast<std::uint8_t>(rest[1]);
     if (type != 22 || major != 3) {
-      error_ = handshake.empty() ? "the first bytes are not a TLS handshake record"
-                                 : "a non-handshake record interrupts the ClientHello";
-      return handshake.empty() ? State::NotTls : State::Malformed;
+      if (consumed_ == 0) return fail(State::NotTls, "the first bytes are not a TLS handshake record");
+      return fail(State::Malformed, type == 22 ? "a record of the ClientHello has a wrong version"
+                                               : fmt::format("a record of type {} interrupts the ClientHello", type));
     }
     std::size_t len = static_cast<std::uint8_t>(rest[3]) << 8 | static_cast<std::uint8_t>(rest[4]);
-    if (len == 0 || len > 16384 + 256) {
-      error_ = fmt::format("TLS record length {} is invalid", len);
-      return State::Malformed;
-    }
-    if (rest.size() < 5 + len) {
-      // An incomplete record: its first bytes may already tell a non-hello or an absurd size.
-      auto head = handshake + std::string(rest.substr(5, 4));
+    if (len > kMaxRecord)
+      return fail(State::Malformed, fmt::format("a TLS record of {} bytes is larger than {}", len, kMaxRecord));
+    empty_records_ = len == 0 ? empty_records_ + 1 : 0;
+    if (empty_records_ > kMaxEmptyRecords) return fail(State::Malformed, "too many empty records in a row");
+    // An incomplete record: its first bytes may already tell a non-hello or an absurd size.
+    std::size_t have = std::min(len, rest.size() - 5);
+    if (handshake_.size() < 4) {
+      auto head = handshake_ + std::string(rest.substr(5, std::min<std::size_t>(have, 4)));
+      if (!head.empty() && static_cast<std::uint8_t>(head[0]) != 1)
+        return fail(State::Malformed, "the first handshake message is not a ClientHello");
       if (head.size() >= 4) {
         std::size_t body = static_cast<std::uint8_t>(head[1]) << 16 | static_cast<std::uint8_t>(head[2]) << 8 |
                            static_cast<std::uint8_t>(head[3]);
-        if (static_cast<std::uint8_t>(head[0]) != 1)
-          return error_ = "the first handshake message is not a ClientHello", State::Malformed;
-        if (body + 4 > max_hello)
-          return error_ = fmt::format("ClientHello of {} bytes is larger than {}", body, max_hello), State::Malformed;
+        if (body > kMaxHelloBody)
+          return fail(State::Malformed,
+                      fmt::format("a ClientHello of {} bytes is larger than {}", body, kMaxHelloBody));
       }
-      break;
     }
-    handshake.append(rest.substr(5, len));
-    rest.remove_prefix(5 + len);
-    if (handshake.size() >= 4) {
-      std::size_t body = static_cast<std::uint8_t>(handshake[1]) << 16 | static_cast<std::uint8_t>(handshake[2]) << 8 |
-                         static_cast<std::uint8_t>(handshake[3]);
-      if (static_cast<std::uint8_t>(handshake[0]) != 1) {
-        error_ = "the first handshake message is not a ClientHello";
-        return State::Malformed;
-      }
-      if (body + 4 > max_hello) {
-        error_ = fmt::format("ClientHello of {} bytes is larger than {}", body, max_hello);
-        return State::Malformed;
-      }
-      if (handshake.size() >= body + 4) return parse_hello(std::string_view(handshake).substr(4, body));
+    if (have < len) break;
+    handshake_.append(rest.substr(5, len));
+    consumed_ += 5 + len;
+    if (handshake_.size() >= 4) {
+      std::size_t body = static_cast<std::uint8_t>(handshake_[1]) << 16 |
+                         static_cast<std::uint8_t>(handshake_[2]) << 8 | static_cast<std::uint8_t>(handshake_[3]);
+      if (handshake_.size() >= body + 4) return parse_hello(std::string_view(handshake_).substr(4, body));
     }
-  }
-  if (buffer_.size() > max_hello + 1024) {
-    error_ = "ClientHello too large";
-    return State::Malformed;
   }
   return State::NeedMore;
+}
+
+ClientHelloReader::State ClientHelloReader::parse_sslv2() {
+  // A two-byte record header (the length, high bit set), then: msg_type (1), version, the lengths
+  // of the cipher specs, session id and challenge, and those three (RFC 5246 appendix E.2).
+  std::size_t len = (static_cast<std::uint8_t>(buffer_[0]) & 0x7f) << 8 | static_cast<std::uint8_t>(buffer_[1]);
+  if (len < 9) return fail(State::Malformed, "the SSLv2-format ClientHello is too short");
+  if (buffer_.size() < 2 + len) return State::NeedMore;
+  WireReader r(std::string_view(buffer_).substr(3, len - 1));
+  std::uint16_t version = 0, specs_len = 0, session_len = 0, challenge_len = 0;
+  std::string_view specs, session, challenge;
+  if (!r.u16(version) || !r.u16(specs_len) || !r.u16(session_len) || !r.u16(challenge_len) ||
+      !r.bytes(specs_len, specs) || !r.bytes(session_len, session) || !r.bytes(challenge_len, challenge) || !r.empty())
+    return fail(State::Malformed, "the SSLv2-format ClientHello is malformed");
+  info_.sslv2 = true;
+  if (version == 0x0303) info_.versions.emplace_back("TLS 1.2");
+  consumed_ = 2 + len;
+  return State::Done;
 }
 
 ClientHelloReader::State ClientHelloReader::parse_hello(std::string_view body) {
@@ -139,6 +159,14 @@ ClientHelloReader::State ClientHelloReader::parse_hello(std::string_view body) {
         if (!vec(protos, 1, p) || p.empty()) return error_ = "ALPN protocol list is malformed", State::Malformed;
         info_.alpn.emplace_back(p);
       }
+    } else if (type == 13 || type == 50) {  // signature_algorithms(_cert) (RFC 8446 §4.2.3)
+      std::string_view list;
+      if (!vec(d, 2, list) || list.size() % 2 != 0)
+        return error_ = "signature_algorithms extension is malformed", State::Malformed;
+      auto& out = type == 13 ? info_.signature_schemes : info_.certificate_schemes;
+      WireReader schemes(list);
+      std::uint16_t scheme = 0;
+      while (schemes.u16(scheme)) out.push_back(scheme);
     } else if (type == 43) {  // supported_versions
       std::string_view list;
       if (!vec(d, 1, list)) continue;

@@ -99,10 +99,9 @@ Commands Core::on(const Event& event) {
           [&](const event::RequestRead& e) { return on_request(e); },
           [&](const event::HelloRead& e) { return on_hello(e); },
           [&](const event::HelloFailed& e) {
-            Commands out{command::Log{true, e.why}};
-            // A TLS server answers a hello it cannot take with an alert, not a silent close.
-            if (e.looks_like_tls) out.emplace_back(command::SendAlert{});
-            return close(std::move(out));
+            // A TLS server answers a first flight it cannot take as OpenSSL's does, not with a
+            // silent close.
+            return close(e.unreadable ? Commands{command::AnswerUnreadable{}} : Commands{command::Log{true, e.why}});
           },
           [&](const event::Resolved& e) { return on_resolved(e); },
           [&](const event::Connected& e) { return on_connected(e); },
@@ -114,7 +113,7 @@ Commands Core::on(const Event& event) {
           },
           [&](const event::ClientTlsDone& e) { return on_client_tls(e); },
           [&](const event::ClientTlsFailed& e) {
-            return close({command::Log{true, e.why}});
+            return close(e.why.empty() ? Commands{} : Commands{command::Log{true, e.why}});
           },
           [&](const event::RelayEnded&) { return close(); },
           [&](const event::ClientGone& e) {
@@ -247,10 +246,10 @@ Commands Core::on_connected(const event::Connected& e) {
 Commands Core::on_upstream_tls(const event::UpstreamTlsDone& e) {
   if (state_ != State::UpstreamTls) return {};
   if (!e.verify_problem.empty() && !config_.upstream_insecure) {
-    Commands out{command::Log{
-        true, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
-                          "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
-                          host_, address_, e.verify_problem)}};
+    Commands out{
+        command::Log{true, fmt::format("the real server {} ({}) failed verification: {} — refusing to intercept "
+                                       "(--upstream-cacert FILE to trust its CA, --upstream-insecure to go on anyway)",
+                                       host_, address_, e.verify_problem)}};
     auto more = refuse(fmt::format("the real server's certificate did not verify: {}", e.verify_problem), false);
     out.insert(out.end(), more.begin(), more.end());
     return out;

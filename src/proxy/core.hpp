@@ -56,7 +56,7 @@ struct HelloRead {
 };
 struct HelloFailed {
   std::string why;
-  bool looks_like_tls = false;  // bytes a TLS server should answer with an alert (OpenSSL decides which)
+  bool unreadable = false;  // bytes the reader refused: OpenSSL answers them as its server would
 };
 struct Resolved {
   std::vector<Endpoint> addresses;  // empty: why says what went wrong
@@ -80,7 +80,7 @@ struct ClientTlsDone {
   std::string alpn;  // what the client got ("" none)
 };
 struct ClientTlsFailed {
-  std::string why;
+  std::string why;  // "" when the executor logged it already
 };
 struct RelayEnded {};
 // The client went away (or stalled) before anything was decided; why is logged unless empty.
@@ -111,6 +111,9 @@ struct SendPage {           // a plain HTTP error page (before any TLS), then cl
   unsigned status = 502;
   std::string why;
 };
+// Hand the client's unreadable first flight to OpenSSL's server, which answers as `openssl
+// s_server` would (an alert, or nothing for bytes that are not TLS), and log what happened.
+struct AnswerUnreadable {};
 struct SendAlert {  // a fatal TLS alert before any certificate (handshake_failure)
   std::uint8_t alert = 40;
 };
@@ -146,9 +149,10 @@ struct Log {
 };
 struct Close {};
 }  // namespace command
-using Command = std::variant<command::ReadRequest, command::ReadHello, command::Resolve, command::Connect,
-                             command::SendEstablished, command::SendPage, command::SendAlert, command::StartUpstreamTls,
-                             command::StartClientTls, command::Answer502, command::Relay, command::Log, command::Close>;
+using Command =
+    std::variant<command::ReadRequest, command::ReadHello, command::Resolve, command::Connect, command::SendEstablished,
+                 command::SendPage, command::AnswerUnreadable, command::SendAlert, command::StartUpstreamTls,
+                 command::StartClientTls, command::Answer502, command::Relay, command::Log, command::Close>;
 using Commands = std::vector<Command>;
 
 class Core {

@@ -44,6 +44,23 @@ int select_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, cons
   return SSL_TLSEXT_ERR_NOACK;
 }
 
+// signature_scheme is the TLS SignatureScheme of what key signs with build::sign (SHA-256 for
+// P-256 and RSA, SHA-384 for P-384, SHA-512 for P-521).
+std::uint16_t signature_scheme(EVP_PKEY* key) {
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+      return 0x0401;  // rsa_pkcs1_sha256
+    case EVP_PKEY_ED25519:
+      return 0x0807;
+    case EVP_PKEY_EC: {
+      int bits = EVP_PKEY_get_bits(key);
+      return bits > 384 ? 0x0603 : bits > 256 ? 0x0503 : 0x0403;
+    }
+    default:
+      return 0;
+  }
+}
+
 }  // namespace
 
 void set_alpn_choice(SSL* ssl, const std::string& protocol) {
@@ -77,6 +94,7 @@ Forger::Forger(const pki::Ca& ca, ForgeOptions options) : ca_(ca), options_(std:
   // The EC key now, not at the first connection (most servers are EC); the RSA key is made only
   // when an RSA server is met (generating one takes about 100 ms).
   (void)key_for("EC");
+  ca_scheme_ = signature_scheme(ca_.key());
 }
 Forger::~Forger() = default;
 
@@ -107,7 +125,28 @@ EVP_PKEY* Forger::key_for(const std::string& key_type) {
   return slot.get();
 }
 
-ossl::Ptr<SSL_CTX> Forger::make_context(X509* leaf) const {
+const pki::Ca* Forger::rsa_issuer() {
+  std::lock_guard lock(issuer_mutex_);
+  if (!rsa_issuer_ && !rsa_issuer_failed_) {
+    try {
+      // Under the CA, so clients that trust the CA trust it; it lives as long as the CA allows.
+      pki::CaOptions o;
+      o.name = "tlslab proxy RSA issuer";
+      o.key = pki::KeyKind::Rsa2048;
+      o.parent = &ca_;
+      rsa_issuer_ = std::make_unique<pki::Ca>(pki::Ca::create(o));
+    } catch (const Failure& e) {
+      rsa_issuer_failed_ = true;
+      note(
+          fmt::format("cannot make an RSA issuer under the CA ({}): clients that accept no {:#06x} signature in "
+                      "certificates get leaves the CA signs anyway",
+                      e.what(), ca_scheme_));
+    }
+  }
+  return rsa_issuer_.get();
+}
+
+ossl::Ptr<SSL_CTX> Forger::make_context(X509* leaf, const pki::Ca& signer) const {
   ossl::Ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()));
   SSL_CTX* c = ossl::check(ctx.get(), Kind::Generic, "creating a forged server context");
   SSL_CTX_set_min_proto_version(c, tls::parse_tls_version(options_.tls_min, "--tls-min"));
@@ -118,13 +157,17 @@ ossl::Ptr<SSL_CTX> Forger::make_context(X509* leaf) const {
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(c, 1);
   ossl::check(SSL_CTX_use_certificate(c, leaf), Kind::Generic, "using a forged certificate");
-  for (const auto& issuer : ca_.issuers()) SSL_CTX_add1_chain_cert(c, issuer.get());
+  if (&signer != &ca_) SSL_CTX_add1_chain_cert(c, signer.cert());
+  for (const auto& issuer : signer.issuers()) SSL_CTX_add1_chain_cert(c, issuer.get());
   return ctx;
 }
 
-Forging Forger::forge(const std::vector<std::string>& names, const std::string& key_type) {
+Forging Forger::forge(const std::vector<std::string>& names, const std::string& key_type, ForgeIssuer issuer) {
   std::string kt = key_type == "RSA" || key_type == "RSA-PSS" ? "RSA" : "EC";
+  const pki::Ca* signer = issuer == ForgeIssuer::Ca ? &ca_ : rsa_issuer();
+  if (!signer) signer = &ca_, issuer = ForgeIssuer::Ca;
   auto key = cache_key(names, kt);
+  if (issuer != ForgeIssuer::Ca) key += issuer == ForgeIssuer::RsaPss ? "|rsa-pss" : "|rsa-pkcs1";
   {
     std::lock_guard lock(mutex_);
     if (auto it = index_.find(key); it != index_.end()) {
@@ -147,9 +190,10 @@ Forging Forger::forge(const std::vector<std::string>& names, const std::string& 
     throw Failure(Kind::Usage, fmt::format("no name a certificate can carry among [{}]", fmt::join(names, ", ")));
   EVP_PKEY* leaf_key = key_for(kt);
   request.public_key = leaf_key;
+  request.rsa_pss = issuer == ForgeIssuer::RsaPss;
   auto forged = std::make_shared<Forged>();
   ossl::Ptr<X509> cert;
-  if (store_) {
+  if (store_ && signer == &ca_) {
     auto path = store_->path_for(key);
     forged->file = path.string();
     std::string why;
@@ -175,9 +219,9 @@ Forging Forger::forge(const std::vector<std::string>& names, const std::string& 
       }
     }
   } else {
-    cert = std::move(ca_.issue(request).cert);
+    cert = std::move(signer->issue(request).cert);
   }
-  forged->ctx = make_context(cert.get());
+  forged->ctx = make_context(cert.get(), *signer);
   ossl::check(SSL_CTX_use_PrivateKey(forged->ctx.get(), leaf_key), Kind::Generic, "using the forged key");
   SSL_CTX_set_alpn_select_cb(forged->ctx.get(), select_alpn, nullptr);
   if (!options_.keylog_file.empty()) tls::enable_keylog(forged->ctx.get(), options_.keylog_file);

@@ -21,6 +21,7 @@
 
 #include "ossl/ptr.hpp"
 #include "pki/cert_info.hpp"
+#include "proxy/policy.hpp"
 
 namespace tlslab::pki {
 class Ca;
@@ -84,14 +85,23 @@ class Forger {
   ~Forger();
 
   // forge returns the context for names (the first is the CN) with a key of key_type ("EC" or
-  // "RSA"; anything else gets EC): from memory, else from the cache folder if a stored certificate
-  // is still usable (why_unusable), else minted (and stored). Names that cannot be certified are
-  // left out; Failure{Usage} if none remains.
-  [[nodiscard]] Forging forge(const std::vector<std::string>& names, const std::string& key_type);
+  // "RSA"; anything else gets EC), signed as issuer says: from memory, else from the cache folder
+  // if a stored certificate is still usable (why_unusable), else minted (and stored). Names that
+  // cannot be certified are left out; Failure{Usage} if none remains. A leaf for an RSA issuer is
+  // kept in memory only, and signed by the CA when no RSA issuer can be made (the CA is an
+  // intermediate limited to leaves): a note says so, once.
+  [[nodiscard]] Forging forge(const std::vector<std::string>& names, const std::string& key_type,
+                              ForgeIssuer issuer = ForgeIssuer::Ca);
   [[nodiscard]] ForgeStats stats() const;
+  // ca_signature_scheme is the TLS SignatureScheme of the CA's signatures on leaves (0x0403 for the
+  // default P-256 CA), for choose_forgery.
+  [[nodiscard]] std::uint16_t ca_signature_scheme() const { return ca_scheme_; }
 
  private:
-  ossl::Ptr<SSL_CTX> make_context(X509* leaf) const;
+  ossl::Ptr<SSL_CTX> make_context(X509* leaf, const pki::Ca& signer) const;
+  // rsa_issuer returns the RSA-2048 issuing CA under the CA, made at its first use (one per run);
+  // null if it cannot be made.
+  const pki::Ca* rsa_issuer();
   EVP_PKEY* key_for(const std::string& key_type);
   void note(const std::string& line) const;
 
@@ -102,6 +112,10 @@ class Forger {
   std::list<std::pair<std::string, std::shared_ptr<const Forged>>> lru_;
   std::unordered_map<std::string, decltype(lru_)::iterator> index_;
   ossl::Ptr<EVP_PKEY> ec_key_, rsa_key_;
+  std::mutex issuer_mutex_;
+  std::unique_ptr<pki::Ca> rsa_issuer_;
+  bool rsa_issuer_failed_ = false;
+  std::uint16_t ca_scheme_ = 0;
   ForgeStats stats_;
 };
 

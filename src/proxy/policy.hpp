@@ -36,14 +36,45 @@ class HostPattern {
 [[nodiscard]] std::vector<std::string> forged_names(const pki::CertInfo* upstream, X509* upstream_leaf,
                                                     const std::string& requested, const std::string& address);
 
+// ForgeIssuer says what signs a forged leaf: the CA itself, or an RSA issuing CA under it (made by
+// the Forger) signing with PKCS#1 v1.5 or with RSASSA-PSS.
+enum class ForgeIssuer { Ca, RsaPkcs1, RsaPss };
+
+// ForgeChoice is which forged chain a client gets: the leaf's key type ("EC" or "RSA") and issuer.
+struct ForgeChoice {
+  std::string key_type;
+  ForgeIssuer issuer = ForgeIssuer::Ca;
+  bool operator==(const ForgeChoice&) const = default;
+};
+
+// choose_forgery picks a chain the client can accept whenever the real server's would do. The leaf
+// key: the real server's type (real_key_type, "EC" or "RSA"), unless the client's
+// signature_algorithms have no scheme for it and do have one for the other (an EC leaf is P-256:
+// ecdsa_secp256r1_sha256; an RSA leaf: rsa_pss_rsae_* or rsa_pkcs1_*). The issuer: the CA, unless
+// the schemes the client accepts in certificates (signature_algorithms_cert, else
+// signature_algorithms: RFC 8446 §4.2.3) leave out ca_scheme — the CA's own signature scheme — and
+// hold rsa_pkcs1_sha256 (RsaPkcs1) or rsa_pss_rsae_sha256 / rsa_pss_pss_sha256 (RsaPss). OpenSSL's
+// server refuses a leaf whose signature the client did not offer ("no suitable signature
+// algorithm"). A client that sent no schemes takes anything.
+[[nodiscard]] ForgeChoice choose_forgery(const std::vector<std::uint16_t>& signature_schemes,
+                                         const std::vector<std::uint16_t>& certificate_schemes,
+                                         const std::string& real_key_type, std::uint16_t ca_scheme);
+
 // cache_key is the forge cache key for a set of names and a key type ("EC", "RSA").
 [[nodiscard]] std::string cache_key(const std::vector<std::string>& names, const std::string& key_type);
 
-// UpstreamResolve is --upstream-resolve NAME:ADDR.
+// UpstreamResolve is --upstream-resolve NAME:ADDR, or curl's --resolve form NAME:PORT:ADDR, which
+// applies only to connections to that port (the CONNECT port, the --upstream-port, or --upstream's).
+// NAME is a host name, "*.DOMAIN" (any name under DOMAIN, at any depth, as --pass) or "*".
 struct UpstreamResolve {
-  std::string name;
+  std::string name;  // lower case
   std::string address;
+  std::optional<std::uint16_t> port;
+  // matches tells whether a connection to host:port is sent to address.
+  [[nodiscard]] bool matches(const std::string& host, std::uint16_t port) const;
 };
+// parse_upstream_resolve reads one --upstream-resolve value; Failure{Usage} saying which form is
+// expected, or what is wrong (a port, an address, a wildcard that is not "*.DOMAIN").
 [[nodiscard]] UpstreamResolve parse_upstream_resolve(const std::string& text);
 
 // is_loop tells whether connecting to address:port would reach one of our own listeners.

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "base/text.hpp"
+#include "http/h2_frames.hpp"
 #include "report/cert_render.hpp"
 #include "report/text.hpp"
 
@@ -12,6 +14,13 @@ namespace tlslab::report {
 namespace {
 
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
+
+// setting_key is a SETTINGS parameter as a JSON key: "max_concurrent_streams", "unknown_0x00ff".
+std::string setting_key(std::uint16_t id) {
+  auto name = http::h2_setting_name(id);
+  if (name.starts_with("unknown")) return fmt::format("unknown_0x{:04x}", id);
+  return ascii_lower(name);
+}
 
 std::string ms(double v) { return fmt::format("{:.1f} ms", v); }
 
@@ -227,15 +236,53 @@ void add_trace(Text& t, const net::ConnectReport& r, std::size_t from, std::size
   }
 }
 
+void add_frames(Text& t, const net::ConnectReport& r) {
+  if (r.http2_frames.empty()) return;
+  t.heading("HTTP/2 frames (--trace)");
+  for (const auto& f : r.http2_frames) {
+    auto line = f.type == "preface"
+                    ? fmt::format("{} preface ({} bytes)", f.sent ? "->" : "<-", f.length)
+                    : fmt::format("{} {} stream {} ({} bytes)", f.sent ? "->" : "<-", f.type, f.stream, f.length);
+    if (!f.flags.empty()) line += fmt::format("  {}", fmt::join(f.flags, " "));
+    t.line(line, Tone::Strong);
+    for (const auto& field : f.fields)
+      t.row(field.name, field.value, field.name == "error" ? Tone::Bad : Tone::Plain, 1);
+    for (const auto& h : f.headers) t.row(h.name, h.value, Tone::Dim, 1);
+  }
+}
+
+std::string stream_text(const http::Http2Facts& h) {
+  auto how =
+      h.stream_end == "end_stream"        ? std::string("ended by the server (END_STREAM)")
+      : h.stream_end == "reset_by_server" ? fmt::format("reset by the server ({})", http::h2_error_name(h.error_code))
+      : h.stream_end == "reset_by_client" ? fmt::format("reset by tlslab ({})", http::h2_error_name(h.error_code))
+                                          : std::string("still open when the connection ended");
+  return fmt::format("{}, {}", h.stream, how);
+}
+
+std::string settings_text(const std::vector<std::pair<std::uint16_t, std::uint32_t>>& settings) {
+  if (settings.empty()) return "none (all defaults)";
+  std::vector<std::string> parts;
+  for (const auto& [id, value] : settings) parts.push_back(fmt::format("{} {}", http::h2_setting_name(id), value));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
 void add_response(Text& t, const net::ConnectReport& r) {
   const auto& resp = *r.response;
   t.heading("HTTP response");
-  t.row("Status", fmt::format("{} {} {}", resp.version, resp.status, resp.reason),
-        resp.status >= 400   ? Tone::Bad
-        : resp.status >= 300 ? Tone::Warn
-                             : Tone::Good);
+  auto status = fmt::format("{} {}", resp.version, resp.status);
+  if (!resp.reason.empty()) status += " " + resp.reason;
+  t.row("Status", status, resp.status >= 400 ? Tone::Bad : resp.status >= 300 ? Tone::Warn : Tone::Good);
   for (const auto& [name, value] : resp.headers) t.row(name, value, Tone::Dim, 1);
   t.row("Body", fmt::format("{} bytes ({}), sha256 {}", resp.body_bytes, resp.framing, resp.body_sha256));
+  if (!resp.trailers.empty()) {
+    t.row("Trailers", fmt::format("{}", resp.trailers.size()));
+    for (const auto& [name, value] : resp.trailers) t.row(name, value, Tone::Dim, 1);
+  }
+  if (resp.http2) {
+    t.row("HTTP/2 stream", stream_text(*resp.http2));
+    t.row("Server SETTINGS", settings_text(resp.http2->server_settings));
+  }
   if (!r.saved_to.empty()) t.row("Saved to", r.saved_to, Tone::Good);
   t.row("First byte after", ms(r.timings.first_byte_ms));
 }
@@ -267,6 +314,7 @@ std::string connect_text(const net::ConnectReport& r, bool color, Part part, boo
   }
   if (part == Part::Rest || (part == Part::All && r.trace_at_handshake > 0))
     add_trace(t, r, r.trace_at_handshake, r.trace.size(), "Messages after the handshake (--trace)");
+  add_frames(t, r);
   if (r.response) add_response(t, r);
   t.heading("Timings");
   t.row("Total", fmt::format("{} (resolve {}, TCP {}, TLS {})", ms(r.timings.total_ms), ms(r.timings.resolve_ms),
@@ -421,6 +469,35 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
         {"version", resp.version},         {"headers", headers},
         {"framing", resp.framing},         {"body_bytes", resp.body_bytes},
         {"body_sha256", resp.body_sha256}, {"saved_to", r.saved_to.empty() ? json(nullptr) : json(r.saved_to)}};
+    json trailers = json::array();
+    for (const auto& [name, value] : resp.trailers) trailers.push_back({{"name", name}, {"value", value}});
+    j["http"]["trailers"] = trailers;
+    j["http"]["stream"] = nullptr;
+    j["http"]["server_settings"] = nullptr;
+    if (resp.http2) {
+      const auto& h = *resp.http2;
+      j["http"]["stream"] = {
+          {"id", h.stream}, {"end", h.stream_end}, {"error_code", http::h2_error_name(h.error_code)}};
+      json settings = json::object();
+      for (const auto& [id, value] : h.server_settings) settings[setting_key(id)] = value;
+      j["http"]["server_settings"] = settings;
+    }
+  }
+  if (!r.http2_frames.empty()) {
+    json frames = json::array();
+    for (const auto& f : r.http2_frames) {
+      json fields = json::array(), headers = json::array();
+      for (const auto& field : f.fields) fields.push_back({{"name", field.name}, {"value", field.value}});
+      for (const auto& h : f.headers) headers.push_back({{"name", h.name}, {"value", h.value}});
+      frames.push_back({{"direction", f.sent ? "sent" : "received"},
+                        {"type", f.type},
+                        {"stream", f.stream},
+                        {"flags", f.flags},
+                        {"length", f.length},
+                        {"fields", fields},
+                        {"headers", headers}});
+    }
+    j["http2_frames"] = frames;
   }
   j["error"] = r.failure ? json({{"kind_exit_code", exit_code(r.failure->kind)}, {"message", r.failure->message}})
                          : json(nullptr);

@@ -171,13 +171,31 @@ def test_name_constrained_ca(tlslab, tmp_path):
     assert "May issue for: test and names under them; no IP addresses" in proc.out
     issue(tlslab, d, tmp_path / "in", "www.bank32.test")
     openssl("verify", "-CAfile", d / "ca.pem", tmp_path / "in.pem")
-    proc = issue(tlslab, d, tmp_path / "out", "www.bank32.com")
+    # Names every client would reject are refused, the constraint named, nothing written...
+    proc = issue(tlslab, d, tmp_path / "out", "bar.example", check=2)
+    assert "bar.example is outside the name constraints of" in proc.err
+    assert "it may issue only for test and names under it, and for no IP address" in proc.err
+    assert "--force" in proc.err and not (tmp_path / "out.pem").exists()
+    proc = issue(tlslab, d, tmp_path / "ip", "www.bank32.test", "127.0.0.1", check=2)
+    assert "127.0.0.1 is outside the name constraints" in proc.err and not (tmp_path / "ip.pem").exists()
+    # ... unless --force: then with a warning, so verifiers can be watched refusing them.
+    proc = issue(tlslab, d, tmp_path / "out", "www.bank32.com", extra=["--force"])
     assert "www.bank32.com is outside the CA's name constraints" in proc.err
     bad = openssl("verify", "-CAfile", d / "ca.pem", tmp_path / "out.pem", check=False)
     assert bad.returncode != 0 and "permitted subtree violation" in bad.out
-    issue(tlslab, d, tmp_path / "ip", "www.bank32.test", "127.0.0.1")
+    issue(tlslab, d, tmp_path / "ip", "www.bank32.test", "127.0.0.1", extra=["--force"])
     bad = openssl("verify", "-CAfile", d / "ca.pem", tmp_path / "ip.pem", check=False)
     assert bad.returncode != 0 and "excluded subtree violation" in bad.out
+
+
+def test_name_constrained_ca_signs_only_what_it_may(tlslab, tmp_path):
+    d = tmp_path / "nc"
+    tlslab("ca", "init", "--dir", d, "--permit-dns", ".test", check=0)
+    csr = make_csr(tmp_path, cn="api.lab.test", san="DNS:api.lab.test,DNS:evil.com")
+    proc = tlslab("ca", "sign", "--dir", d, csr, "--copy-sans", "--out", tmp_path / "api", check=2)
+    assert "evil.com is outside the name constraints" in proc.err and not (tmp_path / "api.pem").exists()
+    tlslab("ca", "sign", "--dir", d, csr, "--out", tmp_path / "api", check=0)  # its CN alone is fine
+    tlslab("ca", "sign", "--dir", d, csr, "--copy-sans", "--force", "--out", tmp_path / "forced", check=0)
 
 
 # ---- ca sign ----

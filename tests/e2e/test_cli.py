@@ -69,7 +69,7 @@ def usage_error(tlslab, *args):
     (["proxy", "--mode"], "tlslab proxy: --mode needs MODE (sni (default), explicit (HTTP CONNECT proxy) or reverse)"),
     # values of the wrong type
     (["connect", "example.com", "--connect-timeout", "soon"],
-     'tlslab connect: --connect-timeout expects a number, not "soon"'),
+     "tlslab: --connect-timeout 'soon': not a number of seconds (e.g. 10 or 2.5)"),
     (["ca", "issue", "a.test", "--days", "many"], 'tlslab ca issue: --days expects a whole number, not "many"'),
     (["scan", "h", "--concurrency", "x"], 'tlslab scan: --concurrency expects a whole number, not "x"'),
     (["ca", "trust", "--system=maybe"],

@@ -2,6 +2,10 @@
 import json
 import os
 import signal
+import subprocess
+import time
+
+import pytest
 
 from conftest import have  # noqa: F401  (keeps the fixture module imported first)
 
@@ -62,3 +66,62 @@ def test_failure_is_reported(tlslab, tmp_path):
     assert proc.returncode == 1
     assert report["ok"] is False
     assert any(not s["pass"] for s in report["steps"])
+
+
+def lab_children(folder):
+    """Processes whose command line names the lab's folder (its servers)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if str(folder).encode() in f.read():
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def wait_until(predicate, timeout=15):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_interrupted_lab_leaves_nothing_behind(tlslab, tmp_path, sig):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([tlslab.path, "lab", "--interactive", "--task", "1a"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, TMPDIR=str(tmp), NO_COLOR="1"))
+    out = b""
+    while b"Press Enter for task 1a" not in out:  # the servers are up; the lab waits for Enter
+        chunk = proc.stdout.read1(4096)
+        assert chunk, out.decode(errors="replace") + proc.stderr.read().decode(errors="replace")
+        out += chunk
+    (folder,) = tmp.iterdir()
+    assert (folder / "ca" / "ca-key.pem").exists()
+    servers = lab_children(folder)
+    assert len(servers) == 2
+    try:
+        proc.send_signal(sig)
+        proc.wait(timeout=15)
+        assert proc.returncode == -sig
+        if sig != signal.SIGKILL:
+            assert "tlslab lab: interrupted; its servers are stopped and" in proc.stderr.read().decode()
+        wait_until(lambda: not lab_children(folder))
+        wait_until(lambda: not folder.exists())
+    finally:
+        for pid in lab_children(folder):  # a failed run must not leave them either
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_dir_that_is_a_file_is_a_usage_error(tlslab, tmp_path):
+    (tmp_path / "file").write_text("")
+    proc = tlslab("lab", "--dir", tmp_path / "file")
+    assert proc.returncode == 2 and "--dir" in proc.err and "not a folder" in proc.err
+    assert "internal error" not in proc.err
+    proc = tlslab("lab", "--dir", tmp_path / "file" / "sub")
+    assert proc.returncode == 23 and "cannot make the folder" in proc.err

@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -46,6 +47,9 @@ def certs(tmp_path_factory):
     p.cert("stranger", HOST, issuer="other_root", sans=(HOST,))
     p.cert("wild", "bank32.com", issuer="root", sans=("bank32.com", "*.bank32.com"))
     p.chain("leaf_chain", "leaf", "root")
+    # An all-RSA upstream, as the servers a client offering only RSA schemes reaches.
+    p.cert("rsa_root", "Upstream RSA Root", ca=True, days=365, key_kind="rsa-2048")
+    p.cert("all_rsa", "rsa.bank32.com", issuer="rsa_root", sans=("rsa.bank32.com",), key_kind="rsa-2048")
     return p
 
 
@@ -329,6 +333,31 @@ def test_wildcard_hosts_share_one_forgery(tlslab, proxy, serve, certs, pca):
     assert a["serial"] == b["serial"]
     p.stop()
     assert "forged 1 certificate" in p.err() and "1 cache hit" in p.err(), p.err()
+
+
+def test_upstream_resolve_wildcard_and_curls_form(tlslab, proxy, serve, certs, pca):
+    """--upstream-resolve '*.bank32.com:ADDR' maps every name under bank32.com; curl's
+    NAME:PORT:ADDR form maps only connections to that port."""
+    up = serve(cert="wild")
+    p = proxy("--upstream-resolve", f"*.bank32.com:{up.port}:{LOOPBACK}", "--upstream-port", up.port,
+              "--upstream-cacert", pem(certs, "root"))
+    assert connect_json(tlslab, p.port, pca, host="a.bank32.com")["verification"]["ok"] is True
+    # Any depth: the name reaches the mapped server (whose *.bank32.com does not cover it).
+    tlslab("connect", f"deep.b.bank32.com:{p.port}", "--resolve", f"deep.b.bank32.com:{p.port}:{LOOPBACK}",
+           "--cacert", pca / "ca.pem", check=None)
+    assert p.wait_for(f"the real server deep.b.bank32.com ({LOOPBACK}:{up.port})"), p.err()
+    other = proxy("--upstream-resolve", f"*.bank32.com:{up.port + 1}:{LOOPBACK}", "--upstream-port", up.port,
+                  "--upstream-cacert", pem(certs, "root"))
+    tlslab("connect", f"a.bank32.com:{other.port}", "--resolve", f"a.bank32.com:{other.port}:{LOOPBACK}",
+           "--cacert", pca / "ca.pem", check=None)
+    assert other.wait_for("cannot resolve a.bank32.com"), other.err()
+
+
+def test_upstream_resolve_explains_its_forms(tlslab):
+    proc = tlslab("proxy", "--upstream-resolve", "www.bank32.com", check=2)
+    assert "NAME:PORT:ADDR as curl's --resolve" in proc.err
+    proc = tlslab("proxy", "--upstream-resolve", "www.*.com:127.0.0.1", check=2)
+    assert "a wildcard is *.DOMAIN" in proc.err
 
 
 def test_cert_cache_dir_serves_the_same_certificate_after_a_restart(tlslab, proxy, serve, certs, pca, tmp_path):
@@ -869,3 +898,127 @@ def test_chromium_through_explicit_mode(proxy, nginx, certs, pca, tmp_path):
     assert "Welcome to bank32" in r.stdout, r.stderr[-2000:]
     # Chromium's own background requests also try the proxy; only the page matters here.
     assert p.wait_for(f'"GET https://{HOST}:{nginx["tls"]}/" 200'), p.out()
+
+
+# ---------------------------------------------------------------------------------------------
+# The client-facing side answers as a TLS server: the proxy in front of `openssl s_server`, and
+# s_server alone, given the same hand-made first flights, answer alike.
+
+def _record(ctype, body):
+    return bytes([ctype]) + b"\x03\x01" + struct.pack(">H", len(body)) + body
+
+
+def _ext(kind, data):
+    return struct.pack(">HH", kind, len(data)) + data
+
+
+def _u16s(values):
+    data = b"".join(struct.pack(">H", v) for v in values)
+    return struct.pack(">H", len(data)) + data
+
+
+def made_hello(sni, schemes=(0x0804, 0x0403, 0x0401), cert_schemes=None, filler=0):
+    """A TLS 1.3 ClientHello handshake message; filler unknown code points pad signature_algorithms."""
+    name = sni.encode()
+    exts = _ext(0, struct.pack(">HBH", len(name) + 3, 0, len(name)) + name)
+    exts += _ext(43, b"\x04\x03\x04\x03\x03") + _ext(10, _u16s([0x1d]))
+    exts += _ext(51, struct.pack(">HHH", 36, 0x1d, 32) + os.urandom(32))
+    exts += _ext(13, _u16s([0x0a00 + i % 0x100 for i in range(filler)] + list(schemes)))
+    if cert_schemes:
+        exts += _ext(50, _u16s(cert_schemes))
+    body = b"\x03\x03" + os.urandom(32) + b"\x20" + os.urandom(32) + _u16s([0x1301, 0x1302, 0xc02f])
+    body += b"\x01\x00" + struct.pack(">H", len(exts)) + exts
+    return b"\x01" + struct.pack(">I", len(body))[1:] + body
+
+
+def in_records(message, size=16384, ctype=22):
+    return b"".join(_record(ctype, message[i:i + size]) for i in range(0, len(message), size))
+
+
+def sslv2_hello():
+    specs = b"\x00\xc0\x2f\x00\xc0\x30\x00\x00\x2f\x00\x00\xff"  # as 3-byte SSLv2 cipher specs
+    body = b"\x01\x03\x03" + struct.pack(">HHH", len(specs), 0, 32) + specs + os.urandom(32)
+    return struct.pack(">H", 0x8000 | len(body)) + body
+
+
+def first_answer(port, flight):
+    """What a TLS server answers to flight: "server_hello", "alert N" or "closed"."""
+    with socket.create_connection((LOOPBACK, port), timeout=10) as c:
+        c.sendall(flight)
+        got = b""
+        while len(got) < 7:
+            try:
+                data = c.recv(4096)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            got += data
+    if got[:1] == b"\x16" and got[5:6] == b"\x02":
+        return "server_hello"
+    if got[:1] == b"\x15" and len(got) >= 7:
+        return f"alert {got[6]}"
+    return "closed" if not got else f"bytes {got[:8].hex()}"
+
+
+ODD_FLIGHTS = {
+    "sslv2_format_hello": lambda host: sslv2_hello(),
+    "hello_over_five_records": lambda host: in_records(made_hello(host, filler=32650)),
+    "app_data_inside_the_hello": lambda host: (lambda r: r[:105] + _record(23, b"hello") + r[105:])(
+        in_records(made_hello(host), 100)),
+    "rsa_only_in_certificates": lambda host: in_records(made_hello(host, (0x0804, 0x0809), (0x0804, 0x0809, 0x0401))),
+}
+
+
+def all_rsa_reverse_proxy(proxy, s_server, certs):
+    """s_server with an all-RSA chain, and the proxy in reverse mode in front of it."""
+    host = "rsa.bank32.com"
+    up = s_server("-cert", pem(certs, "all_rsa"), "-key", key(certs, "all_rsa"))
+    p = proxy("--upstream", f"{host}:{up.port}", "--upstream-resolve", f"{host}:{LOOPBACK}", "--upstream-cacert",
+              pem(certs, "rsa_root"), mode="reverse")
+    return host, up, p
+
+
+@pytest.mark.parametrize("case", sorted(ODD_FLIGHTS))
+def test_reverse_mode_answers_first_flights_as_s_server_does(proxy, s_server, certs, pca, case):
+    host, up, p = all_rsa_reverse_proxy(proxy, s_server, certs)
+    flight = ODD_FLIGHTS[case](host)
+    expected = first_answer(up.port, flight)
+    assert expected in ("server_hello", "alert 40", "alert 10"), expected  # what s_server answers today
+    assert first_answer(p.port, flight) == expected, p.err()
+    if case == "app_data_inside_the_hello":
+        assert p.wait_for("OpenSSL answered it: the client broke the TLS protocol: unexpected message"), p.err()
+
+
+def test_a_client_offering_only_rsa_pss_accepts_the_forged_chain(proxy, s_server, certs, pca):
+    host, _, p = all_rsa_reverse_proxy(proxy, s_server, certs)
+    for version in ("-tls1_3", "-tls1_2"):
+        r = subprocess.run(["openssl", "s_client", "-connect", f"{LOOPBACK}:{p.port}", "-servername", host, version,
+                            "-verify_return_error", "-CAfile", str(pca / "ca.pem"), "-sigalgs",
+                            "rsa_pss_rsae_sha256:rsa_pss_pss_sha256"],
+                           input=b"", capture_output=True, timeout=30)
+        out = r.stdout.decode(errors="replace")
+        assert r.returncode == 0 and "Verify return code: 0 (ok)" in out, out + r.stderr.decode(errors="replace")
+        assert "tlslab proxy RSA issuer" in out and "Peer signature type: RSA-PSS" in out, out
+
+
+def test_client_failures_are_told_by_kind(proxy, serve, certs, pca):
+    up = serve()
+    p = sni_proxy(proxy, certs, up.port)
+    # A client that does not trust the proxy's CA: curl answers the forged certificate with unknown_ca.
+    r = curl("--cacert", pem(certs, "root"), *via_sni(p.port, "/"))
+    assert r.returncode != 0
+    assert p.wait_for("does not trust the proxy's CA"), p.err()
+    assert "refused the forged certificate" not in p.err()
+
+
+def test_explicit_mode_answers_garbage_400_at_once(proxy, pca):
+    p = proxy("--handshake-timeout", "10", mode="explicit")
+    for garbage in (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", b"hello world garbage", b"GET / HTTP/1.1\x01"):
+        started = time.monotonic()
+        with socket.create_connection((LOOPBACK, p.port), timeout=10) as c:
+            c.sendall(garbage)
+            reply = c.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 400 Bad Request"), reply
+        assert time.monotonic() - started < 2
+    assert p.wait_for("answered 400"), p.err()

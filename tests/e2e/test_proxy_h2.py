@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import DNS_GUARD, free_port, have, nss_home, nss_trust, wait_port
+from conftest import DNS_GUARD, PyServer, free_port, have, nss_home, nss_trust, wait_port
 from test_proxy import (BIG, HOST, LOOPBACK, CHROMIUM_FLAGS, certs, curl, key, nginx, pca, pem, procs,  # noqa: F401
                         proxy, serve, sni_proxy, via_sni)
 
@@ -24,6 +24,7 @@ h2 = pytest.importorskip("h2.connection")
 import h2.config  # noqa: E402
 import h2.events  # noqa: E402
 import h2.settings  # noqa: E402
+import hyperframe.frame  # noqa: E402
 
 
 def need(*programs):
@@ -251,6 +252,73 @@ def test_trailers_are_relayed(proxy, nghttpd, certs, pca):
                 ended = True
     c.close()
     assert trailers == {"grpc-status": "0"}
+
+
+@pytest.fixture
+def h2_server(certs):
+    """A python3-h2 server (ALPN h2) whose connections are handled by handler(sock, conn)."""
+    servers = []
+
+    def start(handler):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(pem(certs, "leaf"), key(certs, "leaf"))
+        context.set_alpn_protocols(["h2"])
+
+        def serve(sock):
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+            conn.initiate_connection()
+            sock.sendall(conn.data_to_send())
+            handler(sock, conn)
+
+        server = PyServer(serve, context)
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def test_upstream_goaway_reaches_the_client(proxy, h2_server, certs, pca):
+    """The server answers one request and says GOAWAY: the client gets its answer, then a
+    graceful GOAWAY from the proxy, and a request it sent after that is refused, not lost."""
+    def answer_one_then_goaway(sock, conn):
+        answered = False
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return
+            for e in conn.receive_data(data):
+                if isinstance(e, h2.events.RequestReceived) and not answered:
+                    conn.send_headers(e.stream_id, [(":status", "200")])
+                    conn.send_data(e.stream_id, b"first and last", end_stream=True)
+                    conn.close_connection(last_stream_id=e.stream_id)
+                    answered = True
+            sock.sendall(conn.data_to_send())
+
+    up = h2_server(answer_one_then_goaway)
+    p = sni_proxy(proxy, certs, up.port)
+    c = H2Client(pca, p.port)
+    first = c.request("/one")
+    # Read the frames as they come until the proxy closes (python3-h2 itself refuses frames
+    # after a GOAWAY, which RFC 9113 allows for streams the GOAWAY covers).
+    raw = b""
+    while data := c.sock.recv(65536):
+        raw += data
+    c.close()
+    frames, pos = [], 0
+    while pos + 9 <= len(raw):
+        frame, length = hyperframe.frame.Frame.parse_frame_header(memoryview(raw[pos:pos + 9]))
+        frame.parse_body(memoryview(raw[pos + 9:pos + 9 + length]))
+        frames.append(frame)
+        pos += 9 + length
+    body = b"".join(f.data for f in frames if isinstance(f, hyperframe.frame.DataFrame) and f.stream_id == first)
+    goaways = [f for f in frames if isinstance(f, hyperframe.frame.GoAwayFrame)]
+    assert body == b"first and last"
+    assert goaways and goaways[0].error_code == 0 and goaways[0].last_stream_id >= first  # graceful
+    assert any(isinstance(f, hyperframe.frame.DataFrame) and f.stream_id == first and "END_STREAM" in f.flags
+               for f in frames)
+    assert p.wait_for('"GET https://www.bank32.com'), p.out()
 
 
 def rss_kb(pid):

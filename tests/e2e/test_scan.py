@@ -431,3 +431,41 @@ def test_concurrency_and_delay_bound_the_connections(tlslab, s_server, certs):
     assert most == 2, f"at most {most} connections seen at once, wanted 2"
     # Each connection but the first (the reachability check) waits 20 ms in one of two slots.
     assert r["elapsed_ms"] >= 20 * (r["connections"] - 1) / 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Ports that do not speak TLS: said so, with connect's exit codes, not a report full of "n/a".
+
+def plain_http(conn):
+    conn.recv(4096)
+    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+def test_plain_http_port_does_not_speak_tls(tlslab):
+    server = PyServer(plain_http)
+    proc = tlslab("scan", "-q", f"{IP}:{server.port}", check=35)
+    assert f"{IP}:{server.port} does not speak TLS (plain HTTP?)" in proc.err
+    assert '"HTTP/1.1 400 Bad Request"' in proc.err
+    assert "Grade" not in proc.out
+
+
+def test_silent_port_times_out(tlslab):
+    server = PyServer(None, accept=False)  # the kernel completes connections; nobody ever answers
+    proc = tlslab("scan", "-q", "--timeout", "1", f"{IP}:{server.port}", check=28)
+    assert "answered nothing to a TLS ClientHello in 1s" in proc.err
+    assert "Grade" not in proc.out
+
+
+def test_json_of_one_unreachable_target_is_a_result(tlslab):
+    server = PyServer(plain_http)
+    for target, code in ((f"{IP}:{free_port()}", 7), (f"{IP}:{server.port}", 35)):
+        proc = tlslab("scan", "--json", target, check=code)
+        result = json.loads(proc.out)
+        assert result["target"] == target and result["exit_code"] == code
+        assert result["error"] in proc.err
+
+
+def test_timeout_out_of_range_is_a_usage_error(tlslab):
+    for bad in ("0", "-1", "1e300"):
+        proc = tlslab("scan", "--timeout", bad, f"{IP}:443", check=2)
+        assert "--timeout" in proc.err

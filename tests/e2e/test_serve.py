@@ -667,7 +667,8 @@ def test_storm_of_bad_clients(serve, pki, tmp_path):
 
     def random_bytes():
         with connect() as c:
-            c.sendall(bytes([random.choice([0x00, 0x17, 0x80, 0xff])]) + os.urandom(300))
+            # (never an SSLv2-format hello: a first byte with the high bit, then 1 as the third)
+            c.sendall(bytes([random.choice([0x00, 0x17, 0x80, 0xff])]) + os.urandom(1) + b"\x02" + os.urandom(298))
             read_all(c)
 
     def truncated_hello():
@@ -787,3 +788,65 @@ def test_browser_shows_the_connection_for_each_name(serve, pki, tmp_path):
     # Without the CA in its store the browser refuses, and shows no page.
     dom, err = chromium(f"https://{HOST}:{s.port}/", HOST, nss_home(tmp_path, "untrusted"))
     assert "ERR_CERT_AUTHORITY_INVALID" in err and "Your TLS connection" not in dom
+
+
+def _sslv2_hello(version):
+    """An SSLv2-format ClientHello (RFC 5246 appendix E.2), as some scanners still send."""
+    specs = b"\x00\xc0\x2f\x00\xc0\x2b\x00\x00\x2f"  # ECDHE-RSA/ECDSA-AES128-GCM, AES128-SHA as SSLv2 specs
+    body = b"\x01" + version + len(specs).to_bytes(2, "big") + b"\x00\x00\x00\x20" + specs + os.urandom(32)
+    return (0x8000 | len(body)).to_bytes(2, "big") + body
+
+
+def _answer(port, flight):
+    with socket.create_connection((LOOPBACK, port), timeout=10) as c:
+        c.sendall(flight)
+        got = b""
+        while len(got) < 7:
+            data = c.recv(4096)
+            if not data:
+                break
+            got += data
+    return got[:1].hex() + (f" alert {got[6]}" if got[:1] == b"\x15" and len(got) >= 7 else "")
+
+
+@pytest.mark.parametrize("version", [b"\x03\x03", b"\x03\x01"])
+def test_sslv2_format_hello_gets_the_alert_s_server_sends(serve, pki, s_server, version):
+    s = serve(*cert_args(pki.multi))
+    # s_server at tlslab serve's minimum version, TLS 1.2.
+    ref = s_server("-cert", pki.multi.cert, "-key", pki.multi.key, "-min_protocol", "TLSv1.2")
+    expected = _answer(ref.port, _sslv2_hello(version))
+    assert expected.startswith("15 alert"), expected
+    assert _answer(s.port, _sslv2_hello(version)) == expected
+    wait_for(lambda: "SSLv2-format ClientHello refused" in s.err(), what="the log line")
+
+
+# ---------------------------------------------------------------------------------------------
+# A port that is taken: SO_REUSEPORT (one listener per worker) must not let a second instance
+# share it and split the connections.
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:{}", "0.0.0.0:{}"])
+def test_second_instance_refuses_a_taken_port(tlslab, serve, pki, listen):
+    s = serve(*cert_args(pki.multi))
+    second = tlslab("serve", "--listen", listen.format(s.port), "--threads", "2", *cert_args(pki.renewed), timeout=10)
+    assert second.returncode == 7, second.err
+    assert f"address in use by pid {s.proc.pid} (tlslab serve)" in second.err
+    assert "listening" not in second.err
+
+
+def test_proxy_refuses_the_port_of_a_serve(tlslab, serve, pki):
+    s = serve(*cert_args(pki.multi))
+    proxy = tlslab("proxy", "--listen", f"{LOOPBACK}:{s.port}", "--ca", pki.dir / "ca", "--threads", "1",
+                   timeout=10)
+    assert proxy.returncode == 7, proxy.err
+    assert f"cannot listen on {LOOPBACK}:{s.port}: address in use by pid {s.proc.pid} (tlslab serve)" in proxy.err
+
+
+def test_threads_beyond_reason_is_a_usage_error(tlslab, pki):
+    proc = tlslab("serve", "--threads", "100000", *cert_args(pki.multi), timeout=10)
+    assert proc.returncode == 2 and "--threads 100000: at most 256" in proc.err
+    assert "internal error" not in proc.err
+
+
+def test_timeout_beyond_reason_is_a_usage_error(tlslab, pki):
+    proc = tlslab("serve", "--handshake-timeout", "1e300", *cert_args(pki.multi), timeout=10)
+    assert proc.returncode == 2 and "--handshake-timeout 1e+300: at most 604800 seconds" in proc.err

@@ -18,6 +18,7 @@
 namespace tlslab::pki {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -137,6 +138,16 @@ TEST(Ca, NameConstraintsAreEnforcedByOpenSSL) {
   EXPECT_EQ(verify(outside.cert.get(), ca.cert()), X509_V_ERR_PERMITTED_VIOLATION);
   auto address = ca.issue({.names = parse_names({"www.bank32.test", "127.0.0.1"})});
   EXPECT_EQ(verify(address.cert.get(), ca.cert()), X509_V_ERR_EXCLUDED_VIOLATION);
+}
+
+TEST(Ca, RequirePermittedRefusesWhatClientsWouldReject) {
+  auto ca = Ca::create({.name = "Test-only", .permit_dns = {"test"}});
+  ca.require_permitted(parse_names({"www.bank32.test", "test", "me@lab.test"}));  // no throw
+  EXPECT_THAT(failure_message([&] { ca.require_permitted(parse_names({"a.test", "bar.example", "127.0.0.1"})); },
+                              Kind::Usage),
+              AllOf(HasSubstr("bar.example, 127.0.0.1 are outside the name constraints of \"Test-only\""),
+                    HasSubstr("only for test and names under it"), HasSubstr("--force")));
+  Ca::create({.name = "Unconstrained"}).require_permitted(parse_names({"bar.example", "127.0.0.1"}));
 }
 
 TEST(Ca, CertifiesAGivenKeyAndSubject) {

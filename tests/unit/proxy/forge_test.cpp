@@ -20,6 +20,7 @@
 #include "support/cert_factory.hpp"
 #include "support/failure.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tls_pair.hpp"
 
 namespace tlslab::proxy {
 namespace {
@@ -294,6 +295,48 @@ TEST_F(Unusable, ACertificateEndingWithItsCaIsKeptToTheEnd) {
   auto cert = mint();
   EXPECT_EQ(why_unusable(cert.get(), ca, key.get(), kNames, now), "");
   EXPECT_THAT(why_unusable(cert.get(), ca, key.get(), kNames, now + 21L * 86400), HasSubstr("it expired on "));
+}
+
+}  // namespace
+}  // namespace tlslab::proxy
+
+namespace tlslab::proxy {
+namespace {
+
+// An RSA-issued forgery: the leaf is signed by an RSA issuer under the CA (with RSA-PSS when asked),
+// the chain verifies up to the CA, and a client offering RSA-PSS alone completes a handshake.
+TEST(Forger, RsaIssuerChainsUpToTheCa) {
+  auto ca = pki::Ca::create({.name = "Forge Test CA"});
+  Forger forger(ca, {});
+  EXPECT_EQ(forger.ca_signature_scheme(), 0x0403);
+  auto pss = forger.forge(kNames, "RSA", ForgeIssuer::RsaPss);
+  auto pkcs1 = forger.forge(kNames, "RSA", ForgeIssuer::RsaPkcs1);
+  auto plain = forger.forge(kNames, "RSA");
+  EXPECT_NE(pss.forged, pkcs1.forged);
+  EXPECT_NE(pss.forged, plain.forged);
+  for (const auto& [forging, nid] : {std::pair{&pss, NID_rsassaPss}, std::pair{&pkcs1, NID_sha256WithRSAEncryption},
+                                     std::pair{&plain, NID_ecdsa_with_SHA256}}) {
+    SSL_CTX* ctx = forging->forged->ctx.get();
+    X509* leaf = SSL_CTX_get0_certificate(ctx);
+    EXPECT_EQ(X509_get_signature_nid(leaf), nid);
+    STACK_OF(X509)* chain = nullptr;
+    ASSERT_EQ(SSL_CTX_get0_chain_certs(ctx, &chain), 1);
+    ossl::Ptr<X509_STORE> store(X509_STORE_new());
+    X509_STORE_add_cert(store.get(), ca.cert());
+    ossl::Ptr<X509_STORE_CTX> verify(X509_STORE_CTX_new());
+    X509_STORE_CTX_init(verify.get(), store.get(), leaf, chain);
+    EXPECT_EQ(X509_verify_cert(verify.get()), 1)
+        << X509_verify_cert_error_string(X509_STORE_CTX_get_error(verify.get()));
+  }
+  testing::TlsPair pair({.ctx =
+                             [&](SSL_CTX* c) {
+                               SSL_CTX_set1_sigalgs_list(c, "rsa_pss_rsae_sha256");
+                               X509_STORE_add_cert(SSL_CTX_get_cert_store(c), ca.cert());
+                               SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
+                             }},
+                        {.ssl = [&](SSL* s) { SSL_set_SSL_CTX(s, pss.forged->ctx.get()); }});
+  ASSERT_TRUE(pair.handshake()) << pair.error();
+  EXPECT_EQ(SSL_get_verify_result(pair.client()), X509_V_OK);
 }
 
 }  // namespace
