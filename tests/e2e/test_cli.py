@@ -56,7 +56,7 @@ def usage_error(tlslab, *args):
      "tlslab connect: --cacert needs FILE (Trust the CA certificates in FILE instead of the system store)"),
     (["ca", "issue", "a.test", "--days="], "tlslab ca issue: --days needs N (validity in days (browsers cap leaves "
                                            "at 398))"),
-    (["connect", "-kx", "example.com"], "tlslab connect: unknown option -x (tlslab connect --help lists the options)"),
+    (["connect", "-kz", "example.com"], "tlslab connect: unknown option -z (tlslab connect --help lists the options)"),
     (["connect", "example.com", "-kqo"],
      "tlslab connect: --output needs FILE (Write the body to FILE (byte-exact, only when complete))"),
     (["connect", "example.com", "-o"],
