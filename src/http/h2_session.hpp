@@ -33,7 +33,7 @@ struct H2Settings {
   std::uint32_t connection_window_size = 16 << 20;  // the whole connection
   std::uint32_t max_header_list_size = 64 * 1024;   // decoded header bytes per block (HPACK bomb guard)
   // Abuse limits, per connection: beyond them the session ends with GOAWAY(ENHANCE_YOUR_CALM).
-  std::uint32_t max_resets_per_second = 200;  // streams reset by the peer (rapid reset, CVE-2023-44487)
+  std::uint32_t max_resets_per_second = 200;    // streams reset by the peer (rapid reset, CVE-2023-44487)
   std::uint32_t max_control_per_second = 1000;  // SETTINGS and PING frames from the peer
 };
 
@@ -69,6 +69,9 @@ class H2Listener {
   virtual void on_settings() {}
   // Queued body bytes of a stream left the queue for the wire.
   virtual void on_data_sent(std::int32_t stream, std::size_t bytes) { (void)stream, (void)bytes; }
+  // This end's half of the stream ended: a frame with END_STREAM (HEADERS, DATA or trailers) left
+  // for the wire.
+  virtual void on_end_sent(std::int32_t stream) { (void)stream; }
 };
 
 class H2Session {
