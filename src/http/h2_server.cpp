@@ -35,6 +35,13 @@ constexpr std::size_t kOutputBudget = 1024 * 1024;
 // shut; with the connection window (kConnectionWindow) this bounds what a client can make us hold.
 constexpr std::size_t kBodyBudget = 4 * 1024 * 1024;
 constexpr std::uint32_t kConnectionWindow = 4 * 1024 * 1024;
+// A response complete before its request (413, 408, or an answer that did not wait for the body):
+// what the client still sends is dropped for up to kLingerTime and kLingerBytes before the stream
+// is reset with NO_ERROR (RFC 9113 §8.1), so a client still uploading reads the answer first, as
+// serve lingers after an HTTP/1.1 error response. curl 7.88 fails a request whose stream is reset
+// while it uploads, even after a complete response.
+constexpr std::chrono::milliseconds kLingerTime{2000};
+constexpr std::size_t kLingerBytes = 256 * 1024;
 
 std::string seconds_text(std::chrono::milliseconds d) { return fmt::format("{:g} s", d.count() / 1000.0); }
 
@@ -111,6 +118,7 @@ struct H2Server::Impl final : H2Listener {
     std::optional<FileReply> file;  // file bytes not yet queued (offset and length advance)
     std::size_t held = 0;           // request body bytes held (counted in held_body_)
     std::size_t unconsumed = 0;     // of them, not yet acknowledged to the client
+    std::size_t dropped = 0;        // body bytes received after the response ended
     TimePoint deadline = kNever;
   };
 
@@ -211,6 +219,7 @@ struct H2Server::Impl final : H2Listener {
     auto* st = find(id);
     if (st == nullptr || st->ready || st->answered) {  // refused or answered: dropped
       session.consume(id, bytes.size());
+      if (st != nullptr && st->end_sent && (st->dropped += bytes.size()) > kLingerBytes) session.reset(id, kNoError);
       return;
     }
     auto& body = st->request.body();
@@ -253,9 +262,9 @@ struct H2Server::Impl final : H2Listener {
     auto* st = find(id);
     if (st == nullptr) return;
     st->end_sent = true;
-    st->deadline = kNever;
-    // The response is complete before the request: the client may stop sending (RFC 9113 §8.1).
-    if (!st->request_done) session.reset(id, kNoError);
+    // The response is complete before the request: the client may stop sending (RFC 9113 §8.1),
+    // and is told so after a while.
+    st->deadline = st->request_done ? kNever : now_ + kLingerTime;
   }
 
   // ---- answering ----
@@ -416,7 +425,10 @@ void H2Server::expire(H2Clock::time_point now) {
   for (auto id : late) {
     auto* st = s.find(id);
     if (st == nullptr) continue;
-    if (!st->answered) {
+    if (st->end_sent) {  // lingered long enough
+      st->deadline = kNever;
+      s.session.reset(id, kNoError);
+    } else if (!st->answered) {
       s.refuse(id, *st, 408, {},
                fmt::format("request body not complete in {}; answered 408", seconds_text(s.options.request_timeout)));
     } else {

@@ -282,7 +282,11 @@ asio::awaitable<void> Session::serve_h2() {
     }
     if (out.capacity() > kSmallFile * 2) std::string().swap(out);
     if (h2.done()) {
-      if (!h2.error().empty()) shared_.log_error(peer_, h2.error());
+      if (h2.error().empty()) co_return;
+      // A connection error: the GOAWAY is out; what the client still sends is dropped for a
+      // while, or the kernel's reset could destroy the GOAWAY before the client reads it.
+      shared_.log_error(peer_, h2.error());
+      co_await linger();
       co_return;
     }
     expire_at(h2.next_deadline());

@@ -780,7 +780,7 @@ def test_browser_shows_the_connection_for_each_name(serve, pki, tmp_path):
         dom, err = chromium(f"https://{host}:{s.port}/", host, trusted, shot)
         assert f"Your TLS connection to {host}" in dom, err[-2000:]
         assert '<td id="tls_version"><code>TLSv1.3</code>' in dom
-        assert f'<td id="sni"><code>{host}</code>' in dom and '<td id="alpn"><code>http/1.1</code>' in dom
+        assert f'<td id="sni"><code>{host}</code>' in dom and '<td id="alpn"><code>h2</code>' in dom
         assert re.search(r'<td id="cipher_suite"><code>TLS_\w+</code>', dom)
         assert "HeadlessChrome" in dom
         assert shot.stat().st_size > 10_000

@@ -215,7 +215,15 @@ TEST_F(H2ServerTest, BodyOverTheLimitIs413ThenTheStreamIsReset) {
   pump();
   EXPECT_EQ(c.field(id, ":status"), "413");
   EXPECT_TRUE(c.streams[id].ended);
-  // The response is complete before the request: RST_STREAM NO_ERROR tells the client to stop.
+  // The response is complete before the request: what the client still sends is dropped for a
+  // while, then RST_STREAM NO_ERROR tells it to stop.
+  client->send_data(id, std::string(100, 'c'));
+  pump();
+  EXPECT_EQ(c.streams[id].closes, 0);
+  now += 2s;
+  EXPECT_EQ(server->next_deadline(), now);
+  server->expire(now);
+  pump();
   EXPECT_EQ(c.streams[id].closes, 1);
   EXPECT_EQ(c.streams[id].code, kNoError);
   EXPECT_THAT(responder.notes.at(0), HasSubstr("answered 413"));
