@@ -76,8 +76,8 @@ Request h2_request(const H2Fields& fields) {
     if (f.name == "host") has_host = true;
     req.insert(f.name, f.value);
   }
-  if (!has_host && !authority.empty()) req.set(bhttp::field::host, authority);
-  if (!cookie.empty()) req.set(bhttp::field::cookie, cookie);
+  if (!has_host && !authority.empty()) req.insert("host", authority);
+  if (!cookie.empty()) req.insert("cookie", cookie);
   return req;
 }
 

@@ -128,6 +128,9 @@ def cert_args(pair):
 # Clients.
 
 def curl(port, path="/", *args, host=HOST, cacert=None, timeout=20):
+    """curl over HTTP/1.1 unless args choose (serve offers h2 first; test_serve_h2.py tests it)."""
+    if not any(str(a).startswith("--http") for a in args):
+        args = ("--http1.1", *args)
     proc = subprocess.run([*DNS_GUARD, "curl", "-sS", "--max-time", "10", "--resolve", f"{host}:{port}:{LOOPBACK}",
                            *(["--cacert", str(cacert)] if cacert else []), *map(str, args),
                            f"https://{host}:{port}{path}"], capture_output=True, timeout=timeout)
