@@ -72,7 +72,7 @@ std::string man_page(const CLI::App& app, const std::string& version) {
   out += ".SH \"EXIT STATUS\"\n.nf\n" + roff(app.get_footer()) + "\n.fi\n";
   out +=
       ".SH ENVIRONMENT\n.TP\n.B NO_COLOR\nno colours, even on a terminal\n"
-      ".TP\n.B SSLKEYLOGFILE\nwhere connect and proxy append the TLS key log\n"
+      ".TP\n.B SSLKEYLOGFILE\nwhere connect, serve and proxy append the TLS key log\n"
       ".TP\n.B SSL_CERT_DIR\nconnect: the trusted CA directories (separated by ':') instead of /etc/ssl/certs\n"
       ".TP\n.B SSL_CERT_FILE\nconnect: a CA file trusted as well as the system directory\n"
       ".TP\n.B TLSLAB_CA\nthe CA folder of tlslab ca (default $XDG_DATA_HOME/tlslab/ca)\n";

@@ -16,13 +16,14 @@ namespace {
 struct ServeArgs {
   std::vector<std::string> listen, certs, keys, snis, alpn, names;
   std::string root, tls_min = "1.2", tls_max, ciphers, ciphersuites, groups, ticket_key_file, client_ca, verify_client,
-                    ocsp;
+                    ocsp, keylog;
   bool echo = false, no_resumption = false, log_json = false, no_access_log = false;
   unsigned threads = 0;
   double handshake_timeout = 10, header_timeout = 10, idle_timeout = 60, request_timeout = 30, grace = 5;
   std::size_t max_connections = 10000;
   std::uint32_t max_header_size = 16 * 1024;
   std::uint64_t max_body_size = 1024 * 1024;
+  std::uint32_t max_streams = 100;
 };
 
 // kMaxSeconds bounds the timeouts: a week, far beyond any use, well within a timer's range (a
@@ -79,7 +80,12 @@ tls::ServerTlsOptions tls_options(const ServeArgs& a, std::vector<std::string>& 
   t.ciphers = a.ciphers;
   t.ciphersuites = a.ciphersuites;
   t.groups = a.groups;
-  if (!a.alpn.empty()) t.alpn = a.alpn;
+  // HTTP/2 first, as nginx with http2 on; --alpn chooses otherwise.
+  t.alpn = a.alpn.empty() ? std::vector<std::string>{"h2", "http/1.1"} : a.alpn;
+  t.keylog_file = a.keylog;
+  if (t.keylog_file.empty())
+    if (const char* env = std::getenv("SSLKEYLOGFILE"); env && *env)
+      t.keylog_file = env, t.keylog_variable = "SSLKEYLOGFILE";
   t.resumption = !a.no_resumption;
   t.ticket_key_file = a.ticket_key_file;
   t.client_ca_file = a.client_ca;
@@ -110,6 +116,8 @@ int run(const ServeArgs& a) {
   o.limits.max_connections = a.max_connections;
   o.limits.max_header_bytes = a.max_header_size;
   o.limits.max_body_bytes = a.max_body_size;
+  if (a.max_streams == 0) throw Failure(Kind::Usage, "--max-streams must be at least 1");
+  o.limits.max_streams = a.max_streams;
   o.log_json = a.log_json;
   o.access_log = !a.no_access_log;
   auto tls_config = o.tls;
@@ -168,7 +176,11 @@ void setup_serve(CLI::App& app) {
   cmd->add_option("--ciphers", a->ciphers, "TLS 1.2 cipher list (default ECDHE with AES-GCM or ChaCha20)")->group(tls);
   cmd->add_option("--ciphersuites", a->ciphersuites, "TLS 1.3 cipher suites")->group(tls);
   cmd->add_option("--groups", a->groups, "Key-exchange groups (default X25519:P-256:P-384)")->group(tls);
-  cmd->add_option("--alpn", a->alpn, "ALPN protocols to accept (default http/1.1)")->group(tls);
+  cmd->add_option("--alpn", a->alpn,
+                  "ALPN protocols to accept, in the server's order of preference (comma separated or repeated; default "
+                  "h2,http/1.1)")
+      ->delimiter(',')
+      ->group(tls);
   cmd->add_flag("--no-resumption", a->no_resumption, "No session tickets or cache: every handshake is full")
       ->group(tls);
   cmd->add_option("--ticket-key-file", a->ticket_key_file, "80-byte session ticket key shared by several instances")
@@ -177,6 +189,8 @@ void setup_serve(CLI::App& app) {
   cmd->add_option("--verify-client", a->verify_client, "optional or required (default required with --client-ca)")
       ->group(tls);
   cmd->add_option("--ocsp", a->ocsp, "Staple this DER OCSP response")->group(tls);
+  cmd->add_option("--keylog", a->keylog, "Append NSS key-log lines of every connection to FILE (also SSLKEYLOGFILE)")
+      ->group(tls);
   auto* limits = "Limits";
   cmd->add_option("--threads", a->threads, "Worker threads (default: one per core)")->group(limits);
   cmd->add_option("--handshake-timeout", a->handshake_timeout, "Seconds (default 10)")->group(limits);
@@ -188,6 +202,8 @@ void setup_serve(CLI::App& app) {
   cmd->add_option("--max-header-size", a->max_header_size, "Bytes of request header at most (default 16384; 431)")
       ->group(limits);
   cmd->add_option("--max-body-size", a->max_body_size, "Bytes of request body at most (default 1 MiB; 413)")
+      ->group(limits);
+  cmd->add_option("--max-streams", a->max_streams, "HTTP/2 streams open at once per connection (default 100)")
       ->group(limits);
   auto* log = "Logging";
   cmd->add_flag("--log-json", a->log_json, "Access log as JSON lines")->group(log);

@@ -371,13 +371,15 @@ struct H2Session::Impl {
              fmt::format("HTTP/2 connection error {}: {}", h2_error_name(frame->goaway.error_code), reason));
       return 0;
     }
-    if (frame->hd.type == NGHTTP2_DATA && frame->hd.length > 0) {
-      return s.guard([&] {
-        s.listener.on_data_sent(frame->hd.stream_id, frame->hd.length - frame->data.padlen);
-        return 0;
-      });
-    }
-    return 0;
+    if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) return 0;
+    auto id = frame->hd.stream_id;
+    bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    return s.guard([&] {
+      if (frame->hd.type == NGHTTP2_DATA && frame->hd.length > 0)
+        s.listener.on_data_sent(id, frame->hd.length - frame->data.padlen);
+      if (end && s.find(id) != nullptr) s.listener.on_end_sent(id);
+      return 0;
+    });
   }
 
   static int on_frame_not_send(nghttp2_session* session, const nghttp2_frame* frame, int, void* user) {

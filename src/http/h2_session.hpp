@@ -73,6 +73,9 @@ class H2Listener {
   virtual void on_settings() {}
   // Queued body bytes of a stream left the queue for the wire.
   virtual void on_data_sent(std::int32_t stream, std::size_t bytes) { (void)stream, (void)bytes; }
+  // This end's half of the stream ended: a frame with END_STREAM (HEADERS, DATA or trailers) left
+  // for the wire.
+  virtual void on_end_sent(std::int32_t stream) { (void)stream; }
 };
 
 class H2Session {

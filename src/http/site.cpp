@@ -100,8 +100,8 @@ Reply connection_page(const Request& req, const nlohmann::json& facts) {
       {"group", "Key-exchange group"},    {"signature_scheme", "Signature scheme"},
       {"sni", "Server name (SNI)"},       {"alpn", "ALPN protocol"},
       {"resumed", "Session resumed"},     {"client_certificate", "Client certificate"},
-      {"client_address", "Your address"}, {"http_version", "HTTP version"},
-      {"user_agent", "Your browser"}};
+      {"client_address", "Your address"}, {"protocol", "Protocol"},
+      {"http_version", "HTTP version"},   {"user_agent", "Your browser"}};
   std::string table;
   for (auto [key, label] : rows) {
     if (!facts.contains(key)) continue;
@@ -305,6 +305,16 @@ Reply builtin_reply(const Request& req, const nlohmann::json& facts) {
   if (path == "/login") return login_page(req);
   if (path == "/favicon.ico") return error_reply(404);
   return error_reply(404, "tlslab serve has no page " + path + " (start it with --root DIR to serve files)");
+}
+
+Reply site_reply(const Request& req, const StaticRoot* root, bool echo, FileCache* cache,
+                 const std::function<const nlohmann::json&()>& facts) {
+  if (echo) return echo_reply(req);
+  if (!root) return builtin_reply(req, facts());
+  auto reply = root->reply(req, cache);
+  if (reply.status == 404 && path_of(std::string(req.target())) == "/.well-known/tlslab")
+    return builtin_reply(req, facts());
+  return reply;
 }
 
 Reply echo_reply(const Request& req) {

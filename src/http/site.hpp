@@ -10,6 +10,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -98,6 +99,12 @@ class StaticRoot {
   UniqueFd dir_;
   std::filesystem::path path_;
 };
+
+// site_reply answers request as serve does: with --echo (echo) the request itself; with --root
+// (root) a file, except that /.well-known/tlslab stays the connection's JSON unless a file of that
+// name exists; else the built-in pages. facts() is asked only when an answer shows them.
+[[nodiscard]] Reply site_reply(const Request& request, const StaticRoot* root, bool echo, FileCache* cache,
+                               const std::function<const nlohmann::json&()>& facts);
 
 // echo_reply answers with the request as received (request line, headers, body).
 [[nodiscard]] Reply echo_reply(const Request& request);

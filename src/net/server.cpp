@@ -23,6 +23,7 @@
 #include <unordered_set>
 
 #include "base/failure.hpp"
+#include "http/h2_server.hpp"
 #include "http/site.hpp"
 #include "net/tls_io.hpp"
 #include "net/tls_socket.hpp"
@@ -100,13 +101,14 @@ struct Shared {
   }
 };
 
-// Session is one client connection: TLS detection and handshake, then HTTP/1.1 keep-alive.
+// Session is one client connection: TLS detection and handshake, then HTTP/1.1 keep-alive, or
+// HTTP/2 when ALPN chose h2 (serve_h2: an http::H2Server decides, the session moves its bytes).
 //
 // One timer per connection enforces the current deadline: each step (handshake, waiting for a
 // request, reading it, writing the response) sets a deadline, and when it passes the timer
 // cancels the socket's pending wait, so the step ends with timed_out_ set and the connection can
 // still answer 408. A later deadline costs only a store: the timer re-arms when it fires.
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session>, http::H2Responder {
  public:
   Session(unsigned worker, Shared& shared, tcp::socket socket, const tcp::endpoint& peer,
           std::shared_ptr<tls::ServerContexts> contexts)
@@ -145,6 +147,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   asio::awaitable<bool> handshake();
   asio::awaitable<bool> serve_one();
+  asio::awaitable<void> serve_h2();
+  http::Reply reply_to(const http::Request& req);
+  // H2Responder
+  http::Reply respond(const http::Request& req) override { return reply_to(req); }
+  void responded(const http::Request& req, unsigned status, std::uint64_t bytes) override {
+    access_log(req, status, bytes);
+  }
+  void note(const std::string& line) override { shared_.log_error(peer_, line); }
+  std::string_view date() override { return now().http; }
   asio::awaitable<IoResult> read_more();
   asio::awaitable<error_code> parse(Parser& parser, bool header_only);
   asio::awaitable<void> failed_request(const Parser& parser, boost::system::error_code ec, bool header);
@@ -159,6 +170,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void access_log(const http::Request& req, unsigned status, std::uint64_t bytes);
 
   void expire_in(std::chrono::milliseconds d);
+  void expire_at(SteadyClock::time_point when);
   void arm();
   void on_timer();
 
@@ -182,8 +194,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<tls::ConnectionFacts> tls_facts_;
 };
 
-void Session::expire_in(std::chrono::milliseconds d) {
-  deadline_ = SteadyClock::now() + d;
+void Session::expire_in(std::chrono::milliseconds d) { expire_at(SteadyClock::now() + d); }
+
+void Session::expire_at(SteadyClock::time_point when) {
+  deadline_ = when;
   timed_out_ = false;
   if (deadline_ < armed_) {
     armed_ = deadline_;
@@ -226,7 +240,77 @@ asio::awaitable<void> Session::run() {
     }
   } guard{this};
   bool open = co_await handshake();
+  // ALPN read directly: the connection's facts cost more, and HTTP/1.1 needs them only for pages.
+  const unsigned char* alpn = nullptr;
+  unsigned alpn_length = 0;
+  if (open) SSL_get0_alpn_selected(tls_.native_handle(), &alpn, &alpn_length);
+  if (std::string_view(reinterpret_cast<const char*>(alpn), alpn_length) == "h2") {
+    co_await serve_h2();
+    co_return;
+  }
   while (open) open = co_await serve_one();
+}
+
+// serve_h2 runs the connection's HTTP/2: write what the H2Server has to send, then read what the
+// client sends (or wait for the next deadline), until the server is done. One loop, as for
+// HTTP/1.1: a client that does not read while it writes is one whose writes the write timeout
+// ends.
+asio::awaitable<void> Session::serve_h2() {
+  const auto& limits = shared_.options.limits;
+  http::H2ServerOptions o;
+  o.max_streams = limits.max_streams;
+  o.max_header_bytes = limits.max_header_bytes;
+  o.max_body_bytes = limits.max_body_bytes;
+  o.header_timeout = limits.header_timeout;
+  o.idle_timeout = limits.idle_timeout;
+  o.request_timeout = limits.request_timeout;
+  o.write_timeout = limits.write_timeout;
+  http::H2Server h2(o, *this, SteadyClock::now());
+  std::string out;
+  bool stopping = false;
+  for (;;) {
+    if (!stopping && (stop_ || shared_.stopping)) {
+      stopping = true;
+      h2.shutdown();
+    }
+    out.clear();
+    while (h2.take_output(out, 64 * 1024)) {
+      expire_in(limits.write_timeout);
+      auto ec = co_await tls_.write_all(out.data(), out.size());
+      if (ec) {
+        if (timed_out_)
+          shared_.log_error(peer_, fmt::format("response not taken in {}; closed", seconds_text(limits.write_timeout)));
+        co_return;
+      }
+      out.clear();
+    }
+    if (out.capacity() > kSmallFile * 2) std::string().swap(out);
+    if (h2.done()) {
+      if (h2.error().empty()) co_return;
+      // A connection error: the GOAWAY is out; what the client still sends is dropped for a
+      // while, or the kernel's reset could destroy the GOAWAY before the client reads it.
+      shared_.log_error(peer_, h2.error());
+      co_await linger();
+      co_return;
+    }
+    expire_at(h2.next_deadline());
+    idle_ = true;
+    auto r = co_await read_more();
+    idle_ = false;
+    if (r.ec) {
+      if (timed_out_) {
+        h2.expire(SteadyClock::now());
+        continue;
+      }
+      if (stop_ && r.ec == asio::error::operation_aborted) continue;
+      if (!closed(r.ec)) shared_.log_error(peer_, "HTTP/2: " + tls_error_words(r.ec));
+      co_return;
+    }
+    auto data = buffer_.data();
+    bool ok = h2.receive(std::string_view(static_cast<const char*>(data.data()), data.size()), SteadyClock::now());
+    buffer_.consume(buffer_.size());
+    if (!ok) stopping = true;  // the GOAWAY goes out, then done
+  }
 }
 
 asio::awaitable<bool> Session::handshake() {
@@ -338,9 +422,7 @@ asio::awaitable<bool> Session::serve_one() {
     co_return false;
   }
   auto& req = parser.get();
-  http::Reply reply = shared_.options.echo ? http::echo_reply(req)
-                      : shared_.root       ? shared_.root->reply(req, &shared_.file_caches[worker_])
-                                           : http::builtin_reply(req, facts(req));
+  http::Reply reply = reply_to(req);
   first_ = false;
   bool keep = req.keep_alive() && !shared_.stopping;
   bool ok = co_await send(req, reply, keep);
@@ -465,6 +547,11 @@ asio::awaitable<bool> Session::send_file(http::FileReply& file, std::uint64_t& s
   co_return true;
 }
 
+http::Reply Session::reply_to(const http::Request& req) {
+  return http::site_reply(req, shared_.root ? &*shared_.root : nullptr, shared_.options.echo,
+                          &shared_.file_caches[worker_], [&]() -> const nlohmann::json& { return facts(req); });
+}
+
 const tls::ConnectionFacts& Session::tls_facts() {
   if (!tls_facts_) tls_facts_ = tls::connection_facts(tls_.native_handle());
   return *tls_facts_;
@@ -476,6 +563,8 @@ const nlohmann::json& Session::facts(const http::Request& req) {
   auto ua_field = req.find(bhttp::field::user_agent);
   auto ua = ua_field == req.end() ? nlohmann::json(nullptr) : nlohmann::json(std::string(ua_field->value()));
   auto version = fmt::format("HTTP/{}.{}", req.version() / 10, req.version() % 10);
+  // The protocol as ALPN names it.
+  auto protocol = req.version() == 20 ? "h2" : req.version() == 10 ? "http/1.0" : "http/1.1";
   if (!facts_) {
     const auto& f = tls_facts();
     auto str_or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
@@ -495,6 +584,7 @@ const nlohmann::json& Session::facts(const http::Request& req) {
     };
   }
   (*facts_)["http_version"] = std::move(version);
+  (*facts_)["protocol"] = protocol;
   (*facts_)["user_agent"] = std::move(ua);
   return *facts_;
 }
@@ -507,26 +597,33 @@ void Session::access_log(const http::Request& req, unsigned status, std::uint64_
     return it == req.end() ? std::string_view("-") : std::string_view(it->value());
   };
   if (shared_.options.log_json) {
-    Workers::write_line(1, nlohmann::json{{"time", now().clf},
-                                          {"client", peer_},
-                                          {"method", std::string(req.method_string())},
-                                          {"target", std::string(req.target())},
-                                          {"status", status},
-                                          {"bytes", bytes},
-                                          {"referer", std::string(field(bhttp::field::referer))},
-                                          {"user_agent", std::string(field(bhttp::field::user_agent))},
-                                          {"sni", tls.sni},
-                                          {"tls_version", tls.version},
-                                          {"cipher", tls.cipher_iana},
-                                          {"resumed", tls.resumed}}
-                               .dump());
+    Workers::write_line(
+        1,
+        nlohmann::json{{"time", now().clf},
+                       {"client", peer_},
+                       {"method", std::string(req.method_string())},
+                       {"target", std::string(req.target())},
+                       {"status", status},
+                       {"bytes", bytes},
+                       {"referer", std::string(field(bhttp::field::referer))},
+                       {"user_agent", std::string(field(bhttp::field::user_agent))},
+                       {"protocol", fmt::format("HTTP/{}.{}", req.version() / 10, req.version() % 10)},
+                       {"sni", tls.sni},
+                       {"tls_version", tls.version},
+                       {"cipher", tls.cipher_iana},
+                       {"resumed", tls.resumed},
+                       {"client_certificate", tls.client_certificate.empty() ? nlohmann::json(nullptr)
+                                                                             : nlohmann::json(tls.client_certificate)}}
+            .dump());
     return;
   }
-  // Combined log format, then the TLS version and cipher suite.
+  // Combined log format (the request line's protocol is nginx's $server_protocol: HTTP/2.0 for
+  // HTTP/2), then the TLS version, the cipher suite and the client certificate's subject.
   Workers::write_line(
-      1, fmt::format("{} - - [{}] \"{} {} HTTP/{}.{}\" {} {} \"{}\" \"{}\" {} {}", peer_, now().clf,
+      1, fmt::format("{} - - [{}] \"{} {} HTTP/{}.{}\" {} {} \"{}\" \"{}\" {} {}{}", peer_, now().clf,
                      req.method_string(), req.target(), req.version() / 10, req.version() % 10, status, bytes,
-                     field(bhttp::field::referer), field(bhttp::field::user_agent), tls.version, tls.cipher_iana));
+                     field(bhttp::field::referer), field(bhttp::field::user_agent), tls.version, tls.cipher_iana,
+                     tls.client_certificate.empty() ? "" : fmt::format(" \"{}\"", tls.client_certificate)));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// net::run_server — `tlslab serve`: an HTTPS/1.1 server on Asio coroutines, one io_context and
+// net::run_server — `tlslab serve`: an HTTPS server (HTTP/1.1 and HTTP/2) on Asio coroutines, one io_context and
 // one SO_REUSEPORT acceptor per thread and listen address, so cores share nothing on the hot path.
 #pragma once
 
@@ -23,6 +23,7 @@ struct ServeLimits {
   std::size_t max_connections = 10'000;
   std::uint32_t max_header_bytes = 16 * 1024;
   std::uint64_t max_body_bytes = 1024 * 1024;
+  std::uint32_t max_streams = 100;  // HTTP/2 streams open at once per connection (nginx's default)
 };
 
 struct ServeOptions {

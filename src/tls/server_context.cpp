@@ -138,6 +138,16 @@ ossl::Ptr<SSL_CTX> make_context(const ServerTlsOptions& o, const ServerCertFiles
     SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(c, 0);
   }
+  if (!o.keylog_file.empty()) {
+    // On every context: the one SNI switches a connection to logs its secrets too.
+    try {
+      enable_keylog(c, o.keylog_file);
+    } catch (const Failure& f) {
+      if (o.keylog_variable.empty()) throw;
+      throw Failure(f.kind(), fmt::format("{} (the file named by the environment variable {}; fix or unset it)",
+                                          f.what(), o.keylog_variable));
+    }
+  }
   if (!o.alpn.empty()) SSL_CTX_set_alpn_select_cb(c, alpn_callback, const_cast<std::string*>(&alpn_storage(o.alpn)));
   if (!o.client_ca_file.empty()) {
     ossl::check(SSL_CTX_load_verify_file(c, o.client_ca_file.c_str()), Kind::CaFile,

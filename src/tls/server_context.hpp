@@ -39,6 +39,8 @@ struct ServerTlsOptions {
   std::string client_ca_file;   // mTLS trust
   std::string verify_client;    // "", "optional", "required"
   std::string ocsp_file;        // DER OCSP response to staple
+  std::string keylog_file;      // NSS key log of every connection; "" = none
+  std::string keylog_variable;  // "SSLKEYLOGFILE" when keylog_file came from it: errors name it
 };
 
 struct LoadedCert {

@@ -133,12 +133,14 @@ def proxy(tlslab, pca, certs, procs):
 
 @pytest.fixture
 def serve(tlslab, certs, procs):
-    """`tlslab serve` presenting the multi-name upstream certificate (extra arguments: --echo, --root)."""
+    """`tlslab serve` presenting the multi-name upstream certificate (extra arguments: --echo, --root),
+    an HTTP/1.1 server (serve offers h2 first otherwise; the HTTP/2 upstreams are test_proxy_h2.py's)."""
 
     def start(*args, cert="leaf", port=None):
         port = port or free_port()
+        alpn = [] if "--alpn" in map(str, args) else ["--alpn", "http/1.1"]
         cmd = [tlslab.path, "serve", "--listen", f"{LOOPBACK}:{port}", "--cert", pem(certs, cert), "--key",
-               key(certs, cert), "--threads", "1", *map(str, args)]
+               key(certs, cert), "--threads", "1", *alpn, *map(str, args)]
         return procs(cmd, "serve", port)
 
     return start

@@ -128,6 +128,9 @@ def cert_args(pair):
 # Clients.
 
 def curl(port, path="/", *args, host=HOST, cacert=None, timeout=20):
+    """curl over HTTP/1.1 unless args choose (serve offers h2 first; test_serve_h2.py tests it)."""
+    if not any(str(a).startswith("--http") for a in args):
+        args = ("--http1.1", *args)
     proc = subprocess.run([*DNS_GUARD, "curl", "-sS", "--max-time", "10", "--resolve", f"{host}:{port}:{LOOPBACK}",
                            *(["--cacert", str(cacert)] if cacert else []), *map(str, args),
                            f"https://{host}:{port}{path}"], capture_output=True, timeout=timeout)
@@ -781,7 +784,7 @@ def test_browser_shows_the_connection_for_each_name(serve, pki, tmp_path):
         dom, err = chromium(f"https://{host}:{s.port}/", host, trusted, shot)
         assert f"Your TLS connection to {host}" in dom, err[-2000:]
         assert '<td id="tls_version"><code>TLSv1.3</code>' in dom
-        assert f'<td id="sni"><code>{host}</code>' in dom and '<td id="alpn"><code>http/1.1</code>' in dom
+        assert f'<td id="sni"><code>{host}</code>' in dom and '<td id="alpn"><code>h2</code>' in dom
         assert re.search(r'<td id="cipher_suite"><code>TLS_\w+</code>', dom)
         assert "HeadlessChrome" in dom
         assert shot.stat().st_size > 10_000

@@ -2,6 +2,7 @@
 // root (ranges, 304, indexes, escapes) and the small-file cache.
 #include "http/site.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -134,6 +135,22 @@ TEST_F(Root, RangesAndNotModified) {
   EXPECT_EQ(root_->reply(get("/data.bin", {{bhttp::field::range, "bytes=0-1,3-4"}})).status, 200u);
   auto modified = header(whole, "Last-Modified");
   EXPECT_EQ(root_->reply(get("/data.bin", {{bhttp::field::if_modified_since, modified}})).status, 304u);
+}
+
+TEST_F(Root, SiteReplyKeepsTheConnectionPageUnlessAFileHasItsName) {
+  nlohmann::json facts = {{"protocol", "h2"}};
+  int asked = 0;
+  auto get_facts = [&]() -> const nlohmann::json& { return ++asked, facts; };
+  auto page = site_reply(get("/.well-known/tlslab"), &*root_, false, nullptr, get_facts);
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_EQ(nlohmann::json::parse(page.body)["protocol"], "h2");
+  EXPECT_EQ(site_reply(get("/data.bin"), &*root_, false, nullptr, get_facts).status, 200u);
+  EXPECT_EQ(site_reply(get("/nothing"), &*root_, false, nullptr, get_facts).status, 404u);
+  EXPECT_EQ(asked, 1);  // the facts only for the page that shows them
+  std::filesystem::create_directories(tmp_.path() / "site" / ".well-known");
+  write(tmp_.path() / "site" / ".well-known" / "tlslab", "mine");
+  EXPECT_EQ(body_of(site_reply(get("/.well-known/tlslab"), &*root_, false, nullptr, get_facts)), "mine");
+  EXPECT_THAT(site_reply(get("/x"), nullptr, true, nullptr, get_facts).body, ::testing::HasSubstr("GET /x"));
 }
 
 TEST_F(Root, DirectoriesAndEscapes) {
