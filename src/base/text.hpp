@@ -14,4 +14,12 @@ namespace tlslab {
   return out;
 }
 
+// ascii_upper raises a-z only, whatever the locale.
+[[nodiscard]] inline std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return out;
+}
+
 }  // namespace tlslab

@@ -6,7 +6,6 @@
 
 #include "base/files.hpp"
 #include "cli/commands.hpp"
-#include "ossl/pem.hpp"
 #include "pki/cert_info.hpp"
 #include "report/cert_render.hpp"
 #include "report/text.hpp"
@@ -23,11 +22,11 @@ int run_show(const ShowOptions& o) {
   bool stdin_input = o.file == "-";
   auto source = stdin_input ? std::string("standard input") : o.file;
   auto data = read_file(stdin_input ? "/dev/stdin" : o.file, "certificate file", Kind::Input);
-  auto certs = ossl::parse_certificates(data, source, Kind::Input);
+  auto certs = pki::describe_certificates(data, source, Kind::Input);
   auto now = pki::now_epoch();
   if (o.json) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& cert : certs) list.push_back(report::cert_json(pki::describe(cert.get()), now));
+    for (const auto& cert : certs) list.push_back(report::cert_json(cert, now));
     fmt::print("{}\n", nlohmann::json{{"source", source}, {"certificates", list}}.dump(2));
     return 0;
   }
@@ -36,7 +35,7 @@ int run_show(const ShowOptions& o) {
     auto title = certs.size() == 1 ? fmt::format("Certificate in {}", source)
                                    : fmt::format("Certificate {} of {} in {}", i + 1, certs.size(), source);
     t.heading(title);
-    report::add_cert_rows(t, pki::describe(certs[i].get()), now);
+    report::add_cert_rows(t, certs[i], now);
   }
   fmt::print("{}", t.str());
   return 0;

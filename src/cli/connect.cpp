@@ -9,6 +9,7 @@
 #include <map>
 #include <variant>
 
+#include "base/address.hpp"
 #include "base/files.hpp"
 #include "cli/commands.hpp"
 #include "cli/seconds.hpp"
@@ -17,7 +18,6 @@
 #include "pki/names.hpp"
 #include "report/connect_render.hpp"
 #include "report/text.hpp"
-#include "tls/verify.hpp"
 
 namespace tlslab::cli {
 namespace {
@@ -106,7 +106,7 @@ net::ConnectOptions to_options(const ConnectArgs& a) {
   auto& t = o.tls;
   t.servername = a.servername.empty() ? o.target.host : ascii_host(a.servername, "--servername");
   t.verify_name = t.servername;
-  if (tls::is_ip_literal(t.servername)) t.servername.clear();  // RFC 6066: no IP literals in SNI
+  if (is_ip_literal(t.servername)) t.servername.clear();  // RFC 6066: no IP literals in SNI
   if (!a.cacert.empty()) t.cafile = a.cacert;
   if (!a.capath.empty()) t.capath = a.capath;
   if (t.cafile && t.capath) throw Failure(Kind::Usage, "--cacert and --capath cannot be used together");

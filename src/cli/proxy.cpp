@@ -2,13 +2,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "base/address.hpp"
 #include "base/failure.hpp"
 #include "cli/commands.hpp"
 #include "net/proxy.hpp"
 #include "net/target.hpp"
 #include "pki/ca.hpp"
 #include "report/cert_render.hpp"
-#include "tls/verify.hpp"
 
 namespace tlslab::cli {
 namespace {
@@ -43,7 +43,7 @@ int run(const ProxyArgs& a) {
   o.upstream_port = a.upstream_port;
   if (!a.dns.empty()) {
     auto t = net::parse_target(a.dns, 53);
-    if (!tls::is_ip_literal(t.host))
+    if (!is_ip_literal(t.host))
       throw Failure(Kind::Usage,
                     fmt::format("--dns {}: give the DNS server as an IP address (ADDR or ADDR:PORT)", a.dns));
     o.dns = proxy::Endpoint{t.host, t.port};

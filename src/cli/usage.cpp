@@ -14,24 +14,15 @@
 #include <optional>
 #include <string_view>
 
+#include "base/text.hpp"
+
 namespace tlslab::cli {
 namespace {
 
 bool hidden(const CLI::Option& opt) { return opt.get_group().empty(); }
 
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
-
 bool contains(std::string_view text, std::string_view word) {
-  auto lower = [](std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-  };
-  return lower(text).find(lower(word)) != std::string::npos;
+  return ascii_lower(text).find(ascii_lower(word)) != std::string::npos;
 }
 
 // A flag takes no value (CLI11 sets its expected count to 0): "--insecure", "--system=false" at most.
@@ -52,7 +43,7 @@ bool has_word(std::string_view text, std::string_view word) {
 // shown is how messages name an option or a positional: "--cacert", "TARGET" (CLI11's get_name()
 // gives "" for hidden options).
 std::string shown(const CLI::Option& opt) {
-  if (opt.get_positional()) return upper(opt.get_name(true, false));
+  if (opt.get_positional()) return ascii_upper(opt.get_name(true, false));
   if (!opt.get_lnames().empty()) return "--" + opt.get_lnames().front();
   return opt.get_snames().empty() ? opt.get_name() : "-" + opt.get_snames().front();
 }
@@ -441,7 +432,7 @@ std::string metavar(const CLI::Option& opt) {
   if (contains(desc, "file") || has_word(desc, "PEM") || has_word(desc, "DER") || has_word(desc, "key")) return "FILE";
   if (contains(desc, "version")) return "VERSION";
   auto names = opt.get_lnames();
-  return names.empty() ? "VALUE" : upper(names.front());
+  return names.empty() ? "VALUE" : ascii_upper(names.front());
 }
 
 std::vector<std::string> help_request(const CLI::App& app, std::vector<std::string> args) {

@@ -21,8 +21,10 @@
 #include <set>
 #include <utility>
 
+#include "base/address.hpp"
 #include "scan/grade.hpp"
 #include "scan/hello.hpp"
+#include "scan/http_probe.hpp"
 #include "scan/server_hello.hpp"
 #include "scan/suites.hpp"
 #include "tls/client_context.hpp"
@@ -257,9 +259,10 @@ class Scanner {
         closed = static_cast<bool>(ec);
       }
       if (answer.kind == ServerAnswer::Kind::NotTls)
-        throw Failure(Kind::Handshake, fmt::format("{} does not speak TLS{}: to a ClientHello it answered \"{}\" ({})",
-                                                   r_.address, got.rfind("HTTP/", 0) == 0 || got.rfind("<", 0) == 0 ? " (plain HTTP?)" : "",
-                                                   printable_start(got), answer.error));
+        throw Failure(Kind::Handshake,
+                      fmt::format("{} does not speak TLS{}: to a ClientHello it answered \"{}\" ({})", r_.address,
+                                  got.rfind("HTTP/", 0) == 0 || got.rfind("<", 0) == 0 ? " (plain HTTP?)" : "",
+                                  printable_start(got), answer.error));
       if (answer.kind != ServerAnswer::Kind::Incomplete) co_return;  // a ServerHello, an alert: TLS
       if (silent)
         throw Failure(Kind::Timeout,
@@ -493,8 +496,7 @@ class Scanner {
                                     !verify_name_.empty(), pki::now_epoch());
     if (spec.http_get) {
       // The request also makes a TLS 1.3 server's tickets arrive before we take the session.
-      std::string request = fmt::format(
-          "{} / HTTP/1.1\r\nHost: {}\r\nUser-Agent: tlslab/scan\r\nConnection: close\r\n\r\n", "GET", host_header_);
+      std::string request = scan::probe_request(host_header_);
       auto [wec, n] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
       std::array<char, 8192> buf;
       // The response only matters for HSTS; a server that does not speak HTTP gets two seconds.
@@ -526,39 +528,16 @@ class Scanner {
     r_.chain = res.report.peer_chain;
     r_.verdict = res.verdict;
     r_.ocsp_stapling = res.report.ocsp_stapled;
-    read_http(res.response);
+    auto head = scan::read_http_head(res.response);
+    r_.http_status = head.status;
+    r_.hsts = head.hsts;
+    r_.hsts_max_age = head.hsts_max_age;
     if (res.report.version != "TLSv1.3" || !res.session) co_return;
     r_.max_early_data = SSL_SESSION_get_max_early_data(res.session.get());
     FullSpec again;
     again.resume = res.session.get();
     auto second = co_await full(std::move(again));
     r_.tls13_resumption = second.ok && second.reused;
-  }
-
-  void read_http(const std::string& response) {
-    auto end = response.find("\r\n\r\n");
-    if (response.rfind("HTTP/", 0) != 0) return;
-    std::string head = response.substr(0, end);
-    auto sp = head.find(' ');
-    if (sp != std::string::npos) r_.http_status = std::atoi(head.c_str() + sp + 1);
-    std::size_t pos = 0;
-    while ((pos = head.find("\r\n", pos)) != std::string::npos) {
-      pos += 2;
-      auto eol = head.find("\r\n", pos);
-      std::string line = head.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
-      auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string name = line.substr(0, colon);
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (name != "strict-transport-security") continue;
-      std::string value = line.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      r_.hsts = value;
-      std::string lower = value;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (auto m = lower.find("max-age="); m != std::string::npos)
-        r_.hsts_max_age = std::atoll(lower.c_str() + m + 8 + (lower[m + 8] == '"' ? 1 : 0));
-    }
   }
 
   // alpn offers the candidates, notes the server's choice, takes it out, again.
@@ -697,7 +676,7 @@ scan::ScanReport run_scan(const ScanOptions& o) {
   asio::io_context io;
   Scanner scanner(o, report, io, ep);
   scanner.verify_name_ = report.host;
-  scanner.sni_ = tls::is_ip_literal(report.host) ? "" : report.host;
+  scanner.sni_ = is_ip_literal(report.host) ? "" : report.host;
   scanner.host_header_ = host_header(o.target);
   std::exception_ptr error;
   asio::co_spawn(io, scanner.run(), [&](std::exception_ptr e) { error = e; });

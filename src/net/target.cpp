@@ -8,9 +8,9 @@
 #include <charconv>
 #include <cstring>
 
+#include "base/address.hpp"
 #include "base/failure.hpp"
 #include "base/text.hpp"
-#include "tls/verify.hpp"
 
 namespace tlslab::net {
 namespace {
@@ -228,7 +228,7 @@ ResolveOverride parse_resolve(std::string_view text) {
   while (start <= addrs.size()) {
     auto comma = addrs.find(',', start);
     auto addr = unbracket(addrs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (!tls::is_ip_literal(addr))
+    if (!is_ip_literal(addr))
       throw Failure(Kind::Usage, fmt::format("--resolve '{}': '{}' is not an IP address", text, addr));
     r.addresses.push_back(addr);
     if (comma == std::string::npos) break;
@@ -270,7 +270,7 @@ Route route(const Target& target, const std::vector<ResolveOverride>& resolves,
       return r;
     }
   }
-  if (tls::is_ip_literal(r.host)) {
+  if (is_ip_literal(r.host)) {
     r.addresses = {r.host};
     if (r.via == "dns") r.via = "literal";
   }

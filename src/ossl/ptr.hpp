@@ -78,30 +78,30 @@ struct Deleter<GENERAL_NAMES> {
 template <class T>
 using Ptr = std::unique_ptr<T, Deleter<T>>;
 
-// up_ref returns a new owner of a reference-counted object (X509, X509_CRL, EVP_PKEY, SSL_SESSION, SSL_CTX).
-inline Ptr<X509> up_ref(X509* p) {
-  if (p) X509_up_ref(p);
-  return Ptr<X509>(p);
-}
-inline Ptr<EVP_PKEY> up_ref(EVP_PKEY* p) {
-  if (p) EVP_PKEY_up_ref(p);
-  return Ptr<EVP_PKEY>(p);
-}
-inline Ptr<SSL_SESSION> up_ref(SSL_SESSION* p) {
-  if (p) SSL_SESSION_up_ref(p);
-  return Ptr<SSL_SESSION>(p);
-}
-inline Ptr<SSL_CTX> up_ref(SSL_CTX* p) {
-  if (p) SSL_CTX_up_ref(p);
-  return Ptr<SSL_CTX>(p);
-}
-inline Ptr<X509_CRL> up_ref(X509_CRL* p) {
-  if (p) X509_CRL_up_ref(p);
-  return Ptr<X509_CRL>(p);
-}
-inline Ptr<X509_STORE> up_ref(X509_STORE* p) {
-  if (p) X509_STORE_up_ref(p);
-  return Ptr<X509_STORE>(p);
+// UpRef<T> names the *_up_ref function of a reference-counted type; up_ref() takes only these.
+template <class T>
+struct UpRef;
+
+#define TLSLAB_OSSL_UP_REF(type, fn)                   \
+  template <>                                          \
+  struct UpRef<type> {                                 \
+    static void add(type* p) noexcept { (void)fn(p); } \
+  }
+
+TLSLAB_OSSL_UP_REF(X509, X509_up_ref);
+TLSLAB_OSSL_UP_REF(X509_CRL, X509_CRL_up_ref);
+TLSLAB_OSSL_UP_REF(X509_STORE, X509_STORE_up_ref);
+TLSLAB_OSSL_UP_REF(EVP_PKEY, EVP_PKEY_up_ref);
+TLSLAB_OSSL_UP_REF(SSL_CTX, SSL_CTX_up_ref);
+TLSLAB_OSSL_UP_REF(SSL_SESSION, SSL_SESSION_up_ref);
+
+#undef TLSLAB_OSSL_UP_REF
+
+// up_ref returns a new owner of a reference-counted object (those with an UpRef above); null stays null.
+template <class T>
+[[nodiscard]] Ptr<T> up_ref(T* p) {
+  if (p) UpRef<T>::add(p);
+  return Ptr<T>(p);
 }
 
 }  // namespace tlslab::ossl

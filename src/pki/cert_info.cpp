@@ -285,4 +285,10 @@ CertInfo describe(X509* cert) {
   return info;
 }
 
+std::vector<CertInfo> describe_certificates(std::string_view data, std::string_view source, Kind kind) {
+  std::vector<CertInfo> out;
+  for (const auto& cert : ossl::parse_certificates(data, source, kind)) out.push_back(describe(cert.get()));
+  return out;
+}
+
 }  // namespace tlslab::pki

@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "base/failure.hpp"
 #include "ossl/ptr.hpp"
 
 namespace tlslab::pki {
@@ -51,6 +53,12 @@ struct CertInfo {
 
 // describe copies the facts out of cert.
 [[nodiscard]] CertInfo describe(X509* cert);
+
+// describe_certificates describes every certificate in data, in order: one or more PEM blocks, or
+// a single DER certificate (as ossl::parse_certificates reads them). `source` names the input in
+// errors; throws Failure{kind} if data holds no certificate.
+[[nodiscard]] std::vector<CertInfo> describe_certificates(std::string_view data, std::string_view source,
+                                                          Kind kind = Kind::Input);
 
 // days_left returns whole days from now until not_after (negative once expired).
 [[nodiscard]] long days_between(std::int64_t from, std::int64_t to);

@@ -15,6 +15,7 @@
 
 #include "base/failure.hpp"
 #include "base/files.hpp"
+#include "base/text.hpp"
 #include "ossl/ptr.hpp"
 #include "pki/cert_info.hpp"
 
@@ -57,8 +58,7 @@ std::optional<ExistingLink> parse_link_name(const std::string& name) {
 bool has_rehash_suffix(const std::string& name) {
   auto dot = name.rfind('.');
   if (dot == std::string::npos) return false;
-  std::string ext = name.substr(dot + 1);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::string ext = ascii_lower(name.substr(dot + 1));
   return ext == "pem" || ext == "crt" || ext == "cer" || ext == "crl";
 }
 

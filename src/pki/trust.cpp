@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "base/files.hpp"
+#include "base/text.hpp"
 #include "ossl/pem.hpp"
 #include "pki/cert_info.hpp"
 
@@ -22,9 +23,9 @@ namespace {
 
 std::string slug(std::string_view text) {
   std::string out;
-  for (unsigned char c : text) {
+  for (unsigned char c : ascii_lower(text)) {
     if (std::isalnum(c))
-      out += static_cast<char>(std::tolower(c));
+      out += static_cast<char>(c);
     else if (!out.empty() && out.back() != '-')
       out += '-';
   }
@@ -129,8 +130,8 @@ fs::path root_file(const Ca& ca) { return ca.dir() / (ca.is_intermediate() ? kCa
 std::string ca_file_stem(X509* cert) {
   auto info = describe(cert);
   std::string hex;
-  for (char c : info.sha256_fingerprint)
-    if (c != ':') hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : ascii_lower(info.sha256_fingerprint))
+    if (c != ':') hex += c;
   return fmt::format("{}-{}", slug(info.common_name.empty() ? info.subject : info.common_name), hex.substr(0, 8));
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "base/text.hpp"
 #include "tls/wire_reader.hpp"
 
 namespace tlslab::proxy {
@@ -146,8 +147,7 @@ ClientHelloReader::State ClientHelloReader::parse_hello(std::string_view body) {
           return error_ = "server_name list is malformed", State::Malformed;
         if (name_type == 0 && info_.sni.empty()) {
           if (!valid_host(name)) return error_ = "server_name is not a host name", State::Malformed;
-          info_.sni = std::string(name);
-          for (auto& c : info_.sni) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          info_.sni = ascii_lower(name);
         }
       }
     } else if (type == 16) {  // application_layer_protocol_negotiation (RFC 7301)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/address.hpp"
 #include "base/failure.hpp"
 #include "base/text.hpp"
 #include "tls/verify.hpp"
@@ -94,7 +95,7 @@ UpstreamResolve parse_upstream_resolve(const std::string& text) {
     throw usage("one address per entry (repeat --upstream-resolve for more)");
   // NAME:ADDR first: "h:2001:db8::1" is an IPv6 address, not port 2001 (bracket it after a port:
   // "h:443:[2001:db8::1]").
-  if (tls::is_ip_literal(unbracket(r.address))) {
+  if (is_ip_literal(unbracket(r.address))) {
     r.address = unbracket(r.address);
     return r;
   }
@@ -105,7 +106,7 @@ UpstreamResolve parse_upstream_resolve(const std::string& text) {
   if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
       std::stoul(port_text) == 0 || std::stoul(port_text) > 65535)
     throw usage(fmt::format("'{}' is not an IP address, nor '{}' a port ({})", r.address, port_text, kForms));
-  if (!tls::is_ip_literal(address)) throw usage(fmt::format("'{}' is not an IP address", address));
+  if (!is_ip_literal(address)) throw usage(fmt::format("'{}' is not an IP address", address));
   r.port = static_cast<std::uint16_t>(std::stoul(port_text));
   r.address = address;
   return r;

@@ -200,9 +200,8 @@ std::string mask_with(std::string text, const std::vector<std::string_view>& lis
 
 std::string squeeze(std::string_view name) {
   std::string out;
-  for (char c : name)
-    if (std::isalnum(static_cast<unsigned char>(c)))
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : ascii_lower(name))
+    if (std::isalnum(static_cast<unsigned char>(c))) out += c;
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "base/files.hpp"
+#include "base/text.hpp"
 #include "ossl/error.hpp"
 #include "ossl/pem.hpp"
 #include "tls/revocation.hpp"
@@ -43,8 +44,7 @@ void keylog_line(const SSL*, const char* line) {
 }  // namespace
 
 int parse_tls_version(const std::string& text, const char* option) {
-  std::string t = text;
-  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string t = ascii_lower(text);
   for (const char* prefix : {"tlsv", "tls"})
     if (t.rfind(prefix, 0) == 0) t = t.substr(std::string_view(prefix).size());
   if (t == "1.0" || t == "1") return TLS1_VERSION;

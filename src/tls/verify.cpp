@@ -1,12 +1,12 @@
 #include "tls/verify.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 
+#include "base/address.hpp"
 #include "base/text.hpp"
 
 namespace tlslab::tls {
@@ -53,14 +53,6 @@ bool matches(X509* leaf, const std::string& name, bool is_ip, std::string* match
   return ok;
 }
 
-}  // namespace
-
-bool is_ip_literal(const std::string& s) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
-
-namespace {
 // Our own ex_data slot: the app data slot belongs to whoever drives the SSL (Asio uses it).
 int recorder_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);

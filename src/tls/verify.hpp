@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/address.hpp"
 #include "ossl/ptr.hpp"
 #include "pki/cert_info.hpp"
 #include "tls/revocation.hpp"
@@ -79,8 +80,8 @@ class VerifyRecorder {
 // explanations, so it is cheap enough for every connection).
 [[nodiscard]] bool certificate_covers(X509* leaf, const std::string& name);
 
-// is_ip_literal tells whether s is an IPv4 or IPv6 address (no brackets).
-[[nodiscard]] bool is_ip_literal(const std::string& s);
+// is_ip_literal is base's (base/address.hpp); net/proxy.cpp still calls it by this name.
+using tlslab::is_ip_literal;
 
 // make_verdict combines the recorded findings and the hostname check.
 [[nodiscard]] VerifyVerdict make_verdict(const VerifyRecorder& recorder, const std::vector<pki::CertInfo>& sent,

@@ -283,7 +283,11 @@ def parse_testssl(out):
     names = {"SSLv2": "SSLv2", "SSLv3": "SSLv3", "TLS1": "TLS 1.0", "TLS1_1": "TLS 1.1", "TLS1_2": "TLS 1.2",
              "TLS1_3": "TLS 1.3"}
     protocols, accepted = set(), {}
-    for e in json.loads(out.read_text()):
+    findings = json.loads(out.read_text())
+    # testssl.sh writes its fatal errors into the JSON file too (id "scanProblem") before it exits.
+    fatal = [e["finding"] for e in findings if e["id"] == "scanProblem" and e.get("severity") == "FATAL"]
+    assert not fatal, f"testssl.sh failed: {fatal}"
+    for e in findings:
         if e["id"] in names and e["finding"].startswith("offered"):
             protocols.add(names[e["id"]])
         if e["id"].startswith("cipher-"):  # cipher-tls1_2_xc02b: "TLS 1.2 xc02b ECDHE-... TLS_ECDHE_..._SHA256"
@@ -296,7 +300,9 @@ def parse_testssl(out):
 def test_agrees_with_testssl(tlslab, certs, testssl_run):
     port, proc, out = testssl_run
     r = scan(tlslab, port, certs)
-    assert proc.wait(timeout=180) == 0 or out.exists(), "testssl.sh failed"
+    # Its exit code counts findings below 242 and is one of its errors from 242 to 255.
+    code = proc.wait(timeout=180)
+    assert code < 242 and out.exists(), f"testssl.sh failed (exit {code})"
     protocols, accepted = parse_testssl(out)
     assert set(offered(r)) == protocols
     for name in protocols:

@@ -1,5 +1,5 @@
-// How trace_fuzz.cpp reads its input, shared with the test that writes its seed corpus
-// (tests/unit/tls/trace_test.cpp, TraceCorpus) so the two cannot drift apart.
+// How trace_fuzz.cpp reads its input, shared with the tool that writes its seed corpus
+// (tests/fuzz/write_seeds.cpp) so the two cannot drift apart.
 //
 // A selector byte names a direction and a content type: bits 0-2 index kContentTypes, bit 3 means
 // Received. An input is either one message — a selector, then the message bytes; bits 4-6 of the

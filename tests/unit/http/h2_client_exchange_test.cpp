@@ -3,94 +3,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 
 #include "base/failure.hpp"
+#include "unit/http/h2_exchange_samples.hpp"
 
 namespace tlslab::http {
 namespace {
 
 using ::testing::HasSubstr;
-
-constexpr std::uint32_t kCancel = 8, kRefusedStream = 7;
-
-RequestSpec get(std::string path = "/") {
-  return RequestSpec{
-      .method = "GET", .target = std::move(path), .host = "www.bank32.com:4433", .user_agent = "tlslab/0"};
-}
-
-std::string pattern(std::size_t n) {
-  std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>(i * 131 % 251);
-  return s;
-}
-
-// A server H2Session in memory that answers each request with respond(stream, request, body).
-struct Server : H2Listener {
-  H2Session session{H2Session::Role::Server, *this};
-  H2Fields request;
-  std::string body;
-  bool request_ended = false;
-  std::uint32_t closed_code = 0;
-  bool closed = false;
-  std::function<void(std::int32_t)> respond;
-
-  void on_headers(std::int32_t stream, H2Fields fields, bool end_stream) override {
-    request = std::move(fields);
-    if (end_stream) ended(stream);
-  }
-  void on_trailers(std::int32_t stream, H2Fields) override { ended(stream); }
-  void on_data(std::int32_t stream, std::string_view bytes) override {
-    body.append(bytes);
-    session.consume(stream, bytes.size());
-  }
-  void on_end_stream(std::int32_t stream) override { ended(stream); }
-  void on_stream_closed(std::int32_t, std::uint32_t error_code, bool) override {
-    closed = true;
-    closed_code = error_code;
-  }
-  void ended(std::int32_t stream) {
-    request_ended = true;
-    if (respond) respond(stream);
-  }
-};
-
-// Talk runs an exchange against the server, moving the server's bytes in pieces of step.
-struct Talk {
-  explicit Talk(RequestSpec spec = get(), std::optional<std::uint64_t> max_body = {}, bool trace = false)
-      : exchange(make_h2_exchange(
-            spec, [this](std::string_view d) { received.append(d); }, max_body, spec.method == "HEAD", trace)) {}
-
-  // run pumps until the exchange is done or nothing moves; the server's bytes are fed step at a time.
-  void run(std::size_t step = 100000) {
-    for (int round = 0; round < 1000 && !exchange->done(); ++round) {
-      std::string out;
-      bool any = exchange->take_output(out);
-      if (any) {
-        from_client += out;
-        EXPECT_TRUE(server.session.receive(out)) << server.session.error();
-      }
-      std::string back;
-      if (server.session.take_output(back)) {
-        any = true;
-        from_server += back;
-        for (std::size_t i = 0; i < back.size(); i += step) exchange->feed(std::string_view(back).substr(i, step));
-      }
-      if (!any) break;
-    }
-  }
-
-  std::string received;
-  std::string from_server;  // every byte the server sent, for the fuzzers' seeds
-  std::string from_client;
-  Server server;
-  std::unique_ptr<ClientExchange> exchange;
-};
-
-H2Fields status(std::string code) { return {{":status", std::move(code)}}; }
+using namespace exchange_sample;
 
 TEST(H2RequestFields, PseudoHeadersFirstThenDefaultsAndUserFields) {
   RequestSpec spec = get("/login?x=1");
@@ -364,56 +286,6 @@ TEST(H2Exchange, TraceHasBothDirectionsDecoded) {
   frames.clear();
   talk.exchange->take_frames(frames);
   EXPECT_TRUE(frames.empty());  // moved out once
-}
-
-// Seeds for tests/fuzz/h2_frames_fuzz.cpp and h2_client_fuzz.cpp, written into the folders of
-// TLSLAB_FUZZ_CORPUS (tests/fuzz/corpus): real sessions' bytes, each direction.
-TEST(H2FuzzCorpus, WriteSeeds) {
-  const char* root = std::getenv("TLSLAB_FUZZ_CORPUS");
-  if (!root) GTEST_SKIP() << "set TLSLAB_FUZZ_CORPUS to write the seeds";
-  auto write = [&](const std::string& folder, const std::string& name, const std::string& bytes) {
-    std::filesystem::create_directories(std::filesystem::path(root) / folder);
-    std::ofstream(std::filesystem::path(root) / folder / name, std::ios::binary) << bytes;
-  };
-  struct Case {
-    std::string name;
-    RequestSpec spec;
-    std::function<void(H2Session&, std::int32_t)> respond;
-    char knobs;
-  };
-  auto post = get("/form");
-  post.method = "POST";
-  post.body = "name=value";
-  std::vector<Case> cases = {
-      {"get", get(),
-       [](H2Session& s, std::int32_t id) {
-         (void)s.submit_response(id, {{":status", "200"}, {"content-length", "3000"}}, false);
-         s.send_data(id, pattern(3000));
-         s.end_stream(id);
-       },
-       8},
-      {"post_trailers", post,
-       [](H2Session& s, std::int32_t id) {
-         (void)s.submit_response(id, status("100"), false);
-         (void)s.submit_response(id, status("200"), false);
-         s.send_data(id, "ok");
-         s.send_trailers(id, {{"x-checksum", "abc"}});
-       },
-       8},
-      {"reset", get(), [](H2Session& s, std::int32_t id) { s.reset(id, kRefusedStream); }, 0},
-      {"goaway", get(), [](H2Session& s, std::int32_t) { s.goaway(0); }, 0},
-  };
-  for (auto& c : cases) {
-    Talk talk(c.spec, {}, false);
-    talk.server.respond = [&](std::int32_t id) { c.respond(talk.server.session, id); };
-    try {
-      talk.run();
-    } catch (const Failure&) {
-    }
-    write("h2_client", c.name, std::string{c.knobs, 0} + talk.from_server);
-    write("h2_frames", "server_" + c.name, std::string(1, '\0') + talk.from_server);
-    write("h2_frames", "client_" + c.name, std::string(1, '\1') + talk.from_client);
-  }
 }
 
 }  // namespace

@@ -3,78 +3,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
+
+#include "unit/http/h2_session_samples.hpp"
 
 namespace tlslab::http {
 namespace {
 
 using ::testing::HasSubstr;
-
-constexpr std::uint32_t kNoError = 0, kProtocolError = 1, kRefusedStream = 7, kCancel = 8, kEnhanceYourCalm = 11;
-
-// Records what a session tells its owner; consumes received bytes at once unless told not to.
-struct Recorder : H2Listener {
-  struct Stream {
-    std::vector<H2Fields> headers;  // every header block that opened a message (1xx first)
-    bool headers_end = false;
-    H2Fields trailers;
-    std::string body;
-    std::size_t unconsumed = 0;
-    bool ended = false;  // on_end_stream
-    int closes = 0;
-    std::uint32_t close_code = 0;
-    bool reset_by_peer = false;
-    std::size_t sent = 0;
-  };
-  H2Session* session = nullptr;
-  bool auto_consume = true;
-  std::map<std::int32_t, Stream> streams;
-  std::function<void(std::int32_t)> on_request;  // server: called when a request's headers arrive
-  int goaways = 0;
-  std::int32_t goaway_last = -1;
-  std::uint32_t goaway_code = 0;
-  int settings = 0;
-
-  void on_headers(std::int32_t stream, H2Fields fields, bool end_stream) override {
-    streams[stream].headers.push_back(std::move(fields));
-    streams[stream].headers_end = end_stream;
-    if (on_request) on_request(stream);
-  }
-  void on_trailers(std::int32_t stream, H2Fields fields) override { streams[stream].trailers = std::move(fields); }
-  void on_data(std::int32_t stream, std::string_view bytes) override {
-    auto& s = streams[stream];
-    s.body.append(bytes);
-    if (auto_consume)
-      session->consume(stream, bytes.size());
-    else
-      s.unconsumed += bytes.size();
-  }
-  void on_end_stream(std::int32_t stream) override { streams[stream].ended = true; }
-  void on_stream_closed(std::int32_t stream, std::uint32_t error_code, bool reset_by_peer) override {
-    auto& s = streams[stream];
-    ++s.closes;
-    s.close_code = error_code;
-    s.reset_by_peer = reset_by_peer;
-  }
-  void on_goaway(std::int32_t last_stream, std::uint32_t error_code) override {
-    ++goaways;
-    goaway_last = last_stream;
-    goaway_code = error_code;
-  }
-  void on_settings() override { ++settings; }
-  void on_data_sent(std::int32_t stream, std::size_t bytes) override { streams[stream].sent += bytes; }
-
-  void consume_all() {
-    for (auto& [id, s] : streams) {
-      session->consume(id, s.unconsumed);
-      s.unconsumed = 0;
-    }
-  }
-};
+using namespace session_sample;
 
 // A client and a server session wired to each other in memory.
 struct Pair {
@@ -108,49 +46,6 @@ struct Pair {
   H2Session server;
 };
 
-H2Fields request(std::string method = "GET", std::string path = "/") {
-  return {
-      {":method", std::move(method)}, {":scheme", "https"}, {":authority", "example.com"}, {":path", std::move(path)}};
-}
-
-H2Fields status(std::string code) { return {{":status", std::move(code)}}; }
-
-std::string pattern(std::size_t n) {
-  std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
-  return s;
-}
-
-// Raw frames, for a peer that misbehaves.
-std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream, std::string_view payload) {
-  std::string f;
-  auto len = payload.size();
-  f += static_cast<char>(len >> 16);
-  f += static_cast<char>(len >> 8);
-  f += static_cast<char>(len);
-  f += static_cast<char>(type);
-  f += static_cast<char>(flags);
-  f += static_cast<char>(stream >> 24);
-  f += static_cast<char>(stream >> 16);
-  f += static_cast<char>(stream >> 8);
-  f += static_cast<char>(stream);
-  f.append(payload);
-  return f;
-}
-
-std::string be32(std::uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
-}
-
-constexpr std::uint8_t kData = 0, kHeaders = 1, kRstStream = 3, kSettings = 4, kPushPromise = 5, kPing = 6, kGoaway = 7,
-                       kContinuation = 9;
-constexpr std::uint8_t kEndStream = 1, kAck = 1, kEndHeaders = 4;
-
-const std::string kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-// A request header block in HPACK: GET https / (static table), :authority as a literal without indexing.
-std::string hpack_request() { return std::string("\x82\x87\x84\x01\x0b", 5) + "example.com"; }
-
 struct Frame {
   std::uint8_t type, flags;
   std::uint32_t stream;
@@ -183,13 +78,6 @@ std::int64_t goaway_code(std::string_view bytes) {
   for (const auto& f : parse_frames(bytes))
     if (f.type == kGoaway && f.payload.size() >= 8) return read32(std::string_view(f.payload).substr(4));
   return -1;
-}
-
-std::string drain(H2Session& session) {
-  std::string out;
-  while (session.take_output(out)) {
-  }
-  return out;
 }
 
 // A server session that has read a client's preface and SETTINGS.
@@ -700,55 +588,6 @@ TEST(H2Session, ErrorNames) {
   EXPECT_EQ(h2_error_name(11), "ENHANCE_YOUR_CALM");
   EXPECT_EQ(h2_error_name(13), "HTTP_1_1_REQUIRED");
   EXPECT_EQ(h2_error_name(0x1f), "UNKNOWN_ERROR(0x1f)");
-}
-
-// TLSLAB_H2_CORPUS names a folder (see tests/fuzz/corpus/h2_session/README): the seeds of
-// h2_session_fuzz, what a client sends to a server.
-TEST(H2Corpus, WriteSeeds) {
-  const char* folder = std::getenv("TLSLAB_H2_CORPUS");
-  if (!folder) GTEST_SKIP() << "set TLSLAB_H2_CORPUS to write the seeds";
-  std::filesystem::create_directories(folder);
-  auto write = [&](const std::string& name, const std::string& bytes) {
-    Recorder rec;
-    H2Session server(H2Session::Role::Server, rec);
-    rec.session = &server;
-    EXPECT_TRUE(server.receive(bytes)) << name << ": " << server.error();  // a seed reaches the frames
-    std::ofstream(std::filesystem::path(folder) / name, std::ios::binary) << bytes;
-  };
-  auto client_bytes = [](const std::function<void(H2Session&)>& script) {
-    Recorder rec;
-    H2Session client(H2Session::Role::Client, rec);
-    rec.session = &client;
-    script(client);
-    return drain(client);
-  };
-  write("get", client_bytes([](H2Session& c) { (void)c.submit_request(request(), true); }));
-  write("post_with_body", client_bytes([](H2Session& c) {
-          auto id = c.submit_request(request("POST", "/form"), false);
-          c.send_data(id, "name=value&other=1");
-          c.end_stream(id);
-        }));
-  write("post_with_trailers", client_bytes([](H2Session& c) {
-          auto id = c.submit_request(request("POST", "/grpc"), false);
-          c.send_data(id, pattern(3000));
-          c.send_trailers(id, {{"x-checksum", "abc"}});
-        }));
-  write("streams_and_reset", client_bytes([](H2Session& c) {
-          for (int i = 0; i < 4; ++i) (void)c.submit_request(request("GET", "/" + std::to_string(i)), true);
-          auto id = c.submit_request(request("POST"), false);
-          c.send_data(id, "partial");
-          c.reset(id, kCancel);
-        }));
-  const std::string start = kPreface + frame(kSettings, 0, 0, "");
-  write("control_frames", start + frame(kPing, 0, 0, "12345678") + frame(kSettings, kAck, 0, "") +
-                              frame(8, 0, 0, be32(1000)) + frame(kGoaway, 0, 0, be32(0) + be32(0) + "bye"));
-  write("continuation", start + frame(kHeaders, 0, 1, hpack_request().substr(0, 3)) +
-                            frame(kContinuation, kEndHeaders | kEndStream, 1, hpack_request().substr(3)));
-  // PADDED and PRIORITY flags: pad length 2, then a priority block (dependency 0, weight 16).
-  write("padded_priority", start +
-                               frame(kHeaders, kEndHeaders | 0x08 | 0x20, 1,
-                                     std::string("\x02") + be32(0) + "\x10" + hpack_request() + std::string(2, '\0')) +
-                               frame(kData, kEndStream | 0x08, 1, std::string("\x01") + "body" + std::string(1, '\0')));
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "ossl/pem.hpp"
 #include "support/cert_factory.hpp"
+#include "support/failure.hpp"
 
 namespace tlslab::pki {
 namespace {
@@ -52,6 +54,19 @@ TEST(CertInfo, DescribesSelfSignedRsaCa) {
   EXPECT_EQ(info.key_type, "RSA");
   EXPECT_EQ(info.key_bits, 2048);
   EXPECT_THAT(info.key_usage, ElementsAre("keyCertSign", "cRLSign"));
+}
+
+TEST(CertInfo, DescribesEveryCertificateOfAFile) {
+  auto ca = issue(CertSpec{.common_name = "Test Root", .ca = true});
+  auto leaf = issue(CertSpec{.common_name = "www.bank32.com", .dns = {"www.bank32.com"}}, &ca);
+  auto infos =
+      describe_certificates("chain:\n" + ossl::to_pem(leaf.cert.get()) + ossl::to_pem(ca.cert.get()), "chain.pem");
+  ASSERT_EQ(infos.size(), 2u);
+  EXPECT_EQ(infos[0].common_name, "www.bank32.com");
+  EXPECT_EQ(infos[1].common_name, "Test Root");
+  auto message = testing::failure_message([] { (void)describe_certificates("no certificate", "x.pem", Kind::CaFile); },
+                                          Kind::CaFile);
+  EXPECT_THAT(message, ::testing::HasSubstr("x.pem"));
 }
 
 TEST(CertInfo, FormatsTimesAndDays) {

@@ -73,12 +73,5 @@ TEST(Explain, ExpiredAndUntrusted) {
   EXPECT_THAT(p.reason, HasSubstr("self-signed"));
 }
 
-TEST(IpLiteral, Recognises) {
-  EXPECT_TRUE(is_ip_literal("127.0.0.1"));
-  EXPECT_TRUE(is_ip_literal("::1"));
-  EXPECT_FALSE(is_ip_literal("localhost"));
-  EXPECT_FALSE(is_ip_literal("[::1]"));
-}
-
 }  // namespace
 }  // namespace tlslab::tls
