@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/address.hpp"
 #include "base/failure.hpp"
 #include "base/files.hpp"
 #include "http/request_start.hpp"
@@ -870,7 +871,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!early_done) {
         auto choice = choose(core.hello(), "EC");
         auto forging = s_.forger.forge(
-            proxy::forged_names(nullptr, nullptr, requested, tls::is_ip_literal(requested) ? requested : ""),
+            proxy::forged_names(nullptr, nullptr, requested, is_ip_literal(requested) ? requested : ""),
             choice.key_type, choice.issuer);
         log_forging(requested, forging);
         down_.emplace(client_, forging.forged->ctx.get(), hello_.buffered());
@@ -884,7 +885,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     X509* real_leaf = SSL_get0_peer_certificate(ussl);
     if (!forging_.forged) {
       auto names = proxy::forged_names(real_ ? &*real_ : nullptr, real_leaf, requested,
-                                       tls::is_ip_literal(requested) ? requested : std::string());
+                                       is_ip_literal(requested) ? requested : std::string());
       auto choice = choose(core.hello(), real_ ? real_->key_type : "EC");
       forging_ = s_.forger.forge(names, choice.key_type, choice.issuer);
       log_forging(requested, forging_);

@@ -80,9 +80,6 @@ class VerifyRecorder {
 // explanations, so it is cheap enough for every connection).
 [[nodiscard]] bool certificate_covers(X509* leaf, const std::string& name);
 
-// is_ip_literal is base's (base/address.hpp); net/proxy.cpp still calls it by this name.
-using tlslab::is_ip_literal;
-
 // make_verdict combines the recorded findings and the hostname check.
 [[nodiscard]] VerifyVerdict make_verdict(const VerifyRecorder& recorder, const std::vector<pki::CertInfo>& sent,
                                          X509* leaf, const std::string& name, bool check_name, std::int64_t now);
