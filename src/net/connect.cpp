@@ -442,6 +442,9 @@ class Session {
     if (!x.take_output(out)) co_return true;
     auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
     if (!ec) co_return true;
+    // Once the response is complete, what is left to send (window updates, a closing GOAWAY) may
+    // meet a server that has closed already: that is the end, not a failure.
+    if (x.done()) co_return false;
     if (!stopped("sending the request"))
       fail(Kind::Receive, fmt::format("sending the request failed: {}", ssl_reason(ec)));
     co_return false;
