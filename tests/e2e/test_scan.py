@@ -334,7 +334,7 @@ def test_tlslab_serve_tls13_only(tlslab, tlslab_serve, certs):
     assert suites(r, "TLS 1.3") == ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"]
     assert r["groups"] == ["x25519", "secp256r1", "secp384r1"]  # serve's default groups
     assert r["signature_algorithms"] == ["ecdsa_secp256r1_sha256"]  # a P-256 key: the one TLS 1.3 scheme
-    assert r["alpn"] == ["http/1.1"]
+    assert r["alpn"] == ["h2", "http/1.1"]  # serve's default, as nginx with http2
     assert r["tls13_resumption"] is True and r["ticket_resumption"] is True
     assert r["session_id_resumption"] is None
     assert r["max_early_data"] == 0

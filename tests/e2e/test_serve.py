@@ -287,7 +287,10 @@ def test_tlslab_connect(tlslab, serve, pki, version):
     proc = tlslab("connect", f"https://{HOST}:{s.port}/.well-known/tlslab", "--resolve", f"{HOST}:{s.port}:{LOOPBACK}",
                   "--cacert", pki.ca, "--tls-max", version, "--tls-min", version, "--json")
     assert proc.returncode == 0, proc.err
-    assert f"TLSv{version}" in proc.out and "http/1.1" in proc.out
+    doc = json.loads(proc.out)
+    assert doc["tls"]["version"] == f"TLSv{version}"
+    assert doc["tls"]["alpn"] == "h2"  # as curl: a request offers h2 first, and serve takes it
+    assert doc["http"]["status"] == 200
 
 
 def test_sni_picks_the_certificate(serve, pki):
