@@ -36,6 +36,11 @@ struct Workers::Worker {
   asio::steady_timer tick{io};
 };
 
+struct Workers::Signals {
+  asio::signal_set set;
+  explicit Signals(asio::io_context& io) : set(io, SIGINT, SIGTERM, SIGHUP) {}
+};
+
 Workers::Workers(unsigned threads) {
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (threads > kMaxThreads)
@@ -51,6 +56,7 @@ Workers::Workers(unsigned threads) {
                                              "files; try fewer --threads)",
                                              n, e.code().message()));
   }
+  signals_ = std::make_unique<Signals>(workers_.front()->io);
 }
 
 Workers::~Workers() = default;
@@ -224,7 +230,7 @@ void Workers::run(const WorkerHooks& hooks) {
   // --threads 1 the process has a single thread, so the C library's allocator takes no locks (a
   // TLS handshake makes about a thousand allocations).
   auto& control = workers_.front()->io;
-  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  auto& signals = signals_->set;
   asio::steady_timer grace(control);
   asio::steady_timer drained(control);
   auto stop_now = [this] {

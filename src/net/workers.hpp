@@ -69,7 +69,11 @@ class Workers {
 
  private:
   struct Worker;
+  struct Signals;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // SIGINT, SIGTERM and SIGHUP are taken from construction on, before any listener is bound: a
+  // signal that comes as soon as the port answers is a graceful stop, not a kill.
+  std::unique_ptr<Signals> signals_;
   std::atomic<bool> stopping_{false};
 };
 
