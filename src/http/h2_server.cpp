@@ -7,6 +7,8 @@
 // and the connection's queues together stay under a budget.
 #include "http/h2_server.hpp"
 
+#include "base/text.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -95,9 +97,7 @@ H2Fields h2_response_head(const Reply& reply, std::string_view date) {
   head.push_back({"date", std::string(date)});
   if (reply.status != 304) head.push_back({"content-type", reply.content_type});
   for (const auto& [name, value] : reply.headers) {
-    std::string lower(name);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto lower = ascii_lower(name);
     if (!connection_specific(lower)) head.push_back({std::move(lower), value});
   }
   if (reply.status != 304 && reply.status != 204)

@@ -1,5 +1,7 @@
 #include "http/site.hpp"
 
+#include "base/text.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/openat2.h>
@@ -260,9 +262,7 @@ std::string content_type_for(const fs::path& path) {
                                                               {".crt", "application/x-x509-ca-cert"},
                                                               {".mp4", "video/mp4"},
                                                               {".woff2", "font/woff2"}};
-  auto ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto ext = ascii_lower(path.extension().string());
   for (auto [e, t] : types)
     if (ext == e) return t;
   return "application/octet-stream";

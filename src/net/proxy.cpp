@@ -870,9 +870,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!c.with_real_certificate) {  // a refusal inside a tunnel: a forgery for the name alone
       if (!early_done) {
         auto choice = choose(core.hello(), "EC");
-        auto forging = s_.forger.forge(
-            proxy::forged_names(nullptr, nullptr, requested, is_ip_literal(requested) ? requested : ""),
-            choice.key_type, choice.issuer);
+        auto forging =
+            s_.forger.forge(proxy::forged_names(nullptr, nullptr, requested, is_ip_literal(requested) ? requested : ""),
+                            choice.key_type, choice.issuer);
         log_forging(requested, forging);
         down_.emplace(client_, forging.forged->ctx.get(), hello_.buffered());
         proxy::set_alpn_choice(down_->native_handle(), c.alpn);

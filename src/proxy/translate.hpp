@@ -15,8 +15,8 @@ namespace tlslab::proxy {
 
 // strip_hop_by_hop removes the fields that concern one connection only (RFC 9110 §7.6.1):
 // Connection and every field it names, Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade,
-// TE, and the proxy's own Proxy-Authorization and Proxy-Authenticate. Returns true when TE asked for trailers (the one TE value HTTP/2 carries). Names are
-// compared without regard to case.
+// TE, and the proxy's own Proxy-Authorization and Proxy-Authenticate. Returns true when TE asked for trailers (the one
+// TE value HTTP/2 carries). Names are compared without regard to case.
 bool strip_hop_by_hop(Headers& fields);
 
 // HttpHead is a request or response head as one leg received it, for the other leg to send:

@@ -143,8 +143,11 @@ TEST(Ca, NameConstraintsAreEnforcedByOpenSSL) {
 TEST(Ca, RequirePermittedRefusesWhatClientsWouldReject) {
   auto ca = Ca::create({.name = "Test-only", .permit_dns = {"test"}});
   ca.require_permitted(parse_names({"www.bank32.test", "test", "me@lab.test"}));  // no throw
-  EXPECT_THAT(failure_message([&] { ca.require_permitted(parse_names({"a.test", "bar.example", "127.0.0.1"})); },
-                              Kind::Usage),
+  EXPECT_THAT(failure_message(
+                  [&] {
+                    ca.require_permitted(parse_names({"a.test", "bar.example", "127.0.0.1"}));
+                  },
+                  Kind::Usage),
               AllOf(HasSubstr("bar.example, 127.0.0.1 are outside the name constraints of \"Test-only\""),
                     HasSubstr("only for test and names under it"), HasSubstr("--force")));
   Ca::create({.name = "Unconstrained"}).require_permitted(parse_names({"bar.example", "127.0.0.1"}));
