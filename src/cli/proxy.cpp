@@ -144,7 +144,7 @@ void setup_proxy(CLI::App& app) {
   cmd->add_option("--http2", a->http2,
                   "auto (default): HTTP/2 with each side that offers it, translated to HTTP/1.1 where the other "
                   "side lacks it; off: HTTP/1.1 only, on both sides")
-      ->type_name("auto|off");
+      ->option_text("auto|off");
   auto* see = "Seeing the traffic";
   cmd->add_flag("--dump", a->dump, "Print requests and responses; passwords, tokens and cookies highlighted")
       ->group(see);
