@@ -36,6 +36,24 @@ std::uint16_t port_of(std::string_view text) {
 
 }  // namespace
 
+std::string_view to_string(Mode mode) {
+  switch (mode) {
+    case Mode::Sni:
+      return "sni";
+    case Mode::Explicit:
+      return "explicit";
+    case Mode::Reverse:
+      return "reverse";
+  }
+  return "sni";
+}
+
+std::optional<Mode> parse_mode(std::string_view text) {
+  for (auto mode : {Mode::Sni, Mode::Explicit, Mode::Reverse})
+    if (to_string(mode) == text) return mode;
+  return std::nullopt;
+}
+
 std::optional<std::pair<std::string, std::uint16_t>> parse_authority(const std::string& text) {
   auto parsed = boost::urls::parse_authority(text);
   if (!parsed || !parsed->has_port() || parsed->has_userinfo() || port_of(parsed->port()) == 0) return std::nullopt;

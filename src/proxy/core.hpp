@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -29,6 +30,10 @@
 namespace tlslab::proxy {
 
 enum class Mode { Sni, Explicit, Reverse };
+// to_string is the mode's name on the command line and in messages: "sni", "explicit", "reverse".
+[[nodiscard]] std::string_view to_string(Mode mode);
+// parse_mode reads a mode's name (to_string's); none for any other text.
+[[nodiscard]] std::optional<Mode> parse_mode(std::string_view text);
 
 struct CoreConfig {
   Mode mode = Mode::Sni;
