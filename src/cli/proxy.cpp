@@ -1,14 +1,17 @@
-// tlslab proxy: options -> net::ProxyOptions -> run_proxy.
+// tlslab proxy: options -> net::ProxyOptions -> run_proxy, its events -> report::render_proxy_log -> stdout, stderr.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <mutex>
 
 #include "base/address.hpp"
 #include "base/failure.hpp"
 #include "cli/commands.hpp"
 #include "net/proxy.hpp"
 #include "net/target.hpp"
+#include "net/workers.hpp"
 #include "pki/ca.hpp"
-#include "report/cert_render.hpp"
+#include "report/proxy_log.hpp"
 
 namespace tlslab::cli {
 namespace {
@@ -30,15 +33,17 @@ std::chrono::milliseconds ms(double seconds, const char* option) {
 
 int run(const ProxyArgs& a) {
   net::ProxyOptions o;
-  if (a.mode != "sni" && a.mode != "explicit" && a.mode != "reverse")
-    throw Failure(Kind::Usage, fmt::format("--mode {}: use sni, explicit or reverse", a.mode));
-  o.mode = a.mode;
-  if (a.mode == "reverse" && a.upstream.empty())
+  auto mode = proxy::parse_mode(a.mode);
+  if (!mode) throw Failure(Kind::Usage, fmt::format("--mode {}: use sni, explicit or reverse", a.mode));
+  o.mode = *mode;
+  if (o.mode == proxy::Mode::Reverse && a.upstream.empty())
     throw Failure(Kind::Usage, "--mode reverse needs --upstream HOST:PORT");
-  if (a.mode != "reverse" && !a.upstream.empty()) throw Failure(Kind::Usage, "--upstream is for --mode reverse");
+  if (o.mode != proxy::Mode::Reverse && !a.upstream.empty())
+    throw Failure(Kind::Usage, "--upstream is for --mode reverse");
   o.upstream = a.upstream;
-  o.listen = a.listen.empty() ? std::vector<std::string>{a.mode == "explicit" ? "127.0.0.1:8080" : "127.0.0.1:8443"}
-                              : a.listen;
+  o.listen = a.listen.empty()
+                 ? std::vector<std::string>{o.mode == proxy::Mode::Explicit ? "127.0.0.1:8080" : "127.0.0.1:8443"}
+                 : a.listen;
   for (const auto& r : a.upstream_resolve) o.upstream_resolve.push_back(proxy::parse_upstream_resolve(r));
   o.upstream_port = a.upstream_port;
   if (!a.dns.empty()) {
@@ -59,7 +64,6 @@ int run(const ProxyArgs& a) {
   o.dump = a.dump;
   o.redact = a.redact;
   o.show_forgery = a.show_forgery;
-  o.log_json = a.log_json;
   o.har_file = a.har;
   if (a.force && a.har.empty()) throw Failure(Kind::Usage, "--force is for --har FILE: nothing to replace without it");
   o.har_force = a.force;
@@ -81,31 +85,32 @@ int run(const ProxyArgs& a) {
   o.handshake_timeout = ms(a.handshake_timeout, "--handshake-timeout");
   o.connect_timeout = ms(a.connect_timeout, "--connect-timeout");
   o.version = TLSLAB_VERSION;
-  o.describe_forgery = [](const std::string& host, const pki::CertInfo* real, const pki::CertInfo& forged,
-                          const std::string& provenance) {
-    auto now = pki::now_epoch();
-    report::Text t(false);
-    t.heading(fmt::format("Forged certificate for {} ({})", host, provenance));
-    if (real) {
-      t.line("real (from the server)", report::Tone::Strong);
-      report::add_cert_rows(t, *real, now, 1);
+  // Each event is one write(2), so threads never mix lines; stdout's are also taken in turn, so a
+  // long --dump block is never split by another thread's line.
+  std::mutex out_mutex;
+  o.log = [&out_mutex, style = report::ProxyLogStyle{a.log_json, a.dump}](const proxy::LogEvent& event) {
+    auto rendered = report::render_proxy_log(event, style);
+    if (rendered.stream == report::LogStream::Out) {
+      std::lock_guard lock(out_mutex);
+      net::Workers::write_line(1, std::move(rendered.text));
+    } else {
+      net::Workers::write_line(2, std::move(rendered.text));
     }
-    t.line("forged (sent to the client)", report::Tone::Strong);
-    report::add_cert_rows(t, forged, now, 1);
-    return t.str();
   };
   auto dir = a.ca_dir.empty() ? pki::default_ca_dir() : std::filesystem::path(a.ca_dir);
   auto ca = pki::Ca::load(dir);
   o.on_ready = [&](const std::vector<std::string>& addresses, unsigned threads) {
-    std::string how = a.mode == "sni" ? "clients reach it through DNS or /etc/hosts pointing their server names here"
-                      : a.mode == "explicit"
+    std::string how = o.mode == proxy::Mode::Sni
+                          ? "clients reach it through DNS or /etc/hosts pointing their server names here"
+                      : o.mode == proxy::Mode::Explicit
                           ? fmt::format("clients use it as an HTTP proxy (curl -x http://{})", addresses.front())
                           : fmt::format("every client goes to {}", a.upstream);
     fmt::print(stderr,
                "tlslab proxy: {} mode on {} ({} thread{}); {}\n"
                "  forging certificates with the CA {} ({}); clients must trust it\n"
                "  the real servers are {}\n{}",
-               a.mode, fmt::join(addresses, ", "), threads, threads == 1 ? "" : "s", how, dir.string(), ca.name(),
+               proxy::to_string(o.mode), fmt::join(addresses, ", "), threads, threads == 1 ? "" : "s", how,
+               dir.string(), ca.name(),
                a.upstream_insecure ? "NOT verified (--upstream-insecure)"
                                    : fmt::format("verified against {}",
                                                  a.upstream_cacert.empty() ? "the system store" : a.upstream_cacert),

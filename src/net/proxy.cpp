@@ -25,7 +25,6 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <stop_token>
 #include <thread>
@@ -52,8 +51,8 @@
 #include "proxy/forge.hpp"
 #include "proxy/har.hpp"
 #include "proxy/har_writer.hpp"
+#include "proxy/log_event.hpp"
 #include "proxy/secrets.hpp"
-#include "report/flow_render.hpp"
 #include "tls/client_context.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/verify.hpp"
@@ -137,7 +136,6 @@ struct Shared {
   std::vector<proxy::Endpoint> listeners;
   proxy::CoreConfig core;  // what every connection's core knows (listeners filled once bound)
   std::atomic<std::size_t> connections{0};
-  std::mutex out_mutex;                   // --dump and log lines on stdout
   std::unique_ptr<proxy::HarWriter> har;  // --har
   // The last forgery served for each requested name, and the real certificate it was made for.
   struct Served {
@@ -153,7 +151,7 @@ struct Shared {
   Shared(const ProxyOptions& options, const pki::Ca& ca)
       : o(options),
         forger(ca, proxy::ForgeOptions{options.cert_cache, options.keylog_file, "1.2", options.cert_cache_dir,
-                                       [this](const std::string& line) { note(line); }}),
+                                       [this](const std::string& line) { emit(proxy::log_event::Note{line}); }}),
         sessions(options.cert_cache),
         upstream(make_upstream_context(options, sessions)) {}
 
@@ -171,21 +169,9 @@ struct Shared {
     old = std::exchange(by_name[name], std::move(entry));
   }
 
-  void log(const std::string& line) {
-    std::lock_guard lock(out_mutex);
-    Workers::write_line(1, line);
-  }
-  void note(const std::string& what) {  // about the proxy itself, not a connection
-    if (o.log_json)
-      Workers::write_line(2, nlohmann::json{{"note", what}}.dump());
-    else
-      Workers::write_line(2, fmt::format("tlslab proxy: {}", what));
-  }
-  void error(const std::string& client, const std::string& what) {
-    if (o.log_json)
-      Workers::write_line(2, nlohmann::json{{"client", client}, {"error", what}}.dump());
-    else
-      Workers::write_line(2, fmt::format("tlslab proxy: {}: {}", client, what));
+  // emit hands an event of the run to the log sink.
+  void emit(const proxy::LogEvent& event) const {
+    if (o.log) o.log(event);
   }
 };
 
@@ -316,7 +302,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (auto next = co_await carry_out(command, core)) feed(*next);
       }
     } catch (const std::exception& e) {
-      s_.error(peer_, fmt::format("connection failed: {}", e.what()));
+      s_.emit(proxy::log_event::ConnectionFailed{peer_, e.what()});
     }
     dog_.finish();
     boost::system::error_code ignored;
@@ -364,9 +350,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (const auto* c = std::get_if<cmd::Log>(&command)) {
       if (c->error)
-        s_.error(peer_, c->text);
+        s_.emit(proxy::log_event::ClientError{peer_, c->text});
       else
-        s_.log(fmt::format("{} {}", peer_, c->text));
+        s_.emit(proxy::log_event::ClientLine{peer_, c->text});
     }
     co_return std::nullopt;  // Close: the sockets close when run() ends
   }
@@ -445,13 +431,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool not_tls = hello_.state() == proxy::ClientHelloReader::State::NotTls;
     TlsSocket answerer(client_, s_.hello_answerer.get(), hello_.buffered());
     auto ec = co_await answerer.handshake(true);
-    std::string answered;
-    if (proxy::hello_was_read(answerer.native_handle()))  // the reader refused what OpenSSL reads: its bug
-      answered = "OpenSSL read a ClientHello there nonetheless, refused with handshake_failure (please report this)";
-    else
-      answered = fmt::format("OpenSSL answered it: {}", client_failure(ec, deadline.expired()).why);
-    s_.error(peer_, fmt::format("{} ({}); {}; closed", not_tls ? "not a TLS client" : "an unreadable ClientHello",
-                                hello_.error(), answered));
+    proxy::log_event::UnreadableHello e{peer_, not_tls, hello_.error()};
+    // OpenSSL reading what the reader refused is the reader's bug.
+    e.openssl_read = proxy::hello_was_read(answerer.native_handle());
+    if (!e.openssl_read) e.answer = client_failure(ec, deadline.expired());
+    s_.emit(e);
   }
 
   // send_alert refuses a client before any certificate: a fatal alert in TLS 1.2 record framing,
@@ -745,7 +729,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       while (!writers_done) co_await wait();
     };
     co_await ((writers() || readers()) || dog_.watch(client_, upstream_));
-    if (!ex.error().empty()) s_.error(peer_, fmt::format("{}: HTTP stopped: {}", requested, ex.error()));
+    if (!ex.error().empty()) s_.emit(proxy::log_event::HttpStopped{peer_, requested, ex.error()});
     co_return c;
   }
 
@@ -754,37 +738,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_flow(proxy::Flow&& flow) {
     auto secrets = proxy::find_secrets(flow);
     if (s_.o.redact) flow = proxy::redact_flow(std::move(flow), secrets);
-    s_.log(s_.o.log_json ? report::flow_json_line(flow, peer_) : report::flow_line(flow, peer_));
-    if (s_.o.dump)
-      s_.log(report::flow_dump(flow, secrets, {s_.o.redact, s_.o.body_cap}, {peer_, upstream_address_, legs_}));
-    if (s_.har) s_.har->add(proxy::har_entry(flow, s_.o.body_cap));
+    proxy::LogEvent ended{proxy::log_event::FlowEnded{peer_, std::move(flow), std::move(secrets), s_.o.redact,
+                                                      s_.o.body_cap, upstream_address_, legs_}};
+    s_.emit(ended);
+    if (s_.har) s_.har->add(proxy::har_entry(std::get<proxy::log_event::FlowEnded>(ended).flow, s_.o.body_cap));
   }
 
-  void show_forgery(const std::string& host, const pki::CertInfo* real, const proxy::Forging& forging) {
-    if ((!s_.o.show_forgery && !s_.o.dump) || !s_.o.describe_forgery) return;
+  // show_forgery shows the real and the forged certificate the first time a host is forged
+  // (--show-forgery, --dump).
+  void show_forgery(const std::string& host, const std::optional<pki::CertInfo>& real, const proxy::Forging& forging) {
+    if (!s_.o.show_forgery && !s_.o.dump) return;
     {
       std::lock_guard lock(s_.first_mutex);
       if (s_.shown_forgery[host]) return;
       s_.shown_forgery[host] = true;
     }
-    s_.log(s_.o.describe_forgery(host, real, forging.forged->info, proxy::provenance(forging)));
+    s_.emit(proxy::log_event::ForgeryShown{host, real, forging, pki::now_epoch()});
   }
 
   // log_forging logs a forgery this run has not served before: minted, or loaded from the cache folder.
   void log_forging(const std::string& host, const proxy::Forging& forging) {
     if (forging.source == proxy::ForgeSource::Memory) return;
-    const auto& f = *forging.forged;
-    if (s_.o.log_json)
-      s_.log(nlohmann::json{{"client", peer_},
-                            {"host", host},
-                            {"forged", proxy::source_name(forging.source)},
-                            {"us", f.mint_us},
-                            {"serial", f.info.serial_hex},
-                            {"file", f.file}}
-                 .dump());
-    else
-      s_.log(fmt::format("{} {} forged certificate {} (serial {})", peer_, host, proxy::provenance(forging),
-                         f.info.serial_hex));
+    s_.emit(proxy::log_event::CertificateForged{peer_, host, forging});
   }
 
   // client_handshake runs the client's handshake on down_ (its buffered hello replayed).
@@ -899,7 +874,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         "this one (the client may retry)",
                         core.host())}};
     } else {
-      show_forgery(requested, real_ ? &*real_ : nullptr, forging_);
+      show_forgery(requested, real_, forging_);
       // Now the client, with the forged certificate, replaying its buffered ClientHello.
       down_.emplace(client_, forging_.forged->ctx.get(), hello_.buffered());
       proxy::set_alpn_choice(down_->native_handle(), c.alpn);
@@ -908,9 +883,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     auto client_protocol = negotiated_alpn(down_->native_handle());
     const auto& protocol = core.upstream_alpn();
-    legs_ = fmt::format("client {}{}, server {}{}{}", tls_version(down_->native_handle()),
-                        client_protocol.empty() ? "" : " " + client_protocol, tls_version(ussl),
-                        protocol.empty() ? "" : " " + protocol, SSL_session_reused(ussl) ? ", resumed" : "");
+    legs_ = proxy::Legs{tls_version(down_->native_handle()), client_protocol, tls_version(ussl), protocol,
+                        SSL_session_reused(ussl) == 1};
     co_return proxy::Event{proxy::event::ClientTlsDone{client_protocol}};
   }
 
@@ -920,8 +894,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const auto& requested = core.requested();
     if (c.kind == cmd::RelayKind::Raw) {  // what the client sent so far goes first
       auto counts = co_await relay_raw(c.first_up + (hello_read_ ? hello_.buffered() : leftover_));
-      s_.log(fmt::format("{} {} passed through untouched (--pass): up {} B, down {} B", peer_, requested, counts.up,
-                         counts.down));
+      relay_ended(requested, proxy::log_event::RelayEnd::PassedThrough, counts);
       co_return;
     }
     if (!c.tls) {  // a plain http:// request through an explicit proxy: forwarded, watched
@@ -935,7 +908,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (c.kind == cmd::RelayKind::Http) {
       auto counts = co_await relay_http(*down_, *up_, c.client_leg, c.upstream_leg, requested);
-      s_.log(fmt::format("{} {} ({}): closed, up {} B, down {} B", peer_, requested, legs_, counts.up, counts.down));
+      relay_ended(requested, proxy::log_event::RelayEnd::Closed, counts);
       co_return;
     }
     std::optional<proxy::HttpObserver> observer;
@@ -945,12 +918,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (observer) {
       observer->closed(now_ms());
       if (!observer->active() && !observer->why().empty())
-        s_.log(fmt::format("{} {}: stopped parsing HTTP ({}); relayed the rest as bytes, up {} B, down {} B", peer_,
-                           requested, observer->why(), counts.up, counts.down));
+        relay_ended(requested, proxy::log_event::RelayEnd::StoppedParsing, counts, observer->why());
     } else {
-      s_.log(fmt::format("{} {} ({}): relayed as opaque bytes, up {} B, down {} B", peer_, requested, legs_, counts.up,
-                         counts.down));
+      relay_ended(requested, proxy::log_event::RelayEnd::Opaque, counts);
     }
+  }
+
+  void relay_ended(const std::string& host, proxy::log_event::RelayEnd end, const Counters& counts,
+                   const std::string& why = {}) {
+    s_.emit(proxy::log_event::ConnectionEnded{peer_, host, end, legs_, why, counts.up, counts.down});
   }
 
   // check_upstream returns why the real server's certificate is not acceptable for name ("" if
@@ -997,15 +973,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // client_refusal logs why the client's handshake with the forged certificate failed, by kind,
   // and gives the core the event (already logged: no text).
   proxy::event::ClientTlsFailed client_refusal(const std::string& requested) const {
-    auto failure = client_failure(client_error_, client_expired_);
-    if (s_.o.log_json)
-      Workers::write_line(2, nlohmann::json{{"client", peer_},
-                                            {"host", requested},
-                                            {"error", failure.why},
-                                            {"client_failure", proxy::client_failure_name(failure.kind)}}
-                                 .dump());
-    else
-      s_.error(peer_, fmt::format("the TLS handshake with the client for {} failed: {}", requested, failure.why));
+    s_.emit(proxy::log_event::ClientRefused{peer_, requested, client_failure(client_error_, client_expired_)});
     return {};
   }
 
@@ -1032,8 +1000,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Watchdog dog_;
   std::string peer_;
   std::string upstream_address_;
-  std::string legs_;      // TLS versions and ALPN of both legs, for --dump
-  std::string leftover_;  // client bytes read after a proxy request's head
+  std::optional<proxy::Legs> legs_;  // TLS versions and ALPN of both legs, once both handshakes are done
+  std::string leftover_;             // client bytes read after a proxy request's head
   proxy::ClientHelloReader hello_;
   bool hello_read_ = false;
   // The two TLS legs and what their handshakes left.
@@ -1072,18 +1040,16 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
           (void)shared.har->flush_if_due(std::chrono::steady_clock::now());
           last_error.clear();
         } catch (const Failure& e) {
-          if (e.what() != last_error) shared.note(fmt::format("{} (trying again every second)", e.what()));
+          if (e.what() != last_error) shared.emit(proxy::log_event::HarNotWritten{e.what()});
           last_error = e.what();
         }
       }
     });
   }
   Workers workers(o.threads);
-  auto bound = workers.listen(o.listen, o.mode == "explicit" ? 8080 : 8443);
+  auto bound = workers.listen(o.listen, o.mode == proxy::Mode::Explicit ? 8080 : 8443);
   for (const auto& ep : bound) shared.listeners.push_back({ep.address().to_string(), ep.port()});
-  shared.core.mode = o.mode == "explicit"  ? proxy::Mode::Explicit
-                     : o.mode == "reverse" ? proxy::Mode::Reverse
-                                           : proxy::Mode::Sni;
+  shared.core.mode = o.mode;
   shared.core.upstream_port = o.upstream_port;
   if (shared.core.mode == proxy::Mode::Reverse) {
     auto t = parse_target(o.upstream, 443);
@@ -1108,22 +1074,11 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
   workers.run(hooks);
   auto stats = shared.forger.stats();
   stats.hits += shared.reused;  // resumed connections that took last time's forgery directly
-  // An average only where there is one: "forged 2 certificates (812 µs each on average)", "forged 0 certificates".
-  auto average = [](double total_us, std::uint64_t n) {
-    return n ? fmt::format(" ({:.0f} µs each on average)", total_us / static_cast<double>(n)) : std::string();
-  };
-  Workers::write_line(
-      2, fmt::format("tlslab proxy: forged {} certificate{}{}, {}{} cache hit{}", stats.misses,
-                     stats.misses == 1 ? "" : "s", average(stats.mint_us_total, stats.misses),
-                     o.cert_cache_dir.empty() ? std::string()
-                                              : fmt::format("loaded {} from {}{}, ", stats.loaded, o.cert_cache_dir,
-                                                            average(stats.load_us_total, stats.loaded)),
-                     stats.hits, stats.hits == 1 ? "" : "s"));
+  shared.emit(proxy::log_event::ForgesCounted{stats, o.cert_cache_dir});
   if (shared.har) {
     har_flusher = {};  // stopped and joined: the last write is this one
     shared.har->flush();
-    auto n = shared.har->entries();
-    Workers::write_line(2, fmt::format("tlslab proxy: wrote {} exchange{} to {}", n, n == 1 ? "" : "s", o.har_file));
+    shared.emit(proxy::log_event::HarWritten{o.har_file, shared.har->entries()});
   }
 }
 

@@ -1,6 +1,7 @@
 // net::run_proxy — `tlslab proxy`: the man-in-the-middle HTTPS proxy's I/O driver. It moves bytes
 // and carries out what the sans-I/O parts decide (proxy/: ClientHello reading, policy, forging,
-// flow observation, HAR).
+// flow observation, HAR), and tells what happened as events (proxy::LogEvent) to the caller's
+// sink: it prints nothing itself.
 #pragma once
 
 #include <chrono>
@@ -10,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "pki/cert_info.hpp"
 #include "proxy/alpn.hpp"
+#include "proxy/core.hpp"
+#include "proxy/log_event.hpp"
 #include "proxy/policy.hpp"
 
 namespace tlslab::pki {
@@ -21,7 +23,7 @@ class Ca;
 namespace tlslab::net {
 
 struct ProxyOptions {
-  std::string mode = "sni";  // sni, explicit, reverse
+  proxy::Mode mode = proxy::Mode::Sni;
   std::vector<std::string> listen;
   std::string upstream;  // reverse mode: HOST:PORT
   std::vector<proxy::UpstreamResolve> upstream_resolve;
@@ -31,10 +33,9 @@ struct ProxyOptions {
   std::optional<std::string> upstream_cacert;
   bool upstream_insecure = false;
   proxy::Http2Mode http2 = proxy::Http2Mode::Auto;  // --http2 auto|off
-  bool dump = false;
-  bool redact = false;
+  bool dump = false;                                // flows and forgeries are shown (ForgeryShown events)
+  bool redact = false;                              // flows are masked before they are logged or kept
   bool show_forgery = false;
-  bool log_json = false;
   std::string har_file;
   bool har_force = false;  // --force: replace a --har file that is not a HAR
   std::string keylog_file;
@@ -49,11 +50,7 @@ struct ProxyOptions {
   std::chrono::milliseconds grace{5'000};
   std::function<void(const std::vector<std::string>& addresses, unsigned threads)> on_ready;
   std::string version;  // for the HAR creator
-  // describe_forgery renders the real and the forged certificate for --show-forgery; provenance
-  // says where the forgery came from (proxy::provenance).
-  std::function<std::string(const std::string& host, const pki::CertInfo* real, const pki::CertInfo& forged,
-                            const std::string& provenance)>
-      describe_forgery;
+  proxy::LogSink log;   // what happens, as it happens (from every worker thread)
 };
 
 // run_proxy serves until SIGINT/SIGTERM, and returns. The --har file is checked (Failure{Write},

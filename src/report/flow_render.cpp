@@ -27,6 +27,13 @@ bool printable(const std::string& body) {
 
 }  // namespace
 
+std::string legs_text(const std::optional<proxy::Legs>& legs) {
+  if (!legs) return {};
+  const auto& l = *legs;
+  return fmt::format("client {}{}, server {}{}{}", l.client_version, l.client_alpn.empty() ? "" : " " + l.client_alpn,
+                     l.server_version, l.server_alpn.empty() ? "" : " " + l.server_alpn, l.resumed ? ", resumed" : "");
+}
+
 std::string flow_line(const proxy::Flow& f, const std::string& client) {
   auto head = fmt::format("{} {} \"{} {}\"", client, f.host, f.method, f.url());
   if (f.status == 0) {
@@ -59,8 +66,8 @@ std::string flow_json_line(const proxy::Flow& f, const std::string& client) {
 
 std::string flow_dump(const proxy::Flow& f, const std::vector<proxy::Secret>& secrets, const DumpOptions& options,
                       const FlowPlace& place) {
-  std::string out = fmt::format("──── {} → {} ({}; {})\n> {} {} {}\n", place.client, f.host, place.upstream, place.legs,
-                                f.method, f.target, f.http_version);
+  std::string out = fmt::format("──── {} → {} ({}; {})\n> {} {} {}\n", place.client, f.host, place.upstream,
+                                legs_text(place.legs), f.method, f.target, f.http_version);
   for (const auto& [n, v] : f.request_headers) out += fmt::format("> {}: {}\n", n, v);
   if (!f.request_body.empty())
     out += printable(f.request_body) ? "> \n> " + f.request_body + "\n"

@@ -5,20 +5,25 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "proxy/flow.hpp"
+#include "proxy/log_event.hpp"
 #include "proxy/secrets.hpp"
 
 namespace tlslab::report {
 
 // FlowPlace is where a flow went, as the connection knows it.
 struct FlowPlace {
-  std::string client;    // "127.0.0.1:50312"
-  std::string upstream;  // the real server's address: "127.0.0.1:14600"
-  std::string legs;      // TLS versions and ALPN of both legs: "client TLSv1.3, server TLSv1.3, ALPN http/1.1"
+  std::string client;               // "127.0.0.1:50312"
+  std::string upstream;             // the real server's address: "127.0.0.1:14600"
+  std::optional<proxy::Legs> legs;  // TLS versions and ALPN of both legs; none for plain HTTP
 };
+
+// legs_text is "client TLSv1.3 h2, server TLSv1.3 h2, resumed" ("" for none).
+[[nodiscard]] std::string legs_text(const std::optional<proxy::Legs>& legs);
 
 // flow_line: `127.0.0.1:50312 www.bank32.com "POST https://www.bank32.com/login" 200 up 30 B, down 189 B,
 // 1.2 ms (first byte 1.1 ms)`, or `… "POST https://www.bank32.com/login" no response (cut after 2.1 ms:

@@ -61,7 +61,8 @@ TEST(FlowRender, NoResponseIsSaidSoWithoutStatusOrNegativeTimes) {
   f.response_done_ms = 0;
   f.error.clear();
   EXPECT_THAT(flow_line(f, "c"), HasSubstr("\" no response (the connection ended)"));
-  auto dump = flow_dump(f, {{"form field", "password", "s3cret"}}, {true, 1024}, {"c", "127.0.0.1:1", "legs"});
+  auto dump = flow_dump(f, {{"form field", "password", "s3cret"}}, {true, 1024},
+                        {"c", "127.0.0.1:1", proxy::Legs{"TLSv1.3", "", "TLSv1.2", "http/1.1", true}});
   EXPECT_THAT(dump, HasSubstr("  !! form field password = ********\n< (no response)\n"));
   EXPECT_THAT(dump, Not(HasSubstr("s3cret")));
   EXPECT_THAT(dump, Not(HasSubstr("< HTTP/1.1 0")));
