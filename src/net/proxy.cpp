@@ -924,6 +924,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+  // relay_ended tells how the relay for host ended and what it carried.
   void relay_ended(const std::string& host, proxy::log_event::RelayEnd end, const Counters& counts,
                    const std::string& why = {}) {
     s_.emit(proxy::log_event::ConnectionEnded{peer_, host, end, legs_, why, counts.up, counts.down});

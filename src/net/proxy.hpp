@@ -33,8 +33,10 @@ struct ProxyOptions {
   std::optional<std::string> upstream_cacert;
   bool upstream_insecure = false;
   proxy::Http2Mode http2 = proxy::Http2Mode::Auto;  // --http2 auto|off
-  bool dump = false;                                // flows and forgeries are shown (ForgeryShown events)
   bool redact = false;                              // flows are masked before they are logged or kept
+  // Each host's first forgery is shown (a ForgeryShown event) with --show-forgery and with --dump;
+  // the flows' --dump blocks are the renderer's.
+  bool dump = false;
   bool show_forgery = false;
   std::string har_file;
   bool har_force = false;  // --force: replace a --har file that is not a HAR
