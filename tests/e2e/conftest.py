@@ -264,7 +264,8 @@ def start_s_server(args, log, cwd=None):
 
 @pytest.fixture
 def s_server(tmp_path):
-    """Starts `openssl s_server` with the given arguments on a free loopback port; stopped at teardown."""
+    """Starts `openssl s_server` with the given arguments on a loopback port the kernel chooses;
+    stopped at teardown."""
     started = []
 
     def start(*args, cwd=None, www=True):
