@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <boost/beast/http/status.hpp>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <ctime>
 
 #include "base/failure.hpp"
@@ -34,25 +36,14 @@ std::string path_of(const std::string& target) {
   return target.substr(0, q);
 }
 
-// url_decode decodes %XX and (in forms) '+'; nullopt for a malformed escape or an encoded NUL.
+// url_decode decodes %XX and (in forms) '+' with Boost.URL; nullopt for a malformed escape or an
+// encoded NUL (a NUL byte sent as it is stays).
 std::optional<std::string> url_decode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
-          !std::isxdigit(static_cast<unsigned char>(in[i + 2])))
-        return std::nullopt;
-      int v = std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16);
-      if (v == 0) return std::nullopt;
-      out += static_cast<char>(v);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
+  auto escaped = boost::urls::make_pct_string_view(in);
+  if (!escaped) return std::nullopt;
+  auto out = escaped->decode(boost::urls::encoding_opts{plus_is_space});
+  // encoding_opts::disallow_null is not applied by Boost 1.81's decoder: count the NULs instead.
+  if (std::count(out.begin(), out.end(), '\0') != std::count(in.begin(), in.end(), '\0')) return std::nullopt;
   return out;
 }
 

@@ -112,6 +112,8 @@ bool html_entity(std::string_view text, std::size_t i, std::string& bytes, std::
 
 // Speller finds where a needle is spelled at a position of text, each of its characters as itself
 // or escaped in one of the ways above (a mix is fine: "p%40ss\u0025").
+// It reads one %XX at a time by hand: Boost.URL decodes a whole string and cannot say where in the
+// text each decoded byte came from, which masking needs; whole fields are decoded by Boost.URL.
 class Speller {
  public:
   Speller(std::string_view text, std::string_view needle) : text_(text), needle_(needle) {}
@@ -207,6 +209,7 @@ std::string squeeze(std::string_view name) {
 
 // lenient percent-encodes what may not stand in a query as it is (a raw space, quote,
 // non-ASCII byte, a '%' not followed by two hex digits), as servers read such forms anyway.
+// Hand-written: Boost.URL's encode() escapes every '%', so it would spell valid escapes again.
 std::string lenient(std::string_view text, std::string_view allowed = "-._~!$&'()*+,;=:@/?") {
   static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;

@@ -2,6 +2,7 @@
 and real peers (openssl s_server) on loopback ports."""
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -46,9 +47,87 @@ def tlslab():
 
 
 def free_port():
+    """A loopback port that was free a moment ago. Racy: another program may take it before the
+    caller binds it. Only for peers that cannot listen on port 0 and say which port they got
+    (nginx refuses port 0), and for a port that must be known before its listener starts; every
+    other listener binds port 0 and is asked (announced_port, wait_listening)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def refusing_socket():
+    """A socket bound to a loopback port and never listening: the kernel refuses connections to
+    the port (RST), and no other program can take the port while the socket is open."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+@pytest.fixture
+def free_port_closed():
+    """A loopback port where nothing listens, held for the test (refusing_socket)."""
+    with refusing_socket() as s:
+        yield s.getsockname()[1]
+
+
+def announced_port(read, pattern, proc, timeout=15.0):
+    """Waits until read() (what proc has printed so far) matches pattern, whose first group is the
+    port proc listens on (it was started on port 0 and says which port it got); returns it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if m := re.search(pattern, read()):
+            return int(m.group(1))
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening:\n{read()[-4000:]}")
+        time.sleep(0.02)
+    raise RuntimeError(f"server did not say where it listens:\n{read()[-4000:]}")
+
+
+def listening_ports(pid):
+    """The TCP ports process pid listens on, from the kernel's socket tables."""
+    inodes = set()
+    fd_dir = pathlib.Path(f"/proc/{pid}/fd")
+    try:
+        fds = list(fd_dir.iterdir())
+    except OSError:
+        return set()
+    for fd in fds:
+        try:
+            link = os.readlink(fd)
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:["):-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in pathlib.Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: TCP_LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def wait_listening(proc, ports=None, timeout=15.0):
+    """Waits until proc listens on all of ports (None: on one port, which is returned): for peers
+    started on port 0 that do not say which port they got (nghttpd prints "listen 127.0.0.1:0"),
+    and to know that a port answers because proc listens there, not another program."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        found = listening_ports(proc.pid)
+        if ports is None and len(found) == 1:
+            return found.pop()
+        if ports is not None and set(ports) <= found:
+            return None
+        time.sleep(0.02)
+    raise RuntimeError(f"server pid {proc.pid} did not listen on {ports or 'a port'}")
+
+
+PROXY_READY = r"tlslab proxy: \w+ mode on 127\.0\.0\.1:(\d+)[ ,]"  # tlslab proxy's first listener
+SERVE_READY = r"https://127\.0\.0\.1:(\d+)/"  # tlslab serve's first listener
+S_SERVER_READY = r"ACCEPT 127\.0\.0\.1:(\d+)\n"  # openssl s_server -accept 127.0.0.1:0
 
 
 def wait_port(port, timeout=10.0, proc=None):
@@ -170,21 +249,31 @@ class Server:
         return pathlib.Path(self.log).read_text(errors="replace")
 
 
+def start_s_server(args, log, cwd=None):
+    """Starts `openssl s_server` with args on a loopback port the kernel chooses (-accept on port 0:
+    it prints "ACCEPT 127.0.0.1:PORT", which -quiet would silence); its output goes to log.
+    Returns the process and its port."""
+    cmd = ["openssl", "s_server", "-accept", "127.0.0.1:0", *map(str, args)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=cwd)
+    try:
+        return proc, announced_port(lambda: pathlib.Path(log).read_text(errors="replace"), S_SERVER_READY, proc)
+    except RuntimeError:
+        stop_process(proc, timeout=5)
+        raise
+
+
 @pytest.fixture
 def s_server(tmp_path):
-    """Starts `openssl s_server` with the given arguments on a free loopback port; stopped at teardown."""
+    """Starts `openssl s_server` with the given arguments on a loopback port the kernel chooses;
+    stopped at teardown."""
     started = []
 
     def start(*args, cwd=None, www=True):
-        port = free_port()
-        log = tmp_path / f"s_server-{port}.log"
-        cmd = ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-naccept", "1000", *map(str, args)]
+        log = tmp_path / f"s_server-{len(started)}.log"
         if www and "-WWW" not in args and "-HTTP" not in args and "-www" not in args:
-            cmd.append("-www")
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                                cwd=cwd or tmp_path)
+            args = (*args, "-www")
+        proc, port = start_s_server(("-naccept", "1000", *args), log, cwd=cwd or tmp_path)
         started.append(proc)
-        wait_port(port, proc=proc)
         return Server(proc, port, log)
 
     yield start
@@ -194,6 +283,68 @@ def s_server(tmp_path):
 
 def have(program):
     return shutil.which(program) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# nginx from a private configuration.
+
+NGINX_CONF = """daemon off;
+{user}
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+{http}
+    server {{
+{listen}
+{server}
+    }}
+}}
+"""
+
+
+def start_nginx(prefix, cert, key, listeners, server, http=""):
+    """Starts nginx (daemon off, one worker) from a private config under prefix: one server block
+    with a loopback listener per entry of listeners (name -> what follows the address: "ssl",
+    "ssl http2", ""), server's directives in that block and http's beside it, and TLS 1.2-1.3 with
+    cert and key. Returns the process and {name: port}.
+
+    nginx cannot listen on port 0 ("invalid port"), so its ports come from free_port(): another
+    program may take one before nginx binds it; nginx then stops with "Address already in use" and
+    is started again on other ports."""
+    if not have("nginx"):
+        pytest.skip("nginx not installed (scripts/install-deps --test)")
+    # As root, the workers would switch to nobody, who cannot read pytest's private temp folders.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf = pathlib.Path(prefix) / "nginx.conf"
+    (conf.parent / "logs").mkdir(parents=True, exist_ok=True)  # nginx opens logs/error.log before its config
+    for attempt in range(5):
+        ports = {name: free_port() for name in listeners}
+        listen = "\n".join(f"        listen 127.0.0.1:{ports[name]} {how};".replace(" ;", ";")
+                           for name, how in listeners.items())
+        conf.write_text(NGINX_CONF.format(user=user, prefix=prefix, cert=cert, key=key, http=http, listen=listen,
+                                          server=server))
+        stderr = pathlib.Path(prefix) / "stderr.log"
+        proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(prefix)], stdout=subprocess.DEVNULL,
+                                stderr=open(stderr, "wb"))
+        try:
+            wait_listening(proc, ports.values())
+            return proc, ports
+        except RuntimeError:
+            stop_process(proc, timeout=5)
+            if "Address already in use" not in stderr.read_text(errors="replace"):
+                raise RuntimeError(f"nginx did not start:\n{stderr.read_text(errors='replace')}")
+    raise RuntimeError("nginx found no free ports in 5 attempts")
 
 
 def stop_process(proc, sig=signal.SIGTERM, timeout=15):

@@ -23,7 +23,8 @@ import time
 
 import pytest
 
-from conftest import DNS_GUARD, Pki, PyServer, free_port, have, read_request, stop_process, wait_port
+from conftest import (DNS_GUARD, PROXY_READY, SERVE_READY, Pki, PyServer, announced_port, have, read_request,
+                      refusing_socket, stop_process)
 
 HOST = "www.bank32.com"
 LOOPBACK = "127.0.0.1"
@@ -107,13 +108,6 @@ def expect(proc, code, *texts):
 
 def squeeze(text):
     return re.sub(r"[ \t]+", " ", text)
-
-
-def closed_port():
-    """A loopback port with nothing listening on it."""
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
 
 
 def one_error_line(proc):
@@ -473,7 +467,8 @@ def start_capture(port, path):
     """Starts tshark capturing tcp port PORT on lo into path; returns once packets are captured.
     tshark reports "Capturing on" before its filter is live, so a probe (connections to a closed
     port, also in the filter) shows when it really is."""
-    probe = closed_port()
+    probe_socket = refusing_socket()  # open until this returns: the port stays refused, and nobody else's
+    probe = probe_socket.getsockname()[1]
     proc = subprocess.Popen(["tshark", "-i", "lo", "-f", f"tcp port {port} or tcp port {probe}", "-w", str(path),
                              "-P", "-l"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 15
@@ -726,11 +721,6 @@ def test_client_cert_without_key(tlslab, certs, free_port_closed):
 def test_client_key_does_not_match(tlslab, certs, free_port_closed):
     proc = connect(tlslab, free_port_closed, "--cert", pem(certs, "client"), "--key", key(certs, "leaf"))
     expect(proc, 58, f"key {key(certs, 'leaf')} does not match the certificate in {pem(certs, 'client')}")
-
-
-@pytest.fixture
-def free_port_closed():
-    return closed_port()
 
 
 def test_nothing_listening(tlslab, free_port_closed):
@@ -1102,16 +1092,15 @@ def explicit_proxy(tlslab, proxy_ca, certs, tmp_path):
     started = []
 
     def start(*args):
-        port = free_port()
-        log = open(tmp_path / f"proxy-{port}.log", "wb")
+        log_path = tmp_path / f"proxy-{len(started)}.log"
+        log = open(log_path, "wb")
         proc = subprocess.Popen([*DNS_GUARD, tlslab.path, "proxy", "--mode", "explicit", "--listen",
-                                 f"{LOOPBACK}:{port}", "--threads", "1", "--ca", str(proxy_ca), "--upstream-resolve",
+                                 f"{LOOPBACK}:0", "--threads", "1", "--ca", str(proxy_ca), "--upstream-resolve",
                                  f"{HOST}:{LOOPBACK}", "--upstream-cacert", pem(certs, "root"), *map(str, args)],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env={**os.environ, "NO_COLOR": "1"})
         started.append(proc)
-        wait_port(port, proc=proc)
-        return port
+        return announced_port(lambda: log_path.read_text(errors="replace"), PROXY_READY, proc)
 
     yield start
     for proc in started:
@@ -1372,12 +1361,12 @@ def test_cert_status_stapled_as_curl(tlslab, s_server, revocation, case):
 
 
 def test_cert_status_without_a_staple(tlslab, revocation, tmp_path):
-    port = free_port()
-    proc = subprocess.Popen([tlslab.path, "serve", "--listen", f"{LOOPBACK}:{port}", "--cert",
+    log_path = tmp_path / "serve.err"
+    proc = subprocess.Popen([tlslab.path, "serve", "--listen", f"{LOOPBACK}:0", "--cert",
                              rpem(revocation, "leaf_chain.pem"), "--key", rpem(revocation, "leaf.key"), "--threads", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=open(log_path, "wb"), stdin=subprocess.DEVNULL)
     try:
-        wait_port(port, proc=proc)
+        port = announced_port(lambda: log_path.read_text(errors="replace"), SERVE_READY, proc)
         args = ["--cacert", rpem(revocation, "root.pem"), "--cert-status"]
         proc2 = connect(tlslab, port, *args)
         expect(proc2, 91, "OCSP staple: none", "the server sent no OCSP response", "fix: the server must staple")

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import PyServer, Pki, free_port, have, stop_process, wait_port
+from conftest import PyServer, Pki, have, start_nginx, stop_process, wait_listening
 
 HOST = "www.bank32.com"
 LOOPBACK = "127.0.0.1"
@@ -52,48 +52,14 @@ def site(tmp_path_factory):
     return {"root": root, "big_sha256": hashlib.sha256(data).hexdigest()}
 
 
-NGINX_CONF = """daemon off;
-{user}
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_certificate {cert};
-    ssl_certificate_key {key};
-    server {{
-        listen 127.0.0.1:{h2} ssl http2;
-        listen 127.0.0.1:{h1} ssl;
-        root {root};
-        location / {{ }}
-        location = /login {{ return 200 "welcome $request_method $content_length\\n"; }}
-    }}
-}}
-"""
-
-
 @pytest.fixture(scope="module")
 def nginx(certs, site, tmp_path_factory):
     """nginx from a private config: an HTTP/2 listener and an HTTP/1.1-only one over the site."""
-    need("nginx")
-    prefix = tmp_path_factory.mktemp("nginx")
-    ports = {"h2": free_port(), "h1": free_port()}
-    # As root, the workers would switch to nobody, who cannot read pytest's private temp folders.
-    user = "user root;" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(NGINX_CONF.format(user=user, prefix=prefix, cert=pem(certs, "leaf_chain"),
-                                                         key=key(certs, "leaf"), root=site["root"], **ports))
-    proc = subprocess.Popen(["nginx", "-c", str(prefix / "nginx.conf"), "-p", str(prefix)],
-                            stdout=subprocess.DEVNULL, stderr=open(prefix / "stderr.log", "wb"))
-    for port in ports.values():
-        wait_port(port, proc=proc)
+    proc, ports = start_nginx(tmp_path_factory.mktemp("nginx"), pem(certs, "leaf_chain"), key(certs, "leaf"),
+                              {"h2": "ssl http2", "h1": "ssl"}, http="    default_type application/octet-stream;",
+                              server=f"""        root {site["root"]};
+        location / {{ }}
+        location = /login {{ return 200 "welcome $request_method $content_length\\n"; }}""")
     yield ports
     stop_process(proc, timeout=10)
 
@@ -102,12 +68,10 @@ def nginx(certs, site, tmp_path_factory):
 def nghttpd(certs, site, tmp_path_factory):
     """nghttpd serving the site over HTTP/2 only; its port."""
     need("nghttpd")
-    port = free_port()
     log = tmp_path_factory.mktemp("nghttpd") / "nghttpd.log"
-    proc = subprocess.Popen(["nghttpd", "-a", LOOPBACK, "-d", str(site["root"]), str(port), key(certs, "leaf"),
+    proc = subprocess.Popen(["nghttpd", "-a", LOOPBACK, "-d", str(site["root"]), "0", key(certs, "leaf"),
                              pem(certs, "leaf_chain")], stdout=open(log, "wb"), stderr=subprocess.STDOUT)
-    wait_port(port, proc=proc)
-    yield port
+    yield wait_listening(proc)
     stop_process(proc, timeout=10)
 
 

@@ -7,6 +7,7 @@ Every upstream name is mapped with --upstream-resolve NAME:127.0.0.1, every clie
 --resolve or --host-resolver-rules, and the proxy, curl and Chromium run inside conftest's DNS
 guard (a resolv.conf naming only 127.0.0.1), so nothing can query a real resolver."""
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -21,8 +22,8 @@ import urllib.parse
 
 import pytest
 
-from conftest import (DNS_GUARD, Pki, PyServer, free_port, have, nss_home, nss_trust, read_request,
-                      stop_process, wait_port)
+from conftest import (DNS_GUARD, PROXY_READY, SERVE_READY, Pki, PyServer, announced_port, free_port, have, nss_home,
+                      nss_trust, read_request, start_nginx, stop_process)
 
 HOST = "www.bank32.com"
 SANS = ("www.bank32.com", "bank32.com", "api.bank32.com")
@@ -73,13 +74,21 @@ def pca(tlslab, tmp_path_factory):
 # Long-running processes: upstreams and the proxy.
 
 class Proc:
-    def __init__(self, cmd, log_dir, name, port, cwd=None):
-        self.port = port
-        self.out_path = log_dir / f"{name}-{port}.out"
-        self.err_path = log_dir / f"{name}-{port}.err"
+    """A long-running peer started on port 0; ready(self) waits until it listens and returns its port
+    (announced_port on what it prints, or wait_listening)."""
+
+    def __init__(self, cmd, log_dir, name, ready, cwd=None):
+        self.out_path = log_dir / f"{name}-{next(Proc.started)}.out"
+        self.err_path = self.out_path.with_suffix(".err")
         self.proc = subprocess.Popen(cmd, stdout=open(self.out_path, "wb"), stderr=open(self.err_path, "wb"),
                                      stdin=subprocess.DEVNULL, cwd=cwd, env={**os.environ, "NO_COLOR": "1"})
-        wait_port(port, proc=self.proc)
+        try:
+            self.port = ready(self)
+        except RuntimeError as e:
+            self.stop(signal.SIGKILL)
+            raise RuntimeError(f"{name}: {e}\n{self.err()[-4000:]}") from None
+
+    started = itertools.count()
 
     def out(self):
         return self.out_path.read_text(errors="replace")
@@ -104,8 +113,8 @@ class Proc:
 def procs(tmp_path):
     started = []
 
-    def start(cmd, name, port, cwd=None):
-        p = Proc(cmd, tmp_path, name, port, cwd)
+    def start(cmd, name, ready, cwd=None):
+        p = Proc(cmd, tmp_path, name, ready, cwd)
         started.append(p)
         return p
 
@@ -120,13 +129,13 @@ def procs(tmp_path):
 
 @pytest.fixture
 def proxy(tlslab, pca, certs, procs):
-    """Starts `tlslab proxy` (inside the DNS guard) with the given arguments on a free port."""
+    """Starts `tlslab proxy` (inside the DNS guard) with the given arguments on a port the kernel
+    chooses (the first --listen; p.port is the port it announces)."""
 
     def start(*args, mode="sni", ca=True):
-        port = free_port()
-        cmd = [*DNS_GUARD, tlslab.path, "proxy", "--mode", mode, "--listen", f"{LOOPBACK}:{port}", "--threads", "2",
+        cmd = [*DNS_GUARD, tlslab.path, "proxy", "--mode", mode, "--listen", f"{LOOPBACK}:0", "--threads", "2",
                *(["--ca", str(pca)] if ca else []), *map(str, args)]
-        return procs(cmd, "proxy", port)
+        return procs(cmd, "proxy", lambda p: announced_port(p.err, PROXY_READY, p.proc))
 
     return start
 
@@ -136,47 +145,13 @@ def serve(tlslab, certs, procs):
     """`tlslab serve` presenting the multi-name upstream certificate (extra arguments: --echo, --root),
     an HTTP/1.1 server (serve offers h2 first otherwise; the HTTP/2 upstreams are test_proxy_h2.py's)."""
 
-    def start(*args, cert="leaf", port=None):
-        port = port or free_port()
+    def start(*args, cert="leaf", port=0):
         alpn = [] if "--alpn" in map(str, args) else ["--alpn", "http/1.1"]
         cmd = [tlslab.path, "serve", "--listen", f"{LOOPBACK}:{port}", "--cert", pem(certs, cert), "--key",
                key(certs, cert), "--threads", "1", *alpn, *map(str, args)]
-        return procs(cmd, "serve", port)
+        return procs(cmd, "serve", lambda p: announced_port(p.err, SERVE_READY, p.proc))
 
     return start
-
-
-NGINX_CONF = """daemon off;
-{user}
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    sendfile on;
-    keepalive_requests 100000;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_certificate {cert};
-    ssl_certificate_key {key};
-    ssl_session_tickets on;
-    ssl_session_cache shared:SSL:1m;
-    server {{
-        listen 127.0.0.1:{tls} ssl;
-        listen 127.0.0.1:{h2} ssl http2;
-        listen 127.0.0.1:{plain};
-        root {root};
-        location / {{ }}
-        location = /login {{ return 200 "welcome\n"; }}
-    }}
-}}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +159,7 @@ def nginx(certs, tmp_path_factory):
     """nginx from a private config: a TLS listener, an HTTP/2 one and a plain one over one root
     that holds index.html and a 256 MB random file (with its SHA-256)."""
     if not have("nginx"):
-        pytest.skip("nginx not installed (scripts/install-deps --test)")
+        pytest.skip("nginx not installed (scripts/install-deps --test)")  # before the 256 MB file
     prefix = tmp_path_factory.mktemp("nginx")
     root = prefix / "root"
     root.mkdir()
@@ -196,16 +171,16 @@ def nginx(certs, tmp_path_factory):
             block = chunk[:-4] + i.to_bytes(4, "big")  # every MiB differs
             f.write(block)
             digest.update(block)
-    ports = {"tls": free_port(), "h2": free_port(), "plain": free_port()}
-    conf = prefix / "nginx.conf"
-    # As root, the workers would switch to nobody, who cannot read pytest's private temp folders.
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf.write_text(NGINX_CONF.format(user=user, prefix=prefix, cert=pem(certs, "leaf_chain"), key=key(certs, "leaf"),
-                                      root=root, **ports))
-    proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(prefix)], stdout=subprocess.DEVNULL,
-                            stderr=open(prefix / "stderr.log", "wb"))
-    for port in ports.values():
-        wait_port(port, proc=proc)
+    proc, ports = start_nginx(prefix, pem(certs, "leaf_chain"), key(certs, "leaf"),
+                              {"tls": "ssl", "h2": "ssl http2", "plain": ""},
+                              http="""    default_type application/octet-stream;
+    sendfile on;
+    keepalive_requests 100000;
+    ssl_session_tickets on;
+    ssl_session_cache shared:SSL:1m;""",
+                              server=f"""        root {root};
+        location / {{ }}
+        location = /login {{ return 200 "welcome\\n"; }}""")
     yield {**ports, "big_sha256": digest.hexdigest(), "root": root}
     proc.terminate()
     proc.wait(timeout=10)
@@ -430,13 +405,13 @@ def test_cert_cache_dir_that_cannot_be_used_is_a_clear_error(tlslab, pca, tmp_pa
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     for bad in (blocker, blocker / "sub"):
-        r = tlslab("proxy", "--listen", f"{LOOPBACK}:{free_port()}", "--ca", pca, "--cert-cache", bad, timeout=15)
+        r = tlslab("proxy", "--listen", f"{LOOPBACK}:0", "--ca", pca, "--cert-cache", bad, timeout=15)
         assert r.returncode == 23, r.out + r.err  # could not write an output file
         assert f"--cert-cache {bad}: cannot keep forged certificates there" in r.err
-    assert "it exists and is not a directory" in tlslab("proxy", "--listen", f"{LOOPBACK}:{free_port()}", "--ca", pca,
+    assert "it exists and is not a directory" in tlslab("proxy", "--listen", f"{LOOPBACK}:0", "--ca", pca,
                                                         "--cert-cache", blocker, timeout=15).err
     # The in-memory size moved to --cert-cache-size: a bare number is refused with the way out.
-    r = tlslab("proxy", "--listen", f"{LOOPBACK}:{free_port()}", "--ca", pca, "--cert-cache", "1000", timeout=15)
+    r = tlslab("proxy", "--listen", f"{LOOPBACK}:0", "--ca", pca, "--cert-cache", "1000", timeout=15)
     assert r.returncode == 2 and "--cert-cache-size N" in r.err, r.err
 
 
@@ -614,8 +589,7 @@ def test_har_file_survives_kill_9(proxy, serve, certs, pca, tmp_path):
 
 def test_har_path_is_checked_before_listening(tlslab, pca, tmp_path):
     def start(*args):
-        port = free_port()
-        r = tlslab("proxy", "--listen", f"{LOOPBACK}:{port}", "--ca", pca, *args, timeout=15)
+        r = tlslab("proxy", "--listen", f"{LOOPBACK}:0", "--ca", pca, *args, timeout=15)
         assert "mode on" not in r.err, "it listened: " + r.err
         return r
 
@@ -695,7 +669,8 @@ def test_bad_upstream_certificate_gives_an_alert_in_sni_mode(proxy, serve, certs
 
 
 def test_loop_is_refused(proxy, pca):
-    """The proxy listens on a second port and is told the real server is there: a loop."""
+    """The proxy listens on a second port and is told the real server is there: a loop. That port
+    is given before the proxy starts, so it cannot be the kernel's choice (port 0)."""
     own = free_port()
     p = proxy("--listen", f"{LOOPBACK}:{own}", "--upstream-resolve", f"{HOST}:{LOOPBACK}", "--upstream-port", own)
     r = curl("--cacert", pca / "ca.pem", *via_sni(p.port, "/"))

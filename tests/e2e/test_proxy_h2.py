@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import DNS_GUARD, PyServer, free_port, have, nss_home, nss_trust, wait_port
+from conftest import DNS_GUARD, PyServer, have, nss_home, nss_trust, wait_listening
 from test_proxy import (BIG, HOST, LOOPBACK, CHROMIUM_FLAGS, certs, curl, key, nginx, pca, pem, procs,  # noqa: F401
                         proxy, serve, sni_proxy, via_sni)
 
@@ -43,9 +43,8 @@ def nghttpd(certs, procs, tmp_path):
         root.mkdir(exist_ok=True)
         (root / "index.html").write_text("<h1>nghttpd here</h1>\n")
         (root / "data.bin").write_bytes(bytes(range(256)) * 4096)  # 1 MiB
-        port = free_port()
-        return procs(["nghttpd", "-a", LOOPBACK, "-d", str(root), *args, str(port), key(certs, "leaf"),
-                      pem(certs, "leaf_chain")], "nghttpd", port)
+        return procs(["nghttpd", "-a", LOOPBACK, "-d", str(root), *args, "0", key(certs, "leaf"),
+                      pem(certs, "leaf_chain")], "nghttpd", lambda p: wait_listening(p.proc))
 
     return start
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import DNS_GUARD, Pki, PyServer, free_port, have, wait_port
+from conftest import DNS_GUARD, Pki, PyServer, have, start_nginx, start_s_server, stop_process
 from test_serve import Serve
 
 pytestmark = pytest.mark.usefixtures("dns_on_loopback")  # conftest's DNS guard for every test here
@@ -61,14 +61,12 @@ def testssl_run(certs, tmp_path_factory):
     if not have("testssl"):
         yield None
         return
-    port = free_port()
-    server = subprocess.Popen(["openssl", "s_server", "-accept", f"{IP}:{port}", "-www", "-quiet",
-                               "-cert", certs.dir / "good.pem", "-key", certs.dir / "good.key",
-                               "-min_protocol", "TLSv1.2", "-serverpref",
-                               "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-SHA:AES128-SHA"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, proc=server)
-    out = tmp_path_factory.mktemp("testssl") / "testssl.json"
+    folder = tmp_path_factory.mktemp("testssl")
+    server, port = start_s_server(["-www", "-cert", certs.dir / "good.pem", "-key", certs.dir / "good.key",
+                                   "-min_protocol", "TLSv1.2", "-serverpref",
+                                   "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-SHA:AES128-SHA"],
+                                  folder / "s_server.log")
+    out = folder / "testssl.json"
     # --nodns none and an IP literal: no name lookups; NXCONNECT replaces the "invalid." name it
     # otherwise resolves while probing the local openssl's options.
     proc = subprocess.Popen([*DNS_GUARD, "testssl", "--quiet", "--color", "0", "--nodns", "none", "--warnings", "off",
@@ -165,8 +163,8 @@ def test_name_mismatch_and_text_report(tlslab, s_server, certs):
     assert "TLS_AES_256_GCM_SHA384" in proc.out
 
 
-def test_unreachable_exit_code(tlslab):
-    proc = tlslab("scan", f"{IP}:{free_port()}", check=7)
+def test_unreachable_exit_code(tlslab, free_port_closed):
+    proc = tlslab("scan", f"{IP}:{free_port_closed}", check=7)
     assert "could not connect" in proc.err
 
 
@@ -175,10 +173,10 @@ def test_usage(tlslab):
     tlslab("scan", f"{IP}:443", "--concurrency", "0", check=2)
 
 
-def test_targets_file_json_lines(tlslab, s_server, certs, tmp_path):
+def test_targets_file_json_lines(tlslab, s_server, certs, tmp_path, free_port_closed):
     a = serve(s_server, certs, "good", "-tls1_3")
     targets = tmp_path / "targets.txt"
-    targets.write_text(f"# two servers\n{IP}:{a.port}\n{IP}:{free_port()}\n")
+    targets.write_text(f"# two servers\n{IP}:{a.port}\n{IP}:{free_port_closed}\n")
     proc = tlslab("scan", "--targets", targets, "--cacert", certs.dir / "root.pem", "--json", timeout=60)
     lines = [json.loads(line) for line in proc.out.splitlines()]
     assert len(lines) == 2
@@ -189,39 +187,13 @@ def test_targets_file_json_lines(tlslab, s_server, certs, tmp_path):
 
 @pytest.fixture
 def nginx(tmp_path, certs):
-    if not have("nginx"):
-        pytest.skip("nginx not installed")
-    port = free_port()
-    prefix = tmp_path / "nginx"
-    (prefix / "logs").mkdir(parents=True)
-    conf = prefix / "nginx.conf"
-    conf.write_text(f"""daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/logs/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {prefix}/tmp; proxy_temp_path {prefix}/tmp; fastcgi_temp_path {prefix}/tmp;
-  uwsgi_temp_path {prefix}/tmp; scgi_temp_path {prefix}/tmp;
-  server {{
-    listen {IP}:{port} ssl http2;
-    ssl_certificate {certs.dir}/good.pem;
-    ssl_certificate_key {certs.dir}/good.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_tickets on;
-    ssl_session_cache shared:s:1m;
-    add_header Strict-Transport-Security "max-age=31536000" always;
-    location / {{ return 200 "ok\\n"; }}
-  }}
-}}
-""")
-    proc = subprocess.Popen(["nginx", "-c", conf, "-p", prefix], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_port(port, proc=proc)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=5)
+    proc, ports = start_nginx(tmp_path / "nginx", certs.dir / "good.pem", certs.dir / "good.key", {"tls": "ssl http2"},
+                              server="""        ssl_session_tickets on;
+        ssl_session_cache shared:s:1m;
+        add_header Strict-Transport-Security "max-age=31536000" always;
+        location / { return 200 "ok\\n"; }""")
+    yield ports["tls"]
+    stop_process(proc, timeout=5)
 
 
 def test_nginx_hsts_a_plus(tlslab, nginx, certs):
@@ -462,9 +434,9 @@ def test_silent_port_times_out(tlslab):
     assert "Grade" not in proc.out
 
 
-def test_json_of_one_unreachable_target_is_a_result(tlslab):
+def test_json_of_one_unreachable_target_is_a_result(tlslab, free_port_closed):
     server = PyServer(plain_http)
-    for target, code in ((f"{IP}:{free_port()}", 7), (f"{IP}:{server.port}", 35)):
+    for target, code in ((f"{IP}:{free_port_closed}", 7), (f"{IP}:{server.port}", 35)):
         proc = tlslab("scan", "--json", target, check=code)
         result = json.loads(proc.out)
         assert result["target"] == target and result["exit_code"] == code

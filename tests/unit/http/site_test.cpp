@@ -88,6 +88,30 @@ TEST(Builtin, EscapesWhatTheClientSent) {
   EXPECT_NE(page.body.find("&quot;ua&quot; &amp; co"), std::string::npos);
 }
 
+Request login(const std::string& body) {
+  Request req{bhttp::verb::post, "/login", 11};
+  req.body() = body;
+  return req;
+}
+
+TEST(Builtin, LoginFormIsDecodedAsAForm) {
+  auto welcome = [](const std::string& body) {
+    auto page = builtin_reply(login(body), {}).body;
+    auto start = page.find("<h1 id=\"welcome\">");
+    return start == std::string::npos ? page : page.substr(start, page.find("</h1>", start) - start);
+  };
+  EXPECT_EQ(welcome("username=al%69ce+b&password=x"), "<h1 id=\"welcome\">Welcome, alice b");
+  EXPECT_EQ(welcome("password=x&username=a%2Bb%2fc"), "<h1 id=\"welcome\">Welcome, a+b/c");
+  EXPECT_EQ(welcome("username=%C3%A9"), "<h1 id=\"welcome\">Welcome, \xC3\xA9");
+  // A malformed escape or an encoded NUL: the field counts as not given.
+  for (const char* bad : {"username=bad%zz", "username=bad%4", "username=bad%", "username=a%00b"})
+    EXPECT_EQ(welcome(bad), "<h1 id=\"welcome\">Welcome, anonymous") << bad;
+  EXPECT_THAT(builtin_reply(login("username=alice&password=%G1"), {}).body,
+              ::testing::HasSubstr("No password was given."));
+  EXPECT_THAT(builtin_reply(login("username=alice&password=%41"), {}).body,
+              ::testing::HasSubstr("Your password travelled inside TLS."));
+}
+
 TEST(Echo, ReturnsTheRequest) {
   Request req{bhttp::verb::post, "/a?b=c", 11};
   req.set(bhttp::field::host, "x");
@@ -162,6 +186,17 @@ TEST_F(Root, DirectoriesAndEscapes) {
   for (const char* path : {"/../secret.txt", "/%2e%2e/secret.txt", "/docs/../../secret.txt", "/escape"})
     EXPECT_EQ(root_->reply(get(path)).status, 403u) << path;
   EXPECT_EQ(root_->reply(get("/%00")).status, 400u);
+}
+
+TEST_F(Root, PathsArePercentDecodedWithoutFormPlus) {
+  write(tmp_.path() / "site" / "a+b", "plus");
+  write(tmp_.path() / "site" / "a b", "space");
+  EXPECT_EQ(body_of(root_->reply(get("/a+b"))), "plus");  // '+' is a space only in forms
+  EXPECT_EQ(body_of(root_->reply(get("/a%20b"))), "space");
+  EXPECT_EQ(body_of(root_->reply(get("/a%2Bb"))), "plus");
+  EXPECT_EQ(body_of(root_->reply(get("/data%2ebin?x=%zz"))), "0123456789");  // the query is not decoded
+  for (const char* bad : {"/data.bin%", "/data.bin%4", "/da%zzta.bin", "/%2", "/a%00b", "data.bin"})
+    EXPECT_EQ(root_->reply(get(bad)).status, 400u) << bad;
 }
 
 TEST_F(Root, CacheServesSmallFilesUntilTheyChange) {
