@@ -781,7 +781,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       SSL_set_alpn_protos(ussl, reinterpret_cast<const unsigned char*>(wire.data()),
                           static_cast<unsigned>(wire.size()));
     }
-    session_key_ = upstream_address_ + "/" + requested;
+    // Sessions and forgeries are kept per offer to the server: the client's early handshake (below)
+    // takes the server's ALPN choice from the session, and a server resuming a session made with
+    // another offer (http/1.1 alone last time, h2 now) may well choose otherwise.
+    std::string offer;
+    for (const auto& p : c.alpn) offer += (offer.empty() ? "" : ",") + p;
+    session_key_ = upstream_address_ + "/" + requested + "/" + offer;
     bool resuming = s_.sessions.prepare(ussl, session_key_);
     recorder_.install(ussl);
     // A server we hold a session with most likely resumes it: its certificate, and so the forgery,
@@ -790,7 +795,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // before any of its bytes went anywhere.
     // Forgeries are remembered per name and per kind of client: one whose schemes choose another
     // chain (choose_forgery, whatever the real key) must not get last time's.
-    served_key_ = fmt::format("{}|{}|{}", requested, choice_text(core.hello(), "EC"), choice_text(core.hello(), "RSA"));
+    served_key_ = fmt::format("{}|{}|{}|{}", requested, choice_text(core.hello(), "EC"),
+                              choice_text(core.hello(), "RSA"), offer);
     if (resuming) last_ = s_.served_for(served_key_);
     early_ = last_.forged;
     early_protocol_ = early_ ? session_alpn(SSL_get0_session(ussl)) : std::string();

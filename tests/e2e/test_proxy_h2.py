@@ -198,6 +198,19 @@ def test_http2_off_offers_only_http1(proxy, nginx, certs, pca):
     assert p.wait_for("client TLSv1.3 http/1.1, server TLSv1.3 http/1.1"), p.out()
 
 
+def test_client_offering_h2_after_http1_only_gets_h2(proxy, nginx, certs, pca):
+    """A client that offered http/1.1 alone, then h2 (curl --http1.1, then curl's default): the
+    second connection resumes the server's session, and the server now picks h2. The proxy must
+    not settle the client's protocol from last time's before the server has answered."""
+    p = sni_proxy(proxy, certs, nginx["h2"])
+    for flag, version in (("--http1.1", b"1.1"), ("--http2", b"2"), ("--http1.1", b"1.1"), ("--http2", b"2")):
+        r = curl(flag, "--cacert", pca / "ca.pem", "-w", "%{http_version}", "-o", "/dev/null",
+                 *via_sni(p.port, "/index.html"))
+        assert r.returncode == 0, (flag, r.stderr, p.out())
+        assert r.stdout == version, (flag, r.stdout)
+    assert "changed its certificate or protocol" not in p.out(), p.out()
+
+
 def test_http2_option_is_checked(tlslab):
     r = tlslab("proxy", "--http2", "maybe", check=2)
     assert "--http2 maybe" in r.err
