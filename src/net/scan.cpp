@@ -29,7 +29,6 @@
 #include "scan/suites.hpp"
 #include "tls/client_context.hpp"
 #include "tls/handshake_report.hpp"
-#include "tls/trace.hpp"
 #include "tls/verify.hpp"
 
 namespace tlslab::net {
