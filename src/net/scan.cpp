@@ -16,7 +16,6 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <deque>
-#include <functional>
 #include <utility>
 #include <variant>
 
@@ -103,14 +102,21 @@ class Scanner {
   // (the limiter serves in order), so the scan takes about as long as its longest chain.
   asio::awaitable<void> run() {
     co_await speaks_tls();
-    std::vector<asio::awaitable<void>> jobs;
-    for (auto& group : plan_.groups()) jobs.push_back(drive(group));
-    co_await together(
-        std::move(jobs), [this] { ++tasks_; },
-        [this] {
-          ++tasks_done_;
-          report_progress();
-        });
+    auto ex = co_await asio::this_coro::executor;
+    int pending = 0;
+    asio::steady_timer all_done(ex, Clock::time_point::max());
+    for (auto& group : plan_.groups()) {
+      ++pending;
+      ++tasks_;
+      asio::co_spawn(ex, drive(group), [&](std::exception_ptr e) {
+        if (e && !error_) error_ = e;
+        ++tasks_done_;
+        report_progress();
+        if (--pending == 0) all_done.cancel();
+      });
+    }
+    co_await all_done.async_wait(use_tuple);
+    if (error_) std::rethrow_exception(error_);
     finish();
   }
 
@@ -235,38 +241,12 @@ class Scanner {
 
   scan::HelloSpec base_spec(std::uint16_t version) const { return plan_.base_spec(version); }
 
-  // together starts jobs one after the other (each runs until it first waits) and returns when all
-  // have ended, rethrowing the first error; started and ended are called for each job.
-  static asio::awaitable<void> together(std::vector<asio::awaitable<void>> jobs,
-                                        const std::function<void()>& started = {},
-                                        const std::function<void()>& ended = {}) {
-    auto ex = co_await asio::this_coro::executor;
-    int pending = 0;
-    std::exception_ptr error;
-    asio::steady_timer all_done(ex, Clock::time_point::max());
-    for (auto& job : jobs) {
-      ++pending;
-      if (started) started();
-      asio::co_spawn(ex, std::move(job), [&](std::exception_ptr e) {
-        if (e && !error) error = e;
-        if (ended) ended();
-        if (--pending == 0) all_done.cancel();
-      });
-    }
-    if (pending > 0) co_await all_done.async_wait(use_tuple);
-    if (error) std::rethrow_exception(error);
-  }
-
   // drive runs a group's stages one after the other, the tasks of a stage at once.
   asio::awaitable<void> drive(scan::Group& group) {
     for (auto& stage : group.stages) {
-      if (stage.size() == 1) {
-        co_await drive(stage.front());
-        continue;
-      }
-      std::vector<asio::awaitable<void>> jobs;
-      for (auto& task : stage) jobs.push_back(drive(task));
-      co_await together(std::move(jobs));
+      auto all = drive(stage.front());
+      for (std::size_t i = 1; i < stage.size(); ++i) all = std::move(all) && drive(stage[i]);
+      co_await std::move(all);
     }
   }
 
@@ -355,6 +335,7 @@ class Scanner {
   tls::ClientContext client_;
   std::unique_ptr<ssl::context> ctx_;
   int tasks_ = 0, tasks_done_ = 0;  // groups of probes started and finished (for progress)
+  std::exception_ptr error_;
 };
 
 // reach resolves the route and makes one TCP connection, to fail early with connect's codes.
