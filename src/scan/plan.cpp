@@ -69,8 +69,11 @@ Plan::Plan(ScanReport& report, std::string servername, KeyShare share)
   group("versions", enumerate(kTls12), enumerate(kTls13), enumerate(kTls11), enumerate(kTls10), enumerate(kSsl3));
   groups_.back().stages.emplace_back().push_back(fallback());  // TLS_FALLBACK_SCSV needs every version known
   group("groups13", groups13());
-  group("groups12", groups12());
-  group("sigalgs12", sigalgs12());
+  // groups12: ECDHE suites and the curves; sigalgs12: signed suites and the schemes.
+  group("groups12",
+        key_exchange12(ecdhe_candidates(), kTls12Curves, &HelloSpec::groups, &ServerAnswer::group, groups_found_));
+  group("sigalgs12", key_exchange12(signed_candidates(), default_sigalgs(), &HelloSpec::sigalgs,
+                                    &ServerAnswer::signature_scheme, sigalgs_));
   group("sigalgs13", sigalgs13());
   group("main handshake", main_handshake());
   group("alpn", alpn());
@@ -171,34 +174,23 @@ Task Plan::groups13() {
   groups_found_.insert(groups.chosen().begin(), groups.chosen().end());
 }
 
-// groups12 offers ECDHE suites and the curves; the ServerKeyExchange names the one chosen.
-Task Plan::groups12() {
+// key_exchange12 offers TLS 1.2 suites whose ServerKeyExchange is signed, and narrows candidates
+// in one list of the hello (offer: the curves, the signature schemes); the ServerKeyExchange names
+// the one chosen (read: its curve, its scheme), which goes into found.
+Task Plan::key_exchange12(std::vector<std::uint16_t> suites, std::vector<std::uint16_t> candidates,
+                          std::vector<std::uint16_t> HelloSpec::*offer, std::uint16_t ServerAnswer::*read,
+                          std::set<std::uint16_t>& found) {
   auto spec = base_spec(kTls12);
-  spec.suites = ecdhe_candidates();
-  Narrowing<std::uint16_t> curves(kTls12Curves);
-  while (!curves.done()) {
-    spec.groups = curves.offered();
+  spec.suites = std::move(suites);
+  Narrowing<std::uint16_t> choices(std::move(candidates));
+  while (!choices.done()) {
+    spec.*offer = choices.offered();
     HelloProbe probe{build_client_hello(spec), true};
     ServerAnswer a = co_yield std::move(probe);
     bool chosen = a.kind == ServerAnswer::Kind::ServerHello && a.version == kTls12;
-    curves.choose(chosen ? std::optional(a.group) : std::nullopt);
+    choices.choose(chosen ? std::optional(a.*read) : std::nullopt);
   }
-  groups_found_.insert(curves.chosen().begin(), curves.chosen().end());
-}
-
-// sigalgs12 offers the schemes with signed suites; the ServerKeyExchange names the one used.
-Task Plan::sigalgs12() {
-  auto spec = base_spec(kTls12);
-  spec.suites = signed_candidates();
-  Narrowing<std::uint16_t> schemes(default_sigalgs());
-  while (!schemes.done()) {
-    spec.sigalgs = schemes.offered();
-    HelloProbe probe{build_client_hello(spec), true};
-    ServerAnswer a = co_yield std::move(probe);
-    bool chosen = a.kind == ServerAnswer::Kind::ServerHello && a.version == kTls12;
-    schemes.choose(chosen ? std::optional(a.signature_scheme) : std::nullopt);
-  }
-  sigalgs_.insert(schemes.chosen().begin(), schemes.chosen().end());
+  found.insert(choices.chosen().begin(), choices.chosen().end());
 }
 
 // sigalgs13: TLS 1.3 encrypts the CertificateVerify, so each round is a full handshake that

@@ -196,8 +196,9 @@ class Plan {
   Task fallback();
   Task sslv2();
   Task groups13();
-  Task groups12();
-  Task sigalgs12();
+  Task key_exchange12(std::vector<std::uint16_t> suites, std::vector<std::uint16_t> candidates,
+                      std::vector<std::uint16_t> HelloSpec::*offer, std::uint16_t ServerAnswer::*read,
+                      std::set<std::uint16_t>& found);
   Task sigalgs13();
   Task compression();
   Task main_handshake();
