@@ -25,17 +25,21 @@ T* need(T* p, const char* what) {
   return p;
 }
 
-// make builds one side's context and connection with its setup applied.
-void make(const SSL_METHOD* method, const PeerSetup& setup, std::vector<RecordedMessage>& log, ossl::Ptr<SSL_CTX>& ctx,
-          ossl::Ptr<SSL>& ssl) {
+// make_ctx builds one side's context with its setup applied.
+void make_ctx(const SSL_METHOD* method, const PeerSetup& setup, ossl::Ptr<SSL_CTX>& ctx) {
   ctx.reset(need(SSL_CTX_new(method), "SSL_CTX_new"));
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   if (setup.ctx) setup.ctx(ctx.get());
-  ssl.reset(need(SSL_new(ctx.get()), "SSL_new"));
+}
+
+// make_ssl builds one side's connection on ctx, recording its messages in log.
+void make_ssl(SSL_CTX* ctx, const std::function<void(SSL*)>& setup, std::vector<RecordedMessage>& log,
+              ossl::Ptr<SSL>& ssl) {
+  ssl.reset(need(SSL_new(ctx), "SSL_new"));
   SSL_set_msg_callback(ssl.get(), record);
   SSL_set_msg_callback_arg(ssl.get(), &log);
-  if (setup.ssl) setup.ssl(ssl.get());
+  if (setup) setup(ssl.get());
 }
 
 // step runs one handshake step on ssl; returns false (and sets error) when it failed.
@@ -61,9 +65,19 @@ PeerSetup server_with(const Issued& cert) {
   }};
 }
 
-TlsPair::TlsPair(const PeerSetup& client, const PeerSetup& server) {
-  make(TLS_client_method(), client, client_log_, client_ctx_, client_);
-  make(TLS_server_method(), server, server_log_, server_ctx_, server_);
+TlsPair::TlsPair(const PeerSetup& client, const PeerSetup& server) { connect(client, &server); }
+
+TlsPair::TlsPair(const PeerSetup& client, SSL_CTX* server_ctx) {
+  check(SSL_CTX_up_ref(server_ctx) == 1, "SSL_CTX_up_ref");
+  server_ctx_.reset(server_ctx);
+  connect(client, nullptr);
+}
+
+void TlsPair::connect(const PeerSetup& client, const PeerSetup* server) {
+  make_ctx(TLS_client_method(), client, client_ctx_);
+  make_ssl(client_ctx_.get(), client.ssl, client_log_, client_);
+  if (server) make_ctx(TLS_server_method(), *server, server_ctx_);
+  make_ssl(server_ctx_.get(), server ? server->ssl : nullptr, server_log_, server_);
   BIO* client_end = nullptr;
   BIO* server_end = nullptr;
   check(BIO_new_bio_pair(&client_end, 0, &server_end, 0) == 1, "BIO_new_bio_pair");

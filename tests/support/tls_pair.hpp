@@ -42,6 +42,9 @@ class TlsPair {
   // TlsPair creates both sides with TLS_client_method / TLS_server_method, min TLS 1.2 unless a
   // setup changes it, peer verification off unless a setup turns it on. Throws on OpenSSL failure.
   TlsPair(const PeerSetup& client, const PeerSetup& server);
+  // TlsPair with the server a new connection of server_ctx (a reference is taken), so that its
+  // session cache and ticket keys last from one pair to the next.
+  TlsPair(const PeerSetup& client, SSL_CTX* server_ctx);
   TlsPair(const TlsPair&) = delete;
   TlsPair& operator=(const TlsPair&) = delete;
   ~TlsPair();
@@ -67,6 +70,10 @@ class TlsPair {
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
 
  private:
+  // connect makes the client's context, the server's when server is given, and both connections
+  // on a BIO pair.
+  void connect(const PeerSetup& client, const PeerSetup* server);
+
   ossl::Ptr<SSL_CTX> client_ctx_, server_ctx_;
   ossl::Ptr<SSL> client_, server_;
   std::vector<RecordedMessage> client_log_, server_log_;

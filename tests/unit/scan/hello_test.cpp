@@ -7,6 +7,7 @@
 #include "scan/server_hello.hpp"
 #include "scan/suites.hpp"
 #include "support/cert_factory.hpp"
+#include "support/server_flight.hpp"
 #include "support/tls_pair.hpp"
 
 namespace tlslab::scan {
@@ -24,16 +25,7 @@ std::string server_flight(const std::string& hello, const std::function<void(SSL
   SSL_CTX_set_security_level(ctx.get(), 0);
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_VERSION);
   if (configure) configure(ctx.get());
-  ossl::Ptr<SSL> ssl(SSL_new(ctx.get()));
-  BIO* in = BIO_new(BIO_s_mem());
-  BIO* out = BIO_new(BIO_s_mem());
-  BIO_write(in, hello.data(), static_cast<int>(hello.size()));
-  SSL_set_bio(ssl.get(), in, out);
-  SSL_set_accept_state(ssl.get());
-  (void)SSL_do_handshake(ssl.get());
-  char* data = nullptr;
-  long n = BIO_get_mem_data(out, &data);
-  return std::string(data, static_cast<std::size_t>(n));
+  return testing::server_flight(ctx.get(), hello);
 }
 
 // answer_of parses the server's answer to hello.
