@@ -92,6 +92,8 @@ struct H2Session::Impl {
     bool known = false;          // the owner knows the stream: it submitted it, or on_headers told it
     bool final_headers = false;  // the request (server) or a final response (client) came in
     bool peer_reset = false;
+    bool end_sent = false;         // END_STREAM went out
+    bool reset_after_end = false;  // RST_STREAM NO_ERROR once END_STREAM went out (reset())
     // The header block coming in.
     H2Fields fields;
     std::size_t fields_size = 0;
@@ -377,7 +379,11 @@ struct H2Session::Impl {
     return s.guard([&] {
       if (frame->hd.type == NGHTTP2_DATA && frame->hd.length > 0)
         s.listener.on_data_sent(id, frame->hd.length - frame->data.padlen);
-      if (end && s.find(id) != nullptr) s.listener.on_end_sent(id);
+      if (auto* st = end ? s.find(id) : nullptr) {
+        st->end_sent = true;
+        if (st->reset_after_end) nghttp2_submit_rst_stream(s.session, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+        s.listener.on_end_sent(id);
+      }
       return 0;
     });
   }
@@ -659,6 +665,13 @@ void H2Session::consume(std::int32_t stream, std::size_t n) {
 }
 
 void H2Session::reset(std::int32_t stream, std::uint32_t error_code) {
+  // NO_ERROR after a whole message (RFC 9113 §8.1: "stop sending the rest, I have answered") must
+  // follow the message's last frame; nghttp2 would send it ahead of the DATA still queued.
+  auto* st = impl_->find(stream);
+  if (error_code == NGHTTP2_NO_ERROR && st != nullptr && st->provider && !st->end_sent) {
+    st->reset_after_end = true;
+    return;
+  }
   nghttp2_submit_rst_stream(impl_->session, NGHTTP2_FLAG_NONE, stream, error_code);
 }
 

@@ -112,7 +112,8 @@ class H2Session {
 
   // The owner passed on n received body bytes of stream: let the peer send n more.
   void consume(std::int32_t stream, std::size_t n);
-  // RST_STREAM with error_code (NGHTTP2_CANCEL = 8, ...).
+  // RST_STREAM with error_code (NGHTTP2_CANCEL = 8, ...). NO_ERROR on a stream whose message is
+  // still leaving is sent after its END_STREAM (a response sent before the whole request came).
   void reset(std::int32_t stream, std::uint32_t error_code);
   // GOAWAY: error_code 0 is a graceful end (the streams already open may finish).
   void goaway(std::uint32_t error_code);

@@ -28,7 +28,7 @@ std::uint64_t h2_header_bytes(const Headers& fields) {
 }  // namespace
 
 Core::Core(HttpProtocol client, HttpProtocol upstream, ExchangeOptions o, Exchange::Sink sink)
-    : options(std::move(o)), sink_(std::move(sink)) {
+    : options(std::move(o)), sink_(std::move(sink)), client_h2_(client == HttpProtocol::Http2) {
   client_ = client == HttpProtocol::Http2 ? make_h2_leg(*this, Side::Client) : make_h1_client_leg(*this);
   upstream_ = upstream == HttpProtocol::Http2 ? make_h2_leg(*this, Side::Upstream) : make_h1_upstream_leg(*this);
 }
@@ -103,6 +103,10 @@ void Core::interim(Txn& t, const HttpHead& h) {
 void Core::data(Txn& t, Dir dir, std::string_view bytes) {
   Side from = dir == Dir::Request ? Side::Client : Side::Upstream;
   if (t.finished) {  // nobody waits for these bytes: keep the connection's window open
+    if (t.draining && dir == Dir::Request) {
+      t.flow.request_body_bytes += bytes.size();
+      keep(t.flow.request_body, options.body_cap, bytes);
+    }
     leg(from).consume(t, bytes.size());
     return;
   }
@@ -128,7 +132,14 @@ void Core::data(Txn& t, Dir dir, std::string_view bytes) {
 }
 
 void Core::end(Txn& t, Dir dir, Headers trailers) {
-  if (t.finished) return;
+  if (t.finished) {
+    if (t.draining && dir == Dir::Request) {
+      if (!trailers.empty()) t.flow.request_trailers = std::move(trailers);
+      t.draining = false;
+      emit(t, true, "");
+    }
+    return;
+  }
   Half& half = dir == Dir::Request ? t.request : t.response;
   Side from = dir == Dir::Request ? Side::Client : Side::Upstream;
   half.ended = true;
@@ -145,7 +156,13 @@ void Core::end(Txn& t, Dir dir, Headers trailers) {
 }
 
 void Core::cut(Txn& t, std::optional<Side> from, const Cut& c) {
-  if (t.finished) return;
+  if (t.finished) {
+    if (t.draining && from != Side::Upstream) {  // the client's request ends here: the response was whole
+      t.draining = false;
+      emit(t, true, "");
+    }
+    return;
+  }
   t.finished = true;  // first: an abort may report back
   if (from != Side::Client) client_->abort(t, c);
   if (from != Side::Upstream) upstream_->abort(t, c);
@@ -173,8 +190,14 @@ void Core::pump(Txn& t) {
   if (!t.request.end_sent) {
     // The server answered before the whole request came (RFC 9113 §8.1: the client may be told
     // to stop with RST_STREAM NO_ERROR; an HTTP/1.1 connection is closed after the response).
-    client_->abort(t, Cut{"", kNoError});
     upstream_->abort(t, Cut{"", kCancel});
+    // An HTTP/2 client is let finish its request, recorded and not forwarded: the rest of a form
+    // (its password) is often still on its way. The flow goes out when the request ends.
+    if (client_h2_ && !t.request.ended) {
+      t.draining = true;
+      return;
+    }
+    client_->abort(t, Cut{"", kNoError});
   }
   emit(t, true, "");
 }
@@ -225,7 +248,7 @@ bool Core::sweep() {
   bool any = false;
   for (auto it = txns_.begin(); it != txns_.end();) {
     Txn& t = *it->second;
-    if (!t.finished) {
+    if (!t.finished || t.draining) {
       ++it;
       continue;
     }

@@ -73,6 +73,9 @@ struct Txn {
   Flow flow;
   bool flow_sent = false;
   bool finished = false;  // nothing more to do: removed at the next sweep
+  // The server answered before the whole request came: what is left of the request is recorded,
+  // not forwarded, and the flow goes out when the client's request ends (HTTP/2 clients only).
+  bool draining = false;
 };
 
 // Cut says why an exchange ended early and how the legs tell their peers.
@@ -173,6 +176,7 @@ class Core {
   std::map<std::uint64_t, std::unique_ptr<Txn>> txns_;
   std::uint64_t next_seq_ = 1;
   bool upstream_gone_ = false;
+  bool client_h2_ = false;
 };
 
 // The most body bytes one HTTP/2 stream queues in a session before the source waits.

@@ -161,7 +161,7 @@ class H2Leg final : public Leg, http::H2Listener {
   void cut_mine(const std::string& why, std::uint32_t code) {
     auto copy = streams_;
     for (auto& [id, t] : copy)
-      if (!t->finished) core_.cut(*t, side_, Cut{why, code, side_ == Side::Upstream ? 502 : 0});
+      if (!t->finished || t->draining) core_.cut(*t, side_, Cut{why, code, side_ == Side::Upstream ? 502 : 0});
   }
 
   // H2Listener
@@ -227,11 +227,14 @@ class H2Leg final : public Leg, http::H2Listener {
 
   void on_stream_closed(std::int32_t stream, std::uint32_t error_code, bool reset_by_peer) override {
     Txn* t = txn(stream);
+    if (t && t->draining) core_.cut(*t, side_, Cut{});  // the client's stream ended: the flow goes out
     if (!t || t->finished) return;
     // A normal end of this leg's stream (both halves done here) while the other leg is still
     // taking the body: not a cut. The stream's received bytes are still consumed as they leave.
-    if (!reset_by_peer && error_code == kNoError && (side_ == Side::Upstream ? t->response.ended : t->request.ended))
-      return;
+    // Nor is a server's RST_STREAM NO_ERROR after its whole response (RFC 9113 §8.1: it needs no
+    // more of the request): the response still goes to the client, which is then told the same.
+    bool ended = side_ == Side::Upstream ? t->response.ended : t->request.ended;
+    if (error_code == kNoError && ended && (!reset_by_peer || side_ == Side::Upstream)) return;
     std::string why = reset_by_peer
                           ? fmt::format("stream reset by the {} ({})", peer(), http::h2_error_name(error_code))
                           : fmt::format("stream closed ({})", http::h2_error_name(error_code));

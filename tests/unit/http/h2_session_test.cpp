@@ -590,5 +590,26 @@ TEST(H2Session, ErrorNames) {
   EXPECT_EQ(h2_error_name(0x1f), "UNKNOWN_ERROR(0x1f)");
 }
 
+TEST(H2Session, NoErrorResetFollowsTheResponseStillQueued) {
+  // A server that answers before the whole request came, then says "no more of it" (RFC 9113
+  // §8.1): the client gets the whole response, then the reset; the response is not discarded.
+  Pair p;
+  auto id = p.client.submit_request(request("POST"), false);
+  p.client.send_data(id, "part of a body");
+  p.pump();
+  ASSERT_TRUE(p.server.submit_response(id, status("200"), false));
+  p.server.send_data(id, "welcome\n");
+  p.server.end_stream(id);
+  p.server.reset(id, kNoError);
+  p.pump();
+  EXPECT_EQ(p.c.streams[id].headers.size(), 1u);
+  EXPECT_EQ(p.c.streams[id].body, "welcome\n");
+  EXPECT_TRUE(p.c.streams[id].ended);
+  EXPECT_EQ(p.c.streams[id].closes, 1);
+  EXPECT_EQ(p.c.streams[id].close_code, kNoError);
+  EXPECT_TRUE(p.c.streams[id].reset_by_peer);
+  EXPECT_EQ(p.client.open_streams(), 0u);
+}
+
 }  // namespace
 }  // namespace tlslab::http

@@ -594,6 +594,36 @@ TEST(Exchange, H2ToH2GetAndPostWithFlows) {
   EXPECT_EQ(post.url(), "https://www.bank32.com/login");
 }
 
+TEST(Exchange, H2ServerAnsweringBeforeTheBodyStillRecordsWhatTheClientSent) {
+  // nginx answers `return 200` on the request's head and resets the rest with NO_ERROR (RFC 9113
+  // §8.1). The client gets the whole response and may finish its request: the flow keeps the body
+  // bytes it sent after the answer (the password of a form comes there) and goes out once.
+  H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
+  s.on_head = [](H2Peer& p, std::int32_t id) {
+    p.session.submit_response(id, {{":status", "200"}, {"content-length", "8"}}, false);
+    p.session.send_data(id, "welcome\n");
+    p.session.end_stream(id);
+    p.session.reset(id, 0);
+  };
+  Driver d(HttpProtocol::Http2, HttpProtocol::Http2, c, s);
+  auto id = c.request(get("/login", "POST"), 200 * 1024);
+  d.run();
+  EXPECT_EQ(c.streams[id].data, "welcome\n");
+  EXPECT_TRUE(c.streams[id].end);
+  EXPECT_TRUE(c.streams[id].closed);
+  EXPECT_EQ(c.streams[id].code, 0u);
+  EXPECT_EQ(c.streams[id].sent, 200u * 1024);
+  ASSERT_EQ(d.flows.size(), 1u);
+  const Flow& f = d.flows[0];
+  EXPECT_TRUE(f.complete);
+  EXPECT_EQ(f.error, "");
+  EXPECT_EQ(f.status, 200);
+  EXPECT_EQ(f.response_body, "welcome\n");
+  EXPECT_EQ(f.request_body_bytes, 200u * 1024);  // the whole body, though the server took less
+  EXPECT_LT(s.streams[id].data_bytes, 200u * 1024);
+  EXPECT_TRUE(is_pattern(f.request_body));
+}
+
 TEST(Exchange, H2ToH2ManyConcurrentStreams) {
   H2Peer c(H2Session::Role::Client), s(H2Session::Role::Server);
   echo_server(s);
