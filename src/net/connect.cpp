@@ -4,17 +4,11 @@
 #include <fmt/ranges.h>
 #include <openssl/err.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <memory>
@@ -23,28 +17,20 @@
 #include "http/auth.hpp"
 #include "http/h2_client_exchange.hpp"
 #include "http/tunnel.hpp"
+#include "net/coro.hpp"
+#include "net/deadline.hpp"
 #include "net/tls_io.hpp"
+#include "net/transport.hpp"
 #include "tls/client_context.hpp"
+#include "tls/failure.hpp"
 
 namespace tlslab::net {
-namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-std::string endpoint_text(const tcp::endpoint& ep) {
-  auto addr = ep.address();
-  return addr.is_v6() ? fmt::format("[{}]:{}", addr.to_string(), ep.port())
-                      : fmt::format("{}:{}", addr.to_string(), ep.port());
 }
 
 // ssl_reason returns OpenSSL's words for an error from Asio's SSL layer.
@@ -54,29 +40,26 @@ std::string ssl_reason(const boost::system::error_code& ec) {
   return tls_error_words(ec);
 }
 
-std::string handshake_hint(const std::string& reason) {
-  if (reason.find("wrong version number") != std::string::npos ||
-      reason.find("packet length too long") != std::string::npos)
-    return " — the server does not speak TLS on this port (plain HTTP?)";
-  if (reason.find("unsupported protocol") != std::string::npos ||
-      reason.find("protocol version") != std::string::npos ||
-      reason.find("no protocols available") != std::string::npos)
-    return " — no TLS version in common (see --tls-min/--tls-max)";
-  if (reason.find("handshake failure") != std::string::npos || reason.find("no shared cipher") != std::string::npos)
-    return " — no cipher suite, group or signature algorithm in common (see --ciphers, --ciphersuites, --groups)";
-  if (reason.find("certificate required") != std::string::npos)
-    return " — the server requires a client certificate (--cert FILE --key FILE)";
-  if (reason.find("unknown ca") != std::string::npos || reason.find("bad certificate") != std::string::npos ||
-      reason.find("certificate unknown") != std::string::npos)
-    return " — the server rejected our client certificate";
-  if (reason.find("closed") != std::string::npos) return " — the server hung up mid-handshake";
+// handshake_hint says what a failure from Asio's SSL layer means for the user ("" when nothing
+// more can be said than OpenSSL's reason).
+std::string_view handshake_hint(const boost::system::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category())
+    return tls::describe_tls_failure(static_cast<unsigned long>(ec.value())).hint;
+  if (ec == ssl::error::stream_truncated || ec == asio::error::eof || ec == asio::error::connection_reset)
+    return tls::tls_failure_hint(tls::TlsFailureKind::Closed);
   return "";
 }
 
 class Session {
  public:
   Session(const ConnectOptions& options, ConnectReport& report, asio::io_context& io, ssl::context& ctx)
-      : o_(options), r_(report), resolver_(io), stream_(io, ctx), timer_(io), wait_timer_(io), signals_(io) {
+      : o_(options),
+        r_(report),
+        dialer_(io.get_executor()),
+        stream_(io, ctx),
+        watchdog_(io.get_executor()),
+        wait_timer_(io),
+        signals_(io) {
     // Opened before any I/O: a bad -o path fails fast, before a request reaches the server.
     if (o_.request && !o_.output_file.empty()) file_ = std::make_unique<AtomicFile>(o_.output_file);
   }
@@ -94,9 +77,6 @@ class Session {
     } else {
       r_.route = route(o_.target, o_.resolves, o_.connect_tos);
     }
-    progress();
-    co_await resolve();
-    if (r_.failure) co_return;
     progress();
     co_await connect_tcp();
     if (r_.failure) co_return;
@@ -162,7 +142,7 @@ class Session {
   void stop(Kind kind, std::string why) {
     if (stop_) return;
     stop_ = Stop{kind, std::move(why)};
-    resolver_.cancel();
+    dialer_.stop();
     wait_timer_.cancel();
     boost::system::error_code ignored;
     stream_.lowest_layer().close(ignored);
@@ -195,13 +175,8 @@ class Session {
                                    : fmt::format("the default connect timeout of {}s, see --connect-timeout", limit);
       }
     }
-    ++deadline_;  // a deadline that expired while being replaced must not fire
-    timer_.cancel();
-    if (!seconds) return;
-    timer_.expires_at(start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*seconds)));
-    timer_.async_wait([this, which, armed = deadline_](boost::system::error_code ec) {
-      if (!ec && armed == deadline_) stop(Kind::Timeout, which);
-    });
+    auto deadline = seconds ? Deadline::after_seconds(*seconds, start_) : Deadline::never();
+    watchdog_.arm(deadline, [this, which] { stop(Kind::Timeout, which); });
   }
 
   void watch_interrupt() {
@@ -212,20 +187,30 @@ class Session {
     });
   }
 
-  bool wanted(const asio::ip::address& address) const {
-    return o_.ip_family == IpFamily::Any || (o_.ip_family == IpFamily::V4) == address.is_v4();
-  }
-
-  asio::awaitable<void> resolve() {
-    auto t0 = Clock::now();
+  // connect_tcp resolves the route (unless it holds addresses) and connects to the first address
+  // that answers; the watchdog, not a deadline of its own, limits it (stop() ends it).
+  asio::awaitable<void> connect_tcp() {
     const auto& route = r_.route;
     const char* family = o_.ip_family == IpFamily::V4 ? "IPv4" : "IPv6";
     const char* flag = o_.ip_family == IpFamily::V4 ? "-4" : "-6";
     std::string what = o_.proxy ? "the proxy " + route.host : route.host;
-    if (!route.addresses.empty()) {
-      for (const auto& a : route.addresses)
-        if (auto address = asio::ip::make_address(a); wanted(address)) endpoints_.emplace_back(address, route.port);
-      if (endpoints_.empty()) {
+    DialOptions how;
+    if (o_.ip_family != IpFamily::Any) how.family = o_.ip_family == IpFamily::V4 ? tcp::v4() : tcp::v6();
+    how.on_resolved = [this](const Dialed& d) {
+      for (const auto& ep : d.addresses) r_.addresses.push_back(ep.address().to_string());
+      r_.timings.resolve_ms = d.resolve_ms;
+      progress();
+    };
+    auto d = co_await dialer_.connect_any(stream_.next_layer(), route, Deadline::never(), how);
+    using Outcome = Dialed::Outcome;
+    switch (d.outcome) {
+      case Outcome::Connected:
+        r_.tcp_connected = true;
+        r_.connected_address = d.connected_address;
+        r_.local_address = d.local_address;
+        r_.timings.tcp_ms = d.connect_ms;
+        co_return;
+      case Outcome::NoAddress: {
         // curl's answers: an address of the other family is a failed connect (exit 7); a --resolve
         // entry without one of the family, a name that did not resolve (exit 6).
         auto kind = route.via == "literal" ? Kind::Connect : o_.proxy ? Kind::ProxyResolve : Kind::Resolve;
@@ -235,51 +220,28 @@ class Session {
         fail(kind, fmt::format("no {} address to connect to for {} ({}): {}", family, what, flag, given));
         co_return;
       }
-    } else {
-      auto service = std::to_string(route.port);
-      auto [ec, results] = o_.ip_family == IpFamily::Any
-                               ? co_await resolver_.async_resolve(route.host, service, use_tuple)
-                               : co_await resolver_.async_resolve(o_.ip_family == IpFamily::V4 ? tcp::v4() : tcp::v6(),
-                                                                  route.host, service, use_tuple);
-      if (ec) {
+      case Outcome::ResolveFailed: {
         auto kind = o_.proxy ? Kind::ProxyResolve : Kind::Resolve;
         auto only = o_.ip_family == IpFamily::Any ? std::string()
                                                   : fmt::format(" (looking for {} addresses only, {})", family, flag);
-        if (!stopped(fmt::format("resolving the host name {}", what)))
-          fail(kind, fmt::format("could not resolve {}{}: {}", o_.proxy ? what : "host " + what, only, ec.message()));
+        fail(kind, fmt::format("could not resolve {}{}: {}", o_.proxy ? what : "host " + what, only,
+                               d.resolve_error.message()));
         co_return;
       }
-      for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
-    }
-    for (const auto& ep : endpoints_) r_.addresses.push_back(ep.address().to_string());
-    r_.timings.resolve_ms = ms_since(t0);
-  }
-
-  asio::awaitable<void> connect_tcp() {
-    auto t0 = Clock::now();
-    std::string errors;
-    for (const auto& ep : endpoints_) {
-      auto& socket = stream_.lowest_layer();
-      boost::system::error_code ignored;
-      socket.close(ignored);
-      auto [ec] = co_await socket.async_connect(ep, use_tuple);
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ignored);
-        r_.tcp_connected = true;
-        r_.connected_address = endpoint_text(ep);
-        r_.local_address = endpoint_text(socket.local_endpoint(ignored));
-        r_.timings.tcp_ms = ms_since(t0);
+      case Outcome::TimedOut:
+      case Outcome::Stopped:
+        stopped(d.attempts.empty() ? fmt::format("resolving the host name {}", what)
+                                   : fmt::format("connecting to {}", format_endpoint(d.attempts.back().endpoint)));
         co_return;
-      }
-      if (stopped(fmt::format("connecting to {}", endpoint_text(ep)))) co_return;
-      errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ec.message());
+      case Outcome::ConnectFailed:
+        break;
     }
     std::string proxy = o_.proxy ? "the proxy " : "";
-    if (endpoints_.size() == 1)
-      fail(Kind::Connect, fmt::format("could not connect to {}{}", proxy, errors));
+    if (d.addresses.size() == 1)
+      fail(Kind::Connect, fmt::format("could not connect to {}{}", proxy, d.failures()));
     else
       fail(Kind::Connect,
-           fmt::format("could not connect to {}{} port {}: {}", proxy, r_.route.host, r_.route.port, errors));
+           fmt::format("could not connect to {}{} port {}: {}", proxy, route.host, route.port, d.failures()));
   }
 
   // open_tunnel asks the proxy to CONNECT to the destination and reads its reply (RFC 9110
@@ -349,9 +311,8 @@ class Session {
     r_.timings.tls_ms = ms_since(t0);
     if (ec) {
       if (stopped("during the TLS handshake")) co_return;
-      auto reason = ssl_reason(ec);
       fail(Kind::Handshake,
-           fmt::format("TLS handshake with {} failed: {}{}", r_.connected_address, reason, handshake_hint(reason)));
+           fmt::format("TLS handshake with {} failed: {}{}", r_.connected_address, ssl_reason(ec), handshake_hint(ec)));
       co_return;
     }
     r_.handshake_done = true;
@@ -400,12 +361,11 @@ class Session {
   // wait_timer_), data arrives (kept in early_ for the response), or a short wait ends: the
   // tickets come one round trip after our Finished, and a server that sends none costs this wait.
   asio::awaitable<void> await_post_handshake(bool certificate_requested) {
-    wait_timer_.expires_after(std::chrono::milliseconds(certificate_requested ? 500 : 200));
-    auto result =
-        co_await (stream_.async_read_some(asio::buffer(early_), use_tuple) || wait_timer_.async_wait(use_tuple));
+    auto wait = Deadline::after(std::chrono::milliseconds(certificate_requested ? 500 : 200));
+    auto result = co_await within(wait_timer_, wait, stream_.async_read_some(asio::buffer(early_), use_tuple));
     if (stopped("waiting for the server's messages after the TLS handshake")) co_return;
-    if (result.index() != 0) co_return;
-    auto [ec, n] = std::get<0>(result);
+    if (!result) co_return;
+    auto [ec, n] = *result;
     early_len_ = n;
     // A closed connection is for the request to find out; only a verdict on our certificate is
     // a failure here.
@@ -422,9 +382,8 @@ class Session {
   }
 
   void fail_rejected(const boost::system::error_code& ec) {
-    auto reason = ssl_reason(ec);
-    fail(Kind::Handshake,
-         fmt::format("the server rejected the connection after the handshake: {}{}", reason, handshake_hint(reason)));
+    fail(Kind::Handshake, fmt::format("the server rejected the connection after the handshake: {}{}", ssl_reason(ec),
+                                      handshake_hint(ec)));
   }
 
   std::string verify_message() const {
@@ -492,8 +451,7 @@ class Session {
             x.finish_eof();
             break;
           }
-          auto reason = ssl_reason(ec);
-          fail(Kind::Receive, fmt::format("reading the response failed: {}{}", reason, handshake_hint(reason)));
+          fail(Kind::Receive, fmt::format("reading the response failed: {}{}", ssl_reason(ec), handshake_hint(ec)));
           break;
         }
       }
@@ -519,7 +477,7 @@ class Session {
   void close() {
     boost::system::error_code ignored;
     stream_.lowest_layer().close(ignored);
-    timer_.cancel();
+    watchdog_.disarm();
     signals_.cancel(ignored);
   }
 
@@ -532,9 +490,9 @@ class Session {
  private:
   const ConnectOptions& o_;
   ConnectReport& r_;
-  tcp::resolver resolver_;
+  Dialer dialer_;
   ssl::stream<tcp::socket> stream_;
-  asio::steady_timer timer_;
+  Alarm watchdog_;  // the connection's time limit (arm_deadline)
   asio::steady_timer wait_timer_;
   asio::signal_set signals_;
   Clock::time_point start_;
@@ -543,8 +501,6 @@ class Session {
     std::string why;  // "--max-time 2s", "Ctrl-C"
   };
   std::optional<Stop> stop_;
-  unsigned deadline_ = 0;
-  std::vector<tcp::endpoint> endpoints_;
   tls::VerifyRecorder recorder_;
   tls::Tracer tracer_;
   std::unique_ptr<AtomicFile> file_;  // -o: made visible only when the whole body arrived

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/address.hpp"
+
 namespace tlslab::net {
 namespace {
 
@@ -155,8 +157,7 @@ std::string owner_words(const std::string& address, bool v6, std::uint16_t port,
     if (std::find(ignore.begin(), ignore.end(), s.inode) != ignore.end()) continue;
     auto owner = socket_owner(s.inode);
     if (owner.empty()) continue;
-    if (s.address != address)
-      owner += v6 ? fmt::format(" on [{}]:{}", s.address, s.port) : fmt::format(" on {}:{}", s.address, s.port);
+    if (s.address != address) owner += " on " + format_endpoint(s.address, s.port);
     return owner;
   }
   return "another process";

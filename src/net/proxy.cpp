@@ -5,16 +5,10 @@
 #include <sys/socket.h>
 
 #include <atomic>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -35,9 +29,12 @@
 #include "base/files.hpp"
 #include "http/request_start.hpp"
 #include "http/site.hpp"
+#include "net/coro.hpp"
+#include "net/deadline.hpp"
 #include "net/target.hpp"
 #include "net/tls_io.hpp"
 #include "net/tls_socket.hpp"
+#include "net/transport.hpp"
 #include "net/workers.hpp"
 #include "ossl/error.hpp"
 #include "pki/ca.hpp"
@@ -58,16 +55,11 @@
 #include "tls/verify.hpp"
 
 namespace tlslab::net {
-namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
-using tcp = asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Plain gives a TCP socket the read_some/write_all shape of TlsSocket, for the one pump.
 struct Plain {
@@ -175,8 +167,6 @@ struct Shared {
   }
 };
 
-std::string endpoint_text(const tcp::endpoint& ep) { return Workers::endpoint_text(ep); }
-
 // Watchdog closes a connection's sockets after `idle` without traffic.
 class Watchdog {
  public:
@@ -216,29 +206,6 @@ struct Counters {
   std::uint64_t down = 0;  // server -> client
 };
 
-// Deadline cancels a socket's pending operations if it is still alive after `limit`.
-class Deadline {
- public:
-  template <class Socket>
-  Deadline(Socket& socket, std::chrono::milliseconds limit) : timer_(socket.get_executor()) {
-    timer_.expires_after(limit);
-    timer_.async_wait([&socket, fired = fired_](boost::system::error_code ec) {
-      if (ec) return;
-      *fired = true;
-      boost::system::error_code ignored;
-      socket.cancel(ignored);
-    });
-  }
-  ~Deadline() { timer_.cancel(); }
-  Deadline(const Deadline&) = delete;
-  Deadline& operator=(const Deadline&) = delete;
-  [[nodiscard]] bool expired() const { return *fired_; }
-
- private:
-  asio::steady_timer timer_;
-  std::shared_ptr<bool> fired_ = std::make_shared<bool>(false);
-};
-
 // error_page is a complete HTTP/1.1 response with a small HTML page saying why.
 std::string error_page(unsigned status, const std::string& why) {
   auto reply = http::error_reply(status, "tlslab proxy could not give you this site: " + why);
@@ -276,7 +243,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         client_(std::move(client)),
         upstream_(client_.get_executor()),
         dog_(client_.get_executor(), shared.o.idle_timeout),
-        peer_(endpoint_text(peer)) {
+        peer_(format_endpoint(peer)) {
     boost::system::error_code ec;
     client_.set_option(tcp::no_delay(true), ec);
   }
@@ -366,7 +333,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser.header_limit(64 * 1024);
     proxy::event::RequestRead e;
     {
-      Deadline deadline(client_, s_.o.handshake_timeout);
+      auto deadline = cancel_at(client_, Deadline::after(s_.o.handshake_timeout));
       while (!parser.is_header_done()) {
         auto [ec, n] = co_await client_.async_read_some(buffer.prepare(4096), use_tuple);
         buffer.commit(n);
@@ -402,7 +369,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // read_hello buffers the client's first flight until its SNI and ALPN can be read.
   asio::awaitable<MaybeEvent> read_hello() {
-    Deadline deadline(client_, s_.o.handshake_timeout);
+    auto deadline = cancel_at(client_, Deadline::after(s_.o.handshake_timeout));
     hello_read_ = true;
     auto state = leftover_.empty() ? proxy::ClientHelloReader::State::NeedMore : hello_.feed(leftover_);
     leftover_.clear();
@@ -427,7 +394,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // on from the client as much as it needs and answers as `openssl s_server` would: an alert, or
   // nothing for bytes that are not TLS at all. It logs what was wrong and what OpenSSL answered.
   asio::awaitable<void> answer_unreadable() {
-    Deadline deadline(client_, s_.o.handshake_timeout);
+    auto deadline = cancel_at(client_, Deadline::after(s_.o.handshake_timeout));
     bool not_tls = hello_.state() == proxy::ClientHelloReader::State::NotTls;
     TlsSocket answerer(client_, s_.hello_answerer.get(), hello_.buffered());
     auto ec = co_await answerer.handshake(true);
@@ -472,14 +439,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
         out = co_await dns_lookup(host, port, why);
         if (out.empty()) co_return out;
       } else {
-        tcp::resolver resolver(client_.get_executor());
-        auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
-        if (rec) {
-          why =
-              fmt::format("cannot resolve {}: {} (map it with --upstream-resolve {}:ADDR)", host, rec.message(), host);
+        auto resolved = co_await resolve_name(host, port);
+        if (resolved.error) {
+          why = fmt::format("cannot resolve {}: {} (map it with --upstream-resolve {}:ADDR)", host,
+                            resolved.error.message(), host);
           co_return out;
         }
-        for (const auto& e : results) out.push_back(e.endpoint());
+        out = std::move(resolved.endpoints);
       }
     }
     co_return out;
@@ -490,7 +456,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                                          std::string& why) {
     std::vector<tcp::endpoint> out;
     asio::ip::udp::endpoint server(asio::ip::make_address(s_.o.dns->address), s_.o.dns->port);
-    auto where = endpoint_text(tcp::endpoint(server.address(), server.port()));
+    auto where = format_endpoint(server.address().to_string(), server.port());
     asio::ip::udp::socket socket(client_.get_executor());
     boost::system::error_code ec;
     socket.open(server.protocol(), ec);
@@ -504,7 +470,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     std::optional<proxy::DnsAnswer> answers[2];
     {
-      Deadline deadline(socket, std::chrono::milliseconds(3000));
+      auto deadline = cancel_at(socket, Deadline::after(std::chrono::milliseconds(3000)));
       std::array<char, 1500> buf;  // without EDNS an answer over UDP is 512 bytes at most
       while (!ec && (!answers[0] || !answers[1])) {
         std::size_t n = 0;
@@ -532,43 +498,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_return out;
   }
 
-  // open_upstream makes the socket for a connection to ep: non-blocking from the start and adopted
-  // (net::adopt_socket), with Nagle off before the first byte.
-  boost::system::error_code open_upstream(const tcp::endpoint& ep) {
-    int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-    if (fd < 0) return {errno, boost::system::system_category()};
-    auto ec = adopt_socket(upstream_, ep.protocol(), fd);
-    if (!ec) upstream_.set_option(tcp::no_delay(true), ec);
-    return ec;
-  }
-
   // connect opens the TCP connection to the real server, trying each address in turn.
   asio::awaitable<MaybeEvent> connect(const proxy::command::Connect& c) {
-    asio::steady_timer timer(client_.get_executor());
-    timer.expires_after(s_.o.connect_timeout);
-    timer.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        upstream_.close(ignored);
-      }
-    });
-    std::string errors;
-    for (const auto& address : c.addresses) {
-      tcp::endpoint ep(asio::ip::make_address(address.address), address.port);
-      boost::system::error_code ignored;
-      upstream_.close(ignored);
-      auto ec = open_upstream(ep);
-      if (!ec) std::tie(ec) = co_await upstream_.async_connect(ep, use_tuple);
-      if (!ec) {
-        timer.cancel();
-        upstream_address_ = endpoint_text(ep);
-        co_return proxy::Event{proxy::event::Connected{upstream_address_}};
-      }
-      errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", endpoint_text(ep), ec.message());
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& address : c.addresses)
+      endpoints.emplace_back(asio::ip::make_address(address.address), address.port);
+    auto dialed = co_await connect_any(upstream_, std::move(endpoints), Deadline::after(s_.o.connect_timeout));
+    if (dialed.connected()) {
+      upstream_address_ = dialed.connected_address;
+      co_return proxy::Event{proxy::event::Connected{upstream_address_}};
     }
-    timer.cancel();
-    co_return proxy::Event{
-        proxy::event::ConnectFailed{fmt::format("cannot connect to {}:{}: {}", c.host, c.port, errors)}};
+    co_return proxy::Event{proxy::event::ConnectFailed{
+        fmt::format("cannot connect to {}: {}", format_endpoint(c.host, c.port), dialed.failures())}};
   }
 
   // pump copies from -> to until from ends or a write fails; returns how it ended (eof is a clean
@@ -764,7 +705,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // client_handshake runs the client's handshake on down_ (its buffered hello replayed).
   asio::awaitable<void> client_handshake() {
-    Deadline deadline(client_, s_.o.handshake_timeout);
+    auto deadline = cancel_at(client_, Deadline::after(s_.o.handshake_timeout));
     client_error_ = co_await down_->handshake(true);
     client_expired_ = deadline.expired();
   }
@@ -808,7 +749,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     boost::system::error_code uec;
     bool up_expired = false;
     auto upstream_handshake = [&]() -> asio::awaitable<void> {
-      Deadline deadline(upstream_, s_.o.handshake_timeout);
+      auto deadline = cancel_at(upstream_, Deadline::after(s_.o.handshake_timeout));
       uec = co_await up_->handshake(false);
       up_expired = deadline.expired();
     };
@@ -988,7 +929,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // 502 page saying why.
   asio::awaitable<void> answer_502(TlsSocket& down, const std::string& why) {
     {  // the request's head, so the answer is not taken for a reply to nothing
-      Deadline deadline(client_, s_.o.handshake_timeout);
+      auto deadline = cancel_at(client_, Deadline::after(s_.o.handshake_timeout));
       std::string head;
       std::array<char, 4096> buf;
       while (head.find("\r\n\r\n") == std::string::npos && head.size() < 64 * 1024) {

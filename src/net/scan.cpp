@@ -4,15 +4,10 @@
 #include <openssl/err.h>
 
 #include <algorithm>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <deque>
@@ -20,6 +15,10 @@
 #include <variant>
 
 #include "base/address.hpp"
+#include "net/coro.hpp"
+#include "net/deadline.hpp"
+#include "net/tls_io.hpp"
+#include "net/transport.hpp"
 #include "scan/grade.hpp"
 #include "scan/hello.hpp"
 #include "scan/http_probe.hpp"
@@ -31,18 +30,12 @@
 #include "tls/verify.hpp"
 
 namespace tlslab::net {
-namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-using namespace asio::experimental::awaitable_operators;
 using scan::FullResult;
 using scan::FullSpec;
 using scan::ServerAnswer;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Limiter bounds the connections in flight (an async semaphore on one thread).
 class Limiter {
@@ -139,26 +132,24 @@ class Scanner {
   asio::awaitable<ServerAnswer> probe(std::string hello, bool through_key_exchange = false) {
     auto slot = co_await open_slot();
     tcp::socket socket(io_);
-    asio::steady_timer deadline(io_, deadline_after());
-    auto connected = co_await (socket.async_connect(ep_, use_tuple) || deadline.async_wait(use_tuple));
-    if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) co_return ServerAnswer{};
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
+    auto deadline = Deadline::after_seconds(o_.timeout);
+    if (!(co_await connect_any(socket, std::vector(1, ep_), deadline)).connected()) co_return ServerAnswer{};
     auto [wec, written] = co_await asio::async_write(socket, asio::buffer(hello), use_tuple);
     if (wec) co_return ServerAnswer{};
     std::string got;
     std::array<char, 4096> buf;
     ServerAnswer answer;
     while (answer.kind == ServerAnswer::Kind::Incomplete && got.size() < 65536) {
-      auto read = co_await (socket.async_read_some(asio::buffer(buf), use_tuple) || deadline.async_wait(use_tuple));
-      if (read.index() != 0) break;
-      auto [ec, n] = std::get<0>(read);
+      auto read = co_await within(deadline, socket.async_read_some(asio::buffer(buf), use_tuple));
+      if (!read) break;
+      auto [ec, n] = *read;
       got.append(buf.data(), n);
       answer = scan::parse_server_answer(got, through_key_exchange);
       if (ec) break;
     }
     // The flight ended early (closed, too long, too slow): the ServerHello alone still tells.
     if (answer.kind == ServerAnswer::Kind::Incomplete && through_key_exchange) answer = scan::parse_server_answer(got);
+    boost::system::error_code ignored;
     socket.close(ignored);
     co_return answer;
   }
@@ -173,25 +164,26 @@ class Scanner {
       spec.suites = scan::legacy_candidates();
       auto hello = scan::build_client_hello(spec);
       tcp::socket socket(io_);
-      asio::steady_timer deadline(io_, deadline_after());
+      auto deadline = Deadline::after_seconds(o_.timeout);
       count_connection();
-      auto connected = co_await (socket.async_connect(ep_, use_tuple) || deadline.async_wait(use_tuple));
-      if (connected.index() != 0)
+      auto connected = co_await connect_any(socket, std::vector(1, ep_), deadline);
+      if (connected.outcome == Dialed::Outcome::TimedOut)
         throw Failure(Kind::Timeout, fmt::format("timed out connecting to {} after {}s", r_.address, o_.timeout));
-      if (auto [ec] = std::get<0>(connected); ec)
-        throw Failure(Kind::Connect, fmt::format("could not connect to {}: {}", r_.address, ec.message()));
+      if (!connected.connected())
+        throw Failure(Kind::Connect, fmt::format("could not connect to {}: {}", r_.address,
+                                                 connected.attempts.back().error.message()));
       auto [wec, written] = co_await asio::async_write(socket, asio::buffer(hello), use_tuple);
       std::string got;
       std::array<char, 4096> buf;
       ServerAnswer answer;
       bool closed = static_cast<bool>(wec), silent = false;
       while (!closed && answer.kind == ServerAnswer::Kind::Incomplete && got.size() < 65536) {
-        auto read = co_await (socket.async_read_some(asio::buffer(buf), use_tuple) || deadline.async_wait(use_tuple));
-        if (read.index() != 0) {
+        auto read = co_await within(deadline, socket.async_read_some(asio::buffer(buf), use_tuple));
+        if (!read) {
           silent = true;
           break;
         }
-        auto [ec, n] = std::get<0>(read);
+        auto [ec, n] = *read;
         got.append(buf.data(), n);
         answer = scan::parse_server_answer(got);
         closed = static_cast<bool>(ec);
@@ -224,10 +216,6 @@ class Scanner {
     for (char c : bytes.substr(0, std::min<size_t>(bytes.find_first_of("\r\n"), 60)))
       out += c >= 0x20 && c < 0x7f ? c : '.';
     return out;
-  }
-
-  Clock::time_point deadline_after() const {
-    return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.timeout));
   }
 
   void count_connection() {
@@ -270,24 +258,18 @@ class Scanner {
     if (!out.error.empty()) co_return out;
     tls::VerifyRecorder recorder;
     recorder.install(s);
-    asio::steady_timer deadline(io_, deadline_after());
-    auto connected = co_await (stream.lowest_layer().async_connect(ep_, use_tuple) || deadline.async_wait(use_tuple));
-    if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) {
+    auto deadline = Deadline::after_seconds(o_.timeout);
+    if (!(co_await connect_any(stream.next_layer(), std::vector(1, ep_), deadline)).connected()) {
       out.error = "could not connect";
       co_return out;
     }
-    boost::system::error_code ignored;
-    stream.lowest_layer().set_option(tcp::no_delay(true), ignored);
-    auto hs = co_await (stream.async_handshake(ssl::stream_base::client, use_tuple) || deadline.async_wait(use_tuple));
-    if (hs.index() != 0) {
+    auto hs = co_await within(deadline, stream.async_handshake(ssl::stream_base::client, use_tuple));
+    if (!hs) {
       out.error = "timed out during the handshake";
       co_return out;
     }
-    if (auto [ec] = std::get<0>(hs); ec) {
-      const char* reason = ec.category() == asio::error::get_ssl_category()
-                               ? ERR_reason_error_string(static_cast<unsigned long>(ec.value()))
-                               : nullptr;
-      out.error = reason ? reason : ec.message();
+    if (auto [ec] = *hs; ec) {
+      out.error = ec.category() == asio::error::get_ssl_category() ? tls_error_words(ec) : ec.message();
       co_return out;
     }
     out.ok = true;
@@ -301,18 +283,19 @@ class Scanner {
       auto [wec, n] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
       std::array<char, 8192> buf;
       // The response only matters for HSTS; a server that does not speak HTTP gets two seconds.
-      deadline.expires_at(std::min(deadline.expiry(), Clock::now() + std::chrono::seconds(2)));
+      deadline = deadline.earlier(Deadline::after(std::chrono::seconds(2)));
       while (!wec && out.response.size() < 16384 && out.response.find("\r\n\r\n") == std::string::npos) {
-        auto read = co_await (stream.async_read_some(asio::buffer(buf), use_tuple) || deadline.async_wait(use_tuple));
-        if (read.index() != 0) break;
-        auto [ec, got] = std::get<0>(read);
+        auto read = co_await within(deadline, stream.async_read_some(asio::buffer(buf), use_tuple));
+        if (!read) break;
+        auto [ec, got] = *read;
         out.response.append(buf.data(), got);
         if (ec) break;
       }
     }
     out.session.reset(SSL_get1_session(s));
     // close_notify: a server frees the session of a connection closed without one (no resumption).
-    co_await (stream.async_shutdown(use_tuple) || deadline.async_wait(use_tuple));
+    co_await within(deadline, stream.async_shutdown(use_tuple));
+    boost::system::error_code ignored;
     stream.lowest_layer().close(ignored);
     co_return out;
   }
@@ -341,45 +324,30 @@ class Scanner {
 // reach resolves the route and makes one TCP connection, to fail early with connect's codes.
 tcp::endpoint reach(const ScanOptions& o, scan::ScanReport& r) {
   auto rt = route(o.target, o.resolves, {});
-  std::vector<tcp::endpoint> endpoints;
   asio::io_context io;
-  if (!rt.addresses.empty()) {
-    for (const auto& a : rt.addresses) endpoints.emplace_back(asio::ip::make_address(a), rt.port);
-  } else {
-    tcp::resolver resolver(io);
-    boost::system::error_code ec;
-    auto results = resolver.resolve(rt.host, std::to_string(rt.port), ec);
-    if (ec) throw Failure(Kind::Resolve, fmt::format("could not resolve host {}: {}", rt.host, ec.message()));
-    for (const auto& e : results) endpoints.push_back(e.endpoint());
+  tcp::socket socket(io);
+  Dialed d;
+  std::exception_ptr error;
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { d = co_await connect_any(socket, rt, Deadline::after_seconds(o.timeout)); },
+      [&](std::exception_ptr e) { error = e; });
+  io.run();
+  if (error) std::rethrow_exception(error);
+  r.connections += static_cast<int>(d.attempts.size());
+  switch (d.outcome) {
+    case Dialed::Outcome::Connected:
+      r.address = d.connected_address;
+      return d.attempts.back().endpoint;
+    case Dialed::Outcome::ResolveFailed:
+      throw Failure(Kind::Resolve, fmt::format("could not resolve host {}: {}", rt.host, d.resolve_error.message()));
+    case Dialed::Outcome::TimedOut:
+      if (d.attempts.empty())
+        throw Failure(Kind::Timeout, fmt::format("timed out resolving host {} after {}s", rt.host, o.timeout));
+      throw Failure(Kind::Timeout, fmt::format("timed out connecting to {} after {}s",
+                                               format_endpoint(d.attempts.back().endpoint), o.timeout));
+    default:
+      throw Failure(Kind::Connect, fmt::format("could not connect to {}", d.failures()));
   }
-  std::string errors;
-  for (const auto& ep : endpoints) {
-    tcp::socket socket(io);
-    asio::steady_timer timer(io, std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout)));
-    boost::system::error_code result = asio::error::timed_out;
-    bool timed_out = false;
-    socket.async_connect(ep, [&](boost::system::error_code ec) {
-      result = ec;
-      timer.cancel();
-    });
-    timer.async_wait([&](boost::system::error_code ec) {
-      if (!ec) timed_out = true, socket.close();
-    });
-    io.restart();
-    io.run();
-    ++r.connections;
-    if (!result && !timed_out) {
-      r.address = ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
-                                       : fmt::format("{}:{}", ep.address().to_string(), ep.port());
-      return ep;
-    }
-    if (timed_out)
-      throw Failure(Kind::Timeout, fmt::format("timed out connecting to {}:{} after {}s", ep.address().to_string(),
-                                               ep.port(), o.timeout));
-    errors +=
-        fmt::format("{}{}:{}: {}", errors.empty() ? "" : "; ", ep.address().to_string(), ep.port(), result.message());
-  }
-  throw Failure(Kind::Connect, fmt::format("could not connect to {}", errors));
 }
 
 }  // namespace
@@ -388,7 +356,7 @@ scan::ScanReport run_scan(const ScanOptions& o) {
   auto start = Clock::now();
   scan::ScanReport report;
   report.host = o.servername.empty() ? o.target.host : o.servername;
-  report.target = fmt::format("{}:{}", o.target.host, o.target.port);
+  report.target = format_endpoint(o.target.host, o.target.port);
   auto ep = reach(o, report);
   asio::io_context io;
   Scanner scanner(o, report, io, ep, is_ip_literal(report.host) ? "" : report.host);

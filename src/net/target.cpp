@@ -206,9 +206,7 @@ Proxy parse_proxy(std::string_view text) {
   return p;
 }
 
-std::string authority(const std::string& host, std::uint16_t port) {
-  return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
-}
+std::string authority(const std::string& host, std::uint16_t port) { return format_endpoint(host, port); }
 
 std::string host_header(const Target& target) {
   std::string host = target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;

@@ -8,10 +8,11 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 
+#include "net/coro.hpp"
+
 namespace tlslab::net {
 
 boost::system::error_code tls_error(int err) {
-  namespace asio = boost::asio;
   if (err == SSL_ERROR_ZERO_RETURN) return asio::error::eof;
   unsigned long e = ERR_peek_last_error();
   ERR_clear_error();
@@ -47,7 +48,7 @@ boost::system::error_code adopt_socket(boost::asio::ip::tcp::socket& socket, con
 }
 
 boost::asio::awaitable<IoResult> receive(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer into) {
-  auto [ec, n] = co_await socket.async_receive(into, boost::asio::as_tuple(boost::asio::use_awaitable));
+  auto [ec, n] = co_await socket.async_receive(into, use_tuple);
   if (ec == boost::asio::error::eof) ec = {};
   co_return IoResult{ec, n};
 }
@@ -65,15 +66,13 @@ boost::asio::awaitable<IoResult> send_all(boost::asio::ip::tcp::socket& socket, 
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)
       co_return IoResult{{errno, boost::system::system_category()}, data.size() - left};
-    auto [ec] = co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_write,
-                                           boost::asio::as_tuple(boost::asio::use_awaitable));
+    auto [ec] = co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_write, use_tuple);
     if (ec) co_return IoResult{ec, data.size() - left};
   }
   co_return IoResult{{}, data.size()};
 }
 
 std::string tls_error_words(const boost::system::error_code& ec) {
-  namespace asio = boost::asio;
   if (ec.category() == asio::error::get_ssl_category())
     if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) return reason;
   if (ec == asio::ssl::error::stream_truncated) return "closed without a TLS close_notify";

@@ -4,9 +4,7 @@
 #include <sys/socket.h>
 
 #include <array>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -14,12 +12,11 @@
 #include <tuple>
 
 #include "base/failure.hpp"
+#include "net/coro.hpp"
 #include "net/tls_io.hpp"
 #include "ossl/error.hpp"
 
 namespace tlslab::net {
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 struct TlsSocket::BioState {
   int fd = -1;
@@ -150,7 +147,7 @@ asio::awaitable<IoResult> TlsSocket::drive(Op op, bool* fatal) {
     if (err == SSL_ERROR_WANT_READ)
       ec = co_await wait_readable();
     else
-      std::tie(ec) = co_await socket_.async_wait(tcp::socket::wait_write, asio::as_tuple(asio::use_awaitable));
+      std::tie(ec) = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);
     if (ec) co_return IoResult{ec, 0};
   }
 }
@@ -160,13 +157,13 @@ asio::awaitable<boost::system::error_code> TlsSocket::wait_readable() {
   if (receiving_) {
     // The other direction already waits to read (a TLS 1.2 renegotiation makes a write read):
     // wait alongside it for the socket to be readable; its receive lands the bytes.
-    auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
     co_return ec;
   }
   // A receive rather than an async_wait: Asio tries the socket once and then waits without
   // re-arming epoll, where a wait re-arms it (an epoll_ctl) every time.
   receiving_ = true;
-  auto [ec, n] = co_await socket_.async_receive(asio::buffer(st.landing), asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] = co_await socket_.async_receive(asio::buffer(st.landing), use_tuple);
   receiving_ = false;
   if (ec == asio::error::eof) {
     st.eof = true;

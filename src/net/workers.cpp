@@ -7,25 +7,22 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <thread>
 
 #include "base/failure.hpp"
+#include "net/coro.hpp"
 #include "net/port_owner.hpp"
 #include "net/target.hpp"
 #include "net/tls_io.hpp"
+#include "net/transport.hpp"
 
 namespace tlslab::net {
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 struct Workers::Worker {
   asio::io_context io{1};
@@ -76,11 +73,6 @@ void Workers::write_line(int fd, std::string line) {
   }
 }
 
-std::string Workers::endpoint_text(const tcp::endpoint& ep) {
-  return ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
-                              : fmt::format("{}:{}", ep.address().to_string(), ep.port());
-}
-
 namespace {
 
 tcp::endpoint parse_listen(const std::string& text, std::uint16_t default_port) {
@@ -94,7 +86,7 @@ tcp::endpoint parse_listen(const std::string& text, std::uint16_t default_port) 
 
 [[noreturn]] void refuse_taken(const tcp::endpoint& ep, const std::vector<std::uint64_t>& ours = {}) {
   throw Failure(Kind::Connect,
-                fmt::format("cannot listen on {}: address in use by {}", Workers::endpoint_text(ep),
+                fmt::format("cannot listen on {}: address in use by {}", format_endpoint(ep),
                             owner_words(ep.address().to_string(), ep.address().is_v6(), ep.port(), ours)));
 }
 
@@ -133,8 +125,7 @@ std::unique_ptr<tcp::acceptor> bind(asio::io_context& io, const tcp::endpoint& e
   if (ec == asio::error::address_in_use) refuse_taken(ep);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (!ec) acceptor->native_non_blocking(true, ec);  // accept_one calls accept4 until EAGAIN
-  if (ec)
-    throw Failure(Kind::Connect, fmt::format("cannot listen on {}: {}", Workers::endpoint_text(ep), ec.message()));
+  if (ec) throw Failure(Kind::Connect, fmt::format("cannot listen on {}: {}", format_endpoint(ep), ec.message()));
   return acceptor;
 }
 
@@ -164,8 +155,6 @@ std::vector<tcp::endpoint> Workers::listen(const std::vector<std::string>& addre
 }
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct Accepted {
   boost::system::error_code ec;
@@ -298,7 +287,7 @@ void Workers::run(const WorkerHooks& hooks) {
   }
   if (hooks.ready) {
     std::vector<std::string> addresses;
-    for (const auto& a : workers_.front()->acceptors) addresses.push_back(endpoint_text(a->local_endpoint()));
+    for (const auto& a : workers_.front()->acceptors) addresses.push_back(format_endpoint(a->local_endpoint()));
     hooks.ready(addresses, size());
   }
   std::vector<std::thread> pool;

@@ -65,7 +65,6 @@ class Workers {
 
   // write_line writes one whole line to fd with a single write(2), so threads never mix lines.
   static void write_line(int fd, std::string line);
-  static std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep);
 
  private:
   struct Worker;

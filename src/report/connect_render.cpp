@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/address.hpp"
 #include "base/text.hpp"
 #include "http/h2_frames.hpp"
 #include "report/cert_render.hpp"
@@ -52,9 +53,7 @@ void add_connection(Text& t, const net::ConnectReport& r, bool progressive = fal
   t.heading("Connection");
   // Lines printed as they become known keep the column of the section's longest label.
   if (progressive) t.min_label_width(std::string_view("TCP connected").size());
-  bool v6 = r.target.host.find(':') != std::string::npos;  // "[::1]:4433", not "::1:4433"
-  auto target =
-      v6 ? fmt::format("[{}]:{}", r.target.host, r.target.port) : fmt::format("{}:{}", r.target.host, r.target.port);
+  auto target = format_endpoint(r.target.host, r.target.port);  // "[::1]:4433", not "::1:4433"
   std::string via;
   if (r.route.via == "--resolve") via = fmt::format("  (--resolve maps it to {})", fmt::join(r.route.addresses, ", "));
   if (r.route.via == "--connect-to")

@@ -23,5 +23,14 @@ TEST(IpLiteral, ReadsOnlyTheView) {
   EXPECT_FALSE(is_ip_literal(text));
 }
 
+TEST(Endpoint, BracketsIpv6Only) {
+  EXPECT_EQ(format_endpoint("127.0.0.1", 443), "127.0.0.1:443");
+  EXPECT_EQ(format_endpoint("::1", 443), "[::1]:443");
+  EXPECT_EQ(format_endpoint("2001:db8::1", 8443), "[2001:db8::1]:8443");
+  EXPECT_EQ(format_endpoint("fe80::1%eth0", 1), "[fe80::1%eth0]:1");
+  EXPECT_EQ(format_endpoint("www.bank32.com", 0), "www.bank32.com:0");
+  EXPECT_EQ(format_endpoint("::ffff:127.0.0.1", 65535), "[::ffff:127.0.0.1]:65535");
+}
+
 }  // namespace
 }  // namespace tlslab
