@@ -32,6 +32,12 @@ namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using namespace asio::experimental::awaitable_operators;
+using connect::authority;
+using connect::ConnectFailure;
+using connect::ConnectReport;
+using connect::Route;
+using connect::Target;
+using connect::TunnelReport;
 
 namespace {
 

@@ -34,9 +34,9 @@
 #include "base/address.hpp"
 #include "base/failure.hpp"
 #include "base/files.hpp"
+#include "connect/target.hpp"
 #include "http/request_start.hpp"
 #include "http/site.hpp"
-#include "net/target.hpp"
 #include "net/tls_io.hpp"
 #include "net/tls_socket.hpp"
 #include "net/workers.hpp"
@@ -1086,7 +1086,7 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
                                            : proxy::Mode::Sni;
   shared.core.upstream_port = o.upstream_port;
   if (shared.core.mode == proxy::Mode::Reverse) {
-    auto t = parse_target(o.upstream, 443);
+    auto t = connect::parse_target(o.upstream, 443);
     shared.core.upstream_host = t.host;
     shared.core.upstream_port = t.port;
   }

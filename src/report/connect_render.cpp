@@ -48,7 +48,7 @@ std::string python_sans(const pki::CertInfo& c) {
   return fmt::format("({})", fmt::join(parts, ", "));
 }
 
-void add_connection(Text& t, const net::ConnectReport& r, bool progressive = false) {
+void add_connection(Text& t, const connect::ConnectReport& r, bool progressive = false) {
   t.heading("Connection");
   // Lines printed as they become known keep the column of the section's longest label.
   if (progressive) t.min_label_width(std::string_view("TCP connected").size());
@@ -81,7 +81,7 @@ void add_connection(Text& t, const net::ConnectReport& r, bool progressive = fal
   }
 }
 
-void add_tls(Text& t, const net::ConnectReport& r) {
+void add_tls(Text& t, const connect::ConnectReport& r) {
   const auto& h = r.handshake;
   t.heading("TLS handshake");
   t.row("Protocol", h.version, h.version == "TLSv1.3" || h.version == "TLSv1.2" ? Tone::Good : Tone::Bad);
@@ -116,7 +116,7 @@ void add_tls(Text& t, const net::ConnectReport& r) {
   t.row("Handshake time", ms(r.timings.tls_ms));
 }
 
-void add_python_view(Text& t, const net::ConnectReport& r, std::int64_t) {
+void add_python_view(Text& t, const connect::ConnectReport& r, std::int64_t) {
   const auto& h = r.handshake;
   t.heading("As the lab's Python client sees it");
   t.row("cipher()", fmt::format("('{}', '{}', {})", h.cipher.openssl, h.version, h.cipher.bits));
@@ -137,7 +137,7 @@ void add_python_view(Text& t, const net::ConnectReport& r, std::int64_t) {
                                                      r.trust.anchors == 1 ? "" : "s"));
 }
 
-void add_chain(Text& t, const net::ConnectReport& r, std::int64_t now) {
+void add_chain(Text& t, const connect::ConnectReport& r, std::int64_t now) {
   const auto& chain = r.handshake.peer_chain;
   t.heading(fmt::format("Certificate chain sent by the server ({} certificate{})", chain.size(),
                         chain.size() == 1 ? "" : "s"));
@@ -165,7 +165,7 @@ void add_chain(Text& t, const net::ConnectReport& r, std::int64_t now) {
   }
 }
 
-void add_verdict(Text& t, const net::ConnectReport& r) {
+void add_verdict(Text& t, const connect::ConnectReport& r) {
   const auto& v = r.verdict;
   t.heading("Verification");
   t.row("Trust store", trust_text(r.trust));
@@ -215,7 +215,7 @@ void add_verdict(Text& t, const net::ConnectReport& r) {
   t.row("Verdict", verdict, v.ok() && !status_bad ? Tone::Good : Tone::Bad);
 }
 
-void add_anchors(Text& t, const net::ConnectReport& r, std::int64_t now) {
+void add_anchors(Text& t, const connect::ConnectReport& r, std::int64_t now) {
   t.heading(fmt::format("Trusted CA certificates ({})", r.anchors.size()));
   for (const auto& a : r.anchors) {
     t.line(a.subject, Tone::Strong);
@@ -224,7 +224,7 @@ void add_anchors(Text& t, const net::ConnectReport& r, std::int64_t now) {
   }
 }
 
-void add_trace(Text& t, const net::ConnectReport& r, std::size_t from, std::size_t to, const char* title) {
+void add_trace(Text& t, const connect::ConnectReport& r, std::size_t from, std::size_t to, const char* title) {
   if (from >= to) return;
   t.heading(title);
   for (std::size_t i = from; i < to; ++i) {
@@ -236,7 +236,7 @@ void add_trace(Text& t, const net::ConnectReport& r, std::size_t from, std::size
   }
 }
 
-void add_frames(Text& t, const net::ConnectReport& r) {
+void add_frames(Text& t, const connect::ConnectReport& r) {
   if (r.http2_frames.empty()) return;
   t.heading("HTTP/2 frames (--trace)");
   for (const auto& f : r.http2_frames) {
@@ -267,7 +267,7 @@ std::string settings_text(const std::vector<std::pair<std::uint16_t, std::uint32
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
-void add_response(Text& t, const net::ConnectReport& r) {
+void add_response(Text& t, const connect::ConnectReport& r) {
   const auto& resp = *r.response;
   t.heading("HTTP response");
   auto status = fmt::format("{} {}", resp.version, resp.status);
@@ -289,13 +289,13 @@ void add_response(Text& t, const net::ConnectReport& r) {
 
 }  // namespace
 
-std::string connect_progress(const net::ConnectReport& r, bool color) {
+std::string connect_progress(const connect::ConnectReport& r, bool color) {
   Text t(color);
   add_connection(t, r, true);
   return t.str();
 }
 
-std::string connect_text(const net::ConnectReport& r, bool color, Part part, bool connection_shown) {
+std::string connect_text(const connect::ConnectReport& r, bool color, Part part, bool connection_shown) {
   Text t(color);
   auto now = pki::now_epoch();
   if (part != Part::Rest) {
@@ -349,7 +349,7 @@ nlohmann::json ocsp_json(const tls::OcspVerdict& o) {
 
 }  // namespace
 
-nlohmann::json connect_json(const net::ConnectReport& r) {
+nlohmann::json connect_json(const connect::ConnectReport& r) {
   using nlohmann::json;
   auto now = pki::now_epoch();
   auto certs = [&](const std::vector<pki::CertInfo>& list) {

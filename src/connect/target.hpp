@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tlslab::net {
+namespace tlslab::connect {
 
 struct Target {
   std::string host;  // as given, without brackets ("www.bank32.com", "127.0.0.1", "::1")
@@ -76,4 +76,4 @@ struct Route {
 [[nodiscard]] Route route(const Target& target, const std::vector<ResolveOverride>& resolves,
                           const std::vector<ConnectTo>& connect_tos);
 
-}  // namespace tlslab::net
+}  // namespace tlslab::connect

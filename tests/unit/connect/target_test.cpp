@@ -1,10 +1,10 @@
-#include "net/target.hpp"
+#include "connect/target.hpp"
 
 #include <gtest/gtest.h>
 
 #include "base/failure.hpp"
 
-namespace tlslab::net {
+namespace tlslab::connect {
 namespace {
 
 TEST(Target, ParsesHostPortAndUrls) {
@@ -136,4 +136,4 @@ TEST(Route, ResolveAndConnectTo) {
 }
 
 }  // namespace
-}  // namespace tlslab::net
+}  // namespace tlslab::connect

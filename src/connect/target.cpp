@@ -1,4 +1,4 @@
-#include "net/target.hpp"
+#include "connect/target.hpp"
 
 #include <fmt/format.h>
 
@@ -12,7 +12,7 @@
 #include "base/failure.hpp"
 #include "base/text.hpp"
 
-namespace tlslab::net {
+namespace tlslab::connect {
 namespace {
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {
@@ -277,4 +277,4 @@ Route route(const Target& target, const std::vector<ResolveOverride>& resolves,
   return r;
 }
 
-}  // namespace tlslab::net
+}  // namespace tlslab::connect
