@@ -422,7 +422,7 @@ class Session {
   // verdict (an alert) arrives with the first read, whether that read waits for it or for the
   // response (RFC 8446 section 4.4.2.4). It is still the handshake that failed.
   bool rejected_after_handshake(const boost::system::error_code& ec) const {
-    return r_.handshake.client_certificate_requested && r_.handshake.version == "TLSv1.3" &&
+    return r_.handshake.client_certificate_requested && r_.handshake.version == tls::TlsVersion::Tls1_3 &&
            ec.category() == asio::error::get_ssl_category() &&
            ERR_GET_REASON(static_cast<unsigned long>(ec.value())) >= SSL_AD_REASON_OFFSET;
   }

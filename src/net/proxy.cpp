@@ -55,6 +55,7 @@
 #include "proxy/secrets.hpp"
 #include "report/flow_render.hpp"
 #include "tls/client_context.hpp"
+#include "tls/negotiated.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/verify.hpp"
 
@@ -268,12 +269,7 @@ std::string error_page(unsigned status, const std::string& why) {
 std::string tls_version(SSL* ssl) { return SSL_get_version(ssl); }
 
 // negotiated_alpn is the protocol a connection negotiated ("" none).
-std::string negotiated_alpn(SSL* ssl) {
-  const unsigned char* alpn = nullptr;
-  unsigned len = 0;
-  SSL_get0_alpn_selected(ssl, &alpn, &len);
-  return alpn ? std::string(reinterpret_cast<const char*>(alpn), len) : std::string();
-}
+std::string negotiated_alpn(SSL* ssl) { return std::string(tls::selected_alpn(ssl)); }
 
 // session_alpn is the protocol a session negotiated ("" none).
 std::string session_alpn(const SSL_SESSION* session) {

@@ -532,7 +532,7 @@ class Scanner {
     r_.http_status = head.status;
     r_.hsts = head.hsts;
     r_.hsts_max_age = head.hsts_max_age;
-    if (res.report.version != "TLSv1.3" || !res.session) co_return;
+    if (res.report.version != tls::TlsVersion::Tls1_3 || !res.session) co_return;
     r_.max_early_data = SSL_SESSION_get_max_early_data(res.session.get());
     FullSpec again;
     again.resume = res.session.get();

@@ -84,7 +84,8 @@ void add_connection(Text& t, const connect::ConnectReport& r, bool progressive =
 void add_tls(Text& t, const connect::ConnectReport& r) {
   const auto& h = r.handshake;
   t.heading("TLS handshake");
-  t.row("Protocol", h.version, h.version == "TLSv1.3" || h.version == "TLSv1.2" ? Tone::Good : Tone::Bad);
+  t.row("Protocol", tls::to_string(h.version),
+        h.version == tls::TlsVersion::Tls1_3 || h.version == tls::TlsVersion::Tls1_2 ? Tone::Good : Tone::Bad);
   t.row("Cipher suite",
         h.cipher.iana == h.cipher.openssl
             ? fmt::format("{}  (code 0x{:04X})", h.cipher.iana, h.cipher.id)
@@ -99,14 +100,14 @@ void add_tls(Text& t, const connect::ConnectReport& r) {
         h.group.empty() ? Tone::Warn : Tone::Plain);
   t.row("Server signature", h.signature_scheme.empty() ? "none" : h.signature_scheme);
   t.row("ALPN", h.alpn.empty() ? "none negotiated" : h.alpn);
-  t.row("SNI sent", h.sni_sent.empty() ? "none" : h.sni_sent);
+  t.row("SNI sent", h.sni.empty() ? "none" : h.sni);
   t.row("Server hostname", r.verdict.hostname.checked ? r.verdict.hostname.name : "(not checked: --no-check-hostname)");
   t.row("Resumed", yes_no(h.resumed));
   t.row("Session ticket", h.session_ticket ? "received" : "none received");
   if (h.client_certificate_requested)
     t.row("Client certificate",
           h.client_certificate.empty() ? "requested, none sent" : "sent: " + h.client_certificate);
-  if (h.version != "TLSv1.3") {
+  if (h.version != tls::TlsVersion::Tls1_3) {
     t.row("Extended master secret", yes_no(h.extended_master_secret),
           h.extended_master_secret ? Tone::Plain : Tone::Warn);
     t.row("Secure renegotiation", yes_no(h.secure_renegotiation));
@@ -119,10 +120,10 @@ void add_tls(Text& t, const connect::ConnectReport& r) {
 void add_python_view(Text& t, const connect::ConnectReport& r, std::int64_t) {
   const auto& h = r.handshake;
   t.heading("As the lab's Python client sees it");
-  t.row("cipher()", fmt::format("('{}', '{}', {})", h.cipher.openssl, h.version, h.cipher.bits));
+  t.row("cipher()", fmt::format("('{}', '{}', {})", h.cipher.openssl, tls::to_string(h.version), h.cipher.bits));
   t.row("server_hostname", r.verdict.hostname.checked
                                ? "'" + r.verdict.hostname.name + "'"
-                               : (r.handshake.sni_sent.empty() ? "None" : "'" + r.handshake.sni_sent + "'"));
+                               : (r.handshake.sni.empty() ? "None" : "'" + r.handshake.sni + "'"));
   if (!h.peer_chain.empty()) {
     const auto& leaf = h.peer_chain.front();
     t.row("getpeercert()", fmt::format("subject {}", leaf.subject));
@@ -390,7 +391,7 @@ nlohmann::json connect_json(const connect::ConnectReport& r) {
   if (r.handshake_done) {
     const auto& h = r.handshake;
     j["tls"] = {
-        {"version", h.version},
+        {"version", tls::to_string(h.version)},
         {"cipher_suite",
          {{"iana", h.cipher.iana},
           {"openssl", h.cipher.openssl},
@@ -405,7 +406,7 @@ nlohmann::json connect_json(const connect::ConnectReport& r) {
         {"group", h.group.empty() ? json(nullptr) : json(h.group)},
         {"signature_scheme", h.signature_scheme.empty() ? json(nullptr) : json(h.signature_scheme)},
         {"alpn", h.alpn.empty() ? json(nullptr) : json(h.alpn)},
-        {"sni", h.sni_sent.empty() ? json(nullptr) : json(h.sni_sent)},
+        {"sni", h.sni.empty() ? json(nullptr) : json(h.sni)},
         {"resumed", h.resumed},
         {"session_ticket", h.session_ticket},
         {"extended_master_secret", h.extended_master_secret},
