@@ -370,7 +370,7 @@ class Session {
     r_.verdict = tls::make_verdict(recorder_, r_.handshake.peer_chain, SSL_get0_peer_certificate(ssl), t.verify_name,
                                    t.check_hostname, now);
     if (t.cert_status) r_.verdict.ocsp = check_status(ssl);
-    if (r_.trust.kind != "file" && !r_.handshake.verified_chain.empty() && r_.verdict.chain_ok) {
+    if (r_.trust.kind != tls::TrustStoreKind::File && !r_.handshake.verified_chain.empty() && r_.verdict.chain_ok) {
       STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
       r_.anchor_file = tls::find_hashed_file(r_.trust.path, sk_X509_value(chain, sk_X509_num(chain) - 1));
     }

@@ -25,11 +25,11 @@ std::string setting_key(std::uint16_t id) {
 std::string ms(double v) { return fmt::format("{:.1f} ms", v); }
 
 std::string trust_text(const tls::TrustStoreInfo& t) {
-  if (t.kind == "file")
+  if (t.kind == tls::TrustStoreKind::File)
     return fmt::format("CA file {} ({} certificate{})", t.path, t.anchors, t.anchors == 1 ? "" : "s");
-  auto text =
-      fmt::format("{} {} ({} hashed entr{}{})", t.kind == "system" ? "system store, directory" : "CA directory", t.path,
-                  t.anchors, t.anchors == 1 ? "y" : "ies", t.variable.empty() ? "" : ", from " + t.variable);
+  auto text = fmt::format("{} {} ({} hashed entr{}{})",
+                          t.kind == tls::TrustStoreKind::System ? "system store, directory" : "CA directory", t.path,
+                          t.anchors, t.anchors == 1 ? "y" : "ies", t.variable.empty() ? "" : ", from " + t.variable);
   if (!t.file.empty())
     text += fmt::format(", and CA file {} ({} certificate{}, from SSL_CERT_FILE)", t.file, t.file_anchors,
                         t.file_anchors == 1 ? "" : "s");
@@ -158,7 +158,7 @@ void add_chain(Text& t, const connect::ConnectReport& r, std::int64_t now) {
         note = "  <- trust anchor";
         if (!r.anchor_file.empty())
           note += fmt::format(" ({}/{})", r.trust.path, r.anchor_file);
-        else if (r.trust.kind == "file")
+        else if (r.trust.kind == tls::TrustStoreKind::File)
           note += fmt::format(" (from {})", r.trust.path);
       }
       t.line(fmt::format("{}{}{}", std::string(i * 2, ' '), path[i].subject, note), anchor ? Tone::Good : Tone::Plain);
@@ -382,8 +382,10 @@ nlohmann::json connect_json(const connect::ConnectReport& r) {
                      {"tls_handshake", r.timings.tls_ms},
                      {"first_byte", r.timings.first_byte_ms},
                      {"total", r.timings.total_ms}};
-  j["trust_store"] = {
-      {"kind", r.trust.kind}, {"path", r.trust.path}, {"anchors", r.trust.anchors}, {"lazy", r.trust.lazy}};
+  j["trust_store"] = {{"kind", tls::to_string(r.trust.kind)},
+                      {"path", r.trust.path},
+                      {"anchors", r.trust.anchors},
+                      {"lazy", r.trust.lazy}};
   if (!r.trust.variable.empty()) j["trust_store"]["variable"] = r.trust.variable;
   if (!r.trust.file.empty())
     j["trust_store"]["file"] = {
