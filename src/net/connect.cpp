@@ -234,10 +234,12 @@ class Session {
       if (endpoints_.empty()) {
         // curl's answers: an address of the other family is a failed connect (exit 7); a --resolve
         // entry without one of the family, a name that did not resolve (exit 6).
-        auto kind = route.via == "literal" ? Kind::Connect : o_.proxy ? Kind::ProxyResolve : Kind::Resolve;
-        auto given = route.via == "literal"
+        auto kind = route.via == connect::RouteVia::Literal ? Kind::Connect
+                    : o_.proxy                              ? Kind::ProxyResolve
+                                                            : Kind::Resolve;
+        auto given = route.via == connect::RouteVia::Literal
                          ? fmt::format("{} is not an {} address", route.host, family)
-                         : fmt::format("{} gives only {}", route.via, fmt::join(route.addresses, ", "));
+                         : fmt::format("{} gives only {}", to_string(route.via), fmt::join(route.addresses, ", "));
         fail(kind, fmt::format("no {} address to connect to for {} ({}): {}", family, what, flag, given));
         co_return;
       }

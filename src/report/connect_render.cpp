@@ -56,8 +56,9 @@ void add_connection(Text& t, const connect::ConnectReport& r, bool progressive =
   auto target =
       v6 ? fmt::format("[{}]:{}", r.target.host, r.target.port) : fmt::format("{}:{}", r.target.host, r.target.port);
   std::string via;
-  if (r.route.via == "--resolve") via = fmt::format("  (--resolve maps it to {})", fmt::join(r.route.addresses, ", "));
-  if (r.route.via == "--connect-to")
+  if (r.route.via == connect::RouteVia::Resolve)
+    via = fmt::format("  (--resolve maps it to {})", fmt::join(r.route.addresses, ", "));
+  if (r.route.via == connect::RouteVia::ConnectTo)
     via = fmt::format("  (--connect-to sends it to {}:{})", r.route.host, r.route.port);
   // An IDNA name shows both forms, as `ca issue` does: "bücher.de:4433 (xn--bcher-kva.de)".
   if (!r.host_unicode.empty()) target = fmt::format("{}:{} ({})", r.host_unicode, r.target.port, r.target.host);
@@ -361,7 +362,7 @@ nlohmann::json connect_json(const connect::ConnectReport& r) {
   json j;
   j["target"] = {{"host", r.target.host}, {"port", r.target.port}, {"path", r.target.path}};
   if (!r.host_unicode.empty()) j["target"]["unicode_host"] = r.host_unicode;
-  j["route"] = {{"host", r.route.host}, {"port", r.route.port}, {"via", r.route.via}};
+  j["route"] = {{"host", r.route.host}, {"port", r.route.port}, {"via", connect::to_string(r.route.via)}};
   if (r.tunnel) {
     const auto& tu = *r.tunnel;
     j["proxy"] = {{"address", tu.proxy},
