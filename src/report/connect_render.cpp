@@ -41,9 +41,9 @@ std::string python_sans(const pki::CertInfo& c) {
   std::vector<std::string> parts;
   for (const auto& s : c.sans)
     parts.push_back(fmt::format("('{}', '{}')",
-                                s.type == "dns"  ? "DNS"
-                                : s.type == "ip" ? "IP Address"
-                                                 : s.type,
+                                s.type == pki::SanType::Dns  ? "DNS"
+                                : s.type == pki::SanType::Ip ? "IP Address"
+                                                             : pki::to_string(s.type),
                                 s.value));
   return fmt::format("({})", fmt::join(parts, ", "));
 }
