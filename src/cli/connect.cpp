@@ -91,14 +91,14 @@ std::string ascii_host(const std::string& host, const std::string& what, std::st
 
 net::ConnectOptions to_options(const ConnectArgs& a) {
   net::ConnectOptions o;
-  o.target = net::parse_target(a.target);
+  o.target = connect::parse_target(a.target);
   o.target.host = ascii_host(o.target.host, "the target", &o.host_unicode);
   for (const auto& r : a.resolve) {
-    o.resolves.push_back(net::parse_resolve(r));
+    o.resolves.push_back(connect::parse_resolve(r));
     o.resolves.back().host = ascii_host(o.resolves.back().host, "--resolve " + r);
   }
   for (const auto& c : a.connect_to) {
-    auto rule = net::parse_connect_to(c);
+    auto rule = connect::parse_connect_to(c);
     rule.from_host = ascii_host(rule.from_host, "--connect-to " + c);
     rule.to_host = ascii_host(rule.to_host, "--connect-to " + c);
     o.connect_tos.push_back(rule);
@@ -141,7 +141,7 @@ net::ConnectOptions to_options(const ConnectArgs& a) {
   if (a.ipv4 && a.ipv6) throw Failure(Kind::Usage, "-4 and -6 cannot be used together");
   o.ip_family = a.ipv4 ? net::IpFamily::V4 : a.ipv6 ? net::IpFamily::V6 : net::IpFamily::Any;
   if (!a.proxy.empty()) {
-    o.proxy = net::parse_proxy(a.proxy);
+    o.proxy = connect::parse_proxy(a.proxy);
     o.proxy->host = ascii_host(o.proxy->host, "-x " + a.proxy);
   }
   o.user_agent = std::string("tlslab/") + TLSLAB_VERSION;
@@ -157,7 +157,7 @@ net::ConnectOptions to_options(const ConnectArgs& a) {
     req.target = path.empty() ? "/" : path;
     if (req.target.front() != '/') req.target = "/" + req.target;
     req.method = !a.method.empty() ? a.method : a.head ? "HEAD" : body ? "POST" : "GET";
-    req.host = net::host_header(o.target);
+    req.host = connect::host_header(o.target);
     req.user_agent = o.user_agent;
     if (body) {
       req.body = *body;
@@ -218,7 +218,7 @@ int run(const ConnectArgs& a) {
   bool progressive = !a.json && !a.quiet && ::isatty(fileno(stream)) == 1;
   std::size_t progress_shown = 0;  // bytes of connect_progress()'s text already printed
   if (progressive) {
-    options.on_progress = [&](const net::ConnectReport& r) {
+    options.on_progress = [&](const connect::ConnectReport& r) {
       auto text = report::connect_progress(r, color);
       fmt::print(stream, "{}", text.substr(std::min(progress_shown, text.size())));
       std::fflush(stream);
@@ -226,7 +226,7 @@ int run(const ConnectArgs& a) {
     };
   }
   if (!a.json && !a.quiet) {
-    options.on_handshake = [&](const net::ConnectReport& r) {
+    options.on_handshake = [&](const connect::ConnectReport& r) {
       if (progress_shown) fmt::print(stream, "\n");
       fmt::print(stream, "{}\n", report::connect_text(r, color, report::Part::Handshake, progress_shown > 0));
       std::fflush(stream);

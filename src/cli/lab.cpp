@@ -15,12 +15,16 @@ namespace {
 
 struct LabArgs {
   lab::LabOptions options;
+  std::string task = "all";
   bool json = false;
 };
 
 int run(LabArgs& a) {
-  if (!lab::valid_task(a.options.task))
-    throw Failure(Kind::Usage, fmt::format("--task {}: use 1a, 1b, 1c, 1d, 2a, 2b, 2c, 3 or all", a.options.task));
+  if (a.task != "all") {
+    a.options.only = lab::parse_task(a.task);
+    if (!a.options.only)
+      throw Failure(Kind::Usage, fmt::format("--task {}: use 1a, 1b, 1c, 1d, 2a, 2b, 2c, 3 or all", a.task));
+  }
   if (a.json && a.options.interactive) throw Failure(Kind::Usage, "--json and --interactive cannot be used together");
   a.options.color = !a.json && report::use_color(STDOUT_FILENO);
   a.options.narrate = !a.json;
@@ -31,8 +35,11 @@ int run(LabArgs& a) {
   if (a.json) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : report.steps)
-      steps.push_back(
-          {{"task", s.task}, {"title", s.title}, {"command", s.command}, {"pass", s.pass}, {"observed", s.observed}});
+      steps.push_back({{"task", lab::to_string(s.task)},
+                       {"title", s.title},
+                       {"command", s.command},
+                       {"pass", s.pass},
+                       {"observed", s.observed}});
     fmt::print(
         "{}\n",
         nlohmann::json{{"ok", report.ok()}, {"dir", report.dir}, {"steps", steps}, {"kept", report.kept}}.dump(2));
@@ -53,7 +60,7 @@ void setup_lab(CLI::App& app) {
       "Exit status 0 only if every step passed.");
   cmd->add_option("--dir", a->options.dir,
                   "Working folder, kept (default: a temporary one, removed when the lab ends, even if interrupted)");
-  cmd->add_option("--task", a->options.task, "1a, 1b, 1c, 1d, 2a, 2b, 2c, 3 or all (default)");
+  cmd->add_option("--task", a->task, "1a, 1b, 1c, 1d, 2a, 2b, 2c, 3 or all (default)");
   cmd->add_flag("--interactive", a->options.interactive, "Wait for Enter before each task");
   cmd->add_flag("--keep", a->options.keep, "Leave the servers running and say how to open them in a browser");
   cmd->add_flag("--json", a->json, "Print the results as JSON");

@@ -7,8 +7,8 @@
 #include "base/address.hpp"
 #include "base/failure.hpp"
 #include "cli/commands.hpp"
+#include "connect/target.hpp"
 #include "net/proxy.hpp"
-#include "net/target.hpp"
 #include "net/workers.hpp"
 #include "pki/ca.hpp"
 #include "report/proxy_log.hpp"
@@ -47,7 +47,7 @@ int run(const ProxyArgs& a) {
   for (const auto& r : a.upstream_resolve) o.upstream_resolve.push_back(proxy::parse_upstream_resolve(r));
   o.upstream_port = a.upstream_port;
   if (!a.dns.empty()) {
-    auto t = net::parse_target(a.dns, 53);
+    auto t = connect::parse_target(a.dns, 53);
     if (!is_ip_literal(t.host))
       throw Failure(Kind::Usage,
                     fmt::format("--dns {}: give the DNS server as an IP address (ADDR or ADDR:PORT)", a.dns));

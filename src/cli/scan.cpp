@@ -49,8 +49,8 @@ int run(const ScanArgs& a) {
   int status = 0;
   for (const auto& text : targets) {
     net::ScanOptions o;
-    o.target = net::parse_target(text);
-    for (const auto& r : a.resolve) o.resolves.push_back(net::parse_resolve(r));
+    o.target = connect::parse_target(text);
+    for (const auto& r : a.resolve) o.resolves.push_back(connect::parse_resolve(r));
     o.servername = a.servername;
     if (!a.cacert.empty()) o.cafile = a.cacert;
     if (!a.capath.empty()) o.capath = a.capath;

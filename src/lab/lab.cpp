@@ -90,12 +90,12 @@ class Lab {
                                           janitor ? " and " + p(dir_) + " removed" : "; " + p(dir_) + " is kept"));
     report_.dir = dir_.string();
     if (setup()) {
-      if (want("1a")) task_1a();
-      if (want("1b")) task_1b();
-      if (want("1c")) task_1c();
-      if (want("1d")) task_1d();
-      if (want("2a") || want("2b") || want("2c")) task_2();
-      if (want("3")) task_3();
+      if (want(Task::T1a)) task_1a();
+      if (want(Task::T1b)) task_1b();
+      if (want(Task::T1c)) task_1c();
+      if (want(Task::T1d)) task_1d();
+      if (want(Task::T2a) || want(Task::T2b) || want(Task::T2c)) task_2();
+      if (want(Task::T3)) task_3();
     }
     summary();
     if (o_.keep)
@@ -107,7 +107,7 @@ class Lab {
   }
 
  private:
-  bool want(const std::string& task) const { return o_.task == "all" || o_.task == task; }
+  bool want(Task task) const { return !o_.only || *o_.only == task; }
 
   static fs::path make_temp_dir() {
     std::string tmpl = (fs::temp_directory_path() / "tlslab-lab-XXXXXX").string();
@@ -133,20 +133,22 @@ class Lab {
     if (o_.narrate) print_(text);
   }
 
-  void task_heading(const std::string& task, const std::string& title, const std::string& why) {
-    if (o_.interactive && task != "setup") {
-      say(paint_.paint(fmt::format("\nPress Enter for task {}...", task), Tone::Dim));
+  void task_heading(Task task, const std::string& title, const std::string& why) {
+    if (o_.interactive && task != Task::Setup) {
+      say(paint_.paint(fmt::format("\nPress Enter for task {}...", to_string(task)), Tone::Dim));
       std::string line;
       std::getline(std::cin, line);
     }
     say(fmt::format(
         "\n{}\n",
-        paint_.paint(fmt::format("== {} — {}", task == "setup" ? "Setting up" : "Task " + task, title), Tone::Strong)));
+        paint_.paint(fmt::format("== {} — {}",
+                                 task == Task::Setup ? "Setting up" : fmt::format("Task {}", to_string(task)), title),
+                     Tone::Strong)));
     say(fmt::format("{}\n", why));
   }
 
   // step records and prints one checked command.
-  bool step(const std::string& task, const std::string& title, const std::vector<std::string>& argv, bool pass,
+  bool step(Task task, const std::string& title, const std::vector<std::string>& argv, bool pass,
             const std::string& observed) {
     StepResult r{task, title, argv.empty() ? "" : shell_quote(argv), pass, observed};
     if (!r.command.empty()) say(fmt::format("\n  $ {}\n", paint_.paint(r.command, Tone::Dim)));
@@ -199,14 +201,14 @@ class Lab {
   }
 
   bool setup() {
-    task_heading("setup", "a CA, a certificate with three names, and a server",
+    task_heading(Task::Setup, "a CA, a certificate with three names, and a server",
                  "The lab's server needs a certificate for www.bank32.com, www.example.com and *.bank32.com, "
                  "signed by a CA of our own.\nEverything runs on 127.0.0.1: names are mapped with --resolve, so "
                  "/etc/hosts is never edited.");
     auto ca = dir_ / "ca";
     if (!fs::exists(ca / "ca.pem")) {
       auto o = tlslab({"ca", "init", "--dir", p(ca), "--name", "tlslab lab CA"});
-      if (!step("setup", "the lab CA is created", last_argv_, o.exit_code == 0 && fs::exists(ca / "ca.pem"),
+      if (!step(Task::Setup, "the lab CA is created", last_argv_, o.exit_code == 0 && fs::exists(ca / "ca.pem"),
                 o.exit_code == 0
                     ? fmt::format("CA certificate {}, key {} (mode 0600)", p(ca / "ca.pem"), p(ca / "ca-key.pem"))
                     : first_error(o)))
@@ -215,7 +217,7 @@ class Lab {
     for (const char* f : {"server.pem", "server-key.pem"}) fs::remove(dir_ / f);
     auto o = tlslab({"ca", "issue", "--dir", p(ca), "--out", p(dir_ / "server"), "www.bank32.com", "www.example.com",
                      "*.bank32.com"});
-    if (!step("setup", "the server certificate is issued for three names", last_argv_,
+    if (!step(Task::Setup, "the server certificate is issued for three names", last_argv_,
               o.exit_code == 0 && fs::exists(dir_ / "server.pem"),
               o.exit_code == 0 ? "DNS:www.bank32.com, DNS:www.example.com, DNS:*.bank32.com" : first_error(o)))
       return false;
@@ -232,7 +234,7 @@ class Lab {
                                       "--listen", "127.0.0.1:0",
                                       "--cert",   p(dir_ / "server.pem"),
                                       "--key",    p(dir_ / "server-key.pem")};
-    if (!step("setup", "the server is listening (built-in pages)", shown, port.has_value(),
+    if (!step(Task::Setup, "the server is listening (built-in pages)", shown, port.has_value(),
               port ? fmt::format("https://127.0.0.1:{}/ — it shows each visitor their own connection", *port)
                    : "the server did not start:\n" + server_.output()))
       return false;
@@ -242,7 +244,7 @@ class Lab {
                                p(dir_ / "server-key.pem"), "--threads", "1", "--root", p(dir_ / "site")},
                               "serve-files.log", "https://127.0.0.1:");
     shown.insert(shown.end(), {"--root", p(dir_ / "site")});
-    if (!step("setup", "a second server serves files (a page and an image)", shown, files.has_value(),
+    if (!step(Task::Setup, "a second server serves files (a page and an image)", shown, files.has_value(),
               files ? fmt::format("https://127.0.0.1:{}/ serves {}", *files, p(dir_ / "site")) : files_.output()))
       return false;
     files_port_ = *files;
@@ -251,7 +253,7 @@ class Lab {
 
   void task_1a() {
     task_heading(
-        "1a", "the TLS handshake",
+        Task::T1a, "the TLS handshake",
         "The client connects, the handshake agrees on a protocol version and a cipher suite, and the server "
         "proves who it is with its certificate.\nWatch it in Wireshark with --pause (and --keylog to decrypt).");
     auto o = tlslab({"connect", fmt::format("www.bank32.com:{}", port_), "--resolve", resolve("www.bank32.com", port_),
@@ -271,17 +273,18 @@ class Lab {
                  (*j)["tls"]["signature_scheme"].is_string() ? (*j)["tls"]["signature_scheme"].get<std::string>() : "-",
                  (*j)["timings_ms"]["tls_handshake"].get<double>())
            : first_error(o);
-    step("1a", "the handshake completes and the certificate verifies", last_argv_, ok, seen);
+    step(Task::T1a, "the handshake completes and the certificate verifies", last_argv_, ok, seen);
   }
 
   void task_1b() {
-    task_heading("1b", "whose CAs does the client trust?",
+    task_heading(Task::T1b, "whose CAs does the client trust?",
                  "By default the client trusts the system store (/etc/ssl/certs), which does not know our lab CA: the "
                  "server must be refused.\nThen we give the client its own CA directory, hashed as OpenSSL's capath "
                  "needs (HASH.0 links), and it is accepted.");
     auto o =
         tlslab({"connect", fmt::format("www.bank32.com:{}", port_), "--resolve", resolve("www.bank32.com", port_)});
-    step("1b", "the system store refuses the lab's server (exit 60)", last_argv_, o.exit_code == 60, first_error(o));
+    step(Task::T1b, "the system store refuses the lab's server (exit 60)", last_argv_, o.exit_code == 60,
+         first_error(o));
     auto capath = dir_ / "client-certs";
     auto e = tlslab({"ca", "export", "--dir", p(dir_ / "ca"), "--capath", p(capath)});
     std::string links;
@@ -289,13 +292,14 @@ class Lab {
     for (const auto& entry : fs::directory_iterator(capath, ec))
       if (entry.is_symlink())
         links += fmt::format("{} -> {}\n", entry.path().filename().string(), fs::read_symlink(entry).string());
-    step("1b", "the CA is copied into a client directory and rehashed", last_argv_, e.exit_code == 0 && !links.empty(),
+    step(Task::T1b, "the CA is copied into a client directory and rehashed", last_argv_,
+         e.exit_code == 0 && !links.empty(),
          e.exit_code == 0 ? links.substr(0, links.empty() ? 0 : links.size() - 1) : first_error(e));
     auto c = tlslab({"connect", fmt::format("www.bank32.com:{}", port_), "--resolve", resolve("www.bank32.com", port_),
                      "--capath", p(capath), "--json"});
     auto j = json_of(c);
     bool ok = c.exit_code == 0 && j && (*j)["verification"]["ok"] == true;
-    step("1b", "the hashed directory makes the server trusted", last_argv_, ok,
+    step(Task::T1b, "the hashed directory makes the server trusted", last_argv_, ok,
          ok ? fmt::format("trust anchor found in {}/{}\n(get_ca_certs() would be empty before this handshake: a hashed "
                           "directory is read lazily)",
                           p(capath),
@@ -304,28 +308,28 @@ class Lab {
   }
 
   void task_1c() {
-    task_heading("1c", "the hostname check",
+    task_heading(Task::T1c, "the hostname check",
                  "A chain that verifies is not enough: the certificate must name the server we meant. We map "
                  "www.bank99.com to the same server (the lab's /etc/hosts trick, done with --resolve).");
     auto capath = p(dir_ / "client-certs");
     if (!fs::exists(capath)) (void)tlslab({"ca", "export", "--dir", p(dir_ / "ca"), "--capath", capath});
     auto o = tlslab({"connect", fmt::format("www.bank99.com:{}", port_), "--resolve", resolve("www.bank99.com", port_),
                      "--capath", capath});
-    step("1c", "with the check on, the wrong name is refused (exit 60)", last_argv_,
+    step(Task::T1c, "with the check on, the wrong name is refused (exit 60)", last_argv_,
          o.exit_code == 60 && o.err.find("hostname") != std::string::npos, first_error(o));
     auto n = tlslab({"connect", fmt::format("www.bank99.com:{}", port_), "--resolve", resolve("www.bank99.com", port_),
                      "--capath", capath, "--no-check-hostname"});
-    step("1c", "with --no-check-hostname the same connection is accepted (never do this for real)", last_argv_,
+    step(Task::T1c, "with --no-check-hostname the same connection is accepted (never do this for real)", last_argv_,
          n.exit_code == 0, n.exit_code == 0 ? "exit 0: the chain was verified, the name was not" : first_error(n));
   }
 
   void task_1d() {
-    task_heading("1d", "sending and getting data",
+    task_heading(Task::T1d, "sending and getting data",
                  "Over the verified connection we send HTTP requests: a page, then an image, which must arrive "
                  "byte for byte.");
     auto page = tlslab({"connect", fmt::format("https://www.bank32.com:{}/", files_port_), "--resolve",
                         resolve("www.bank32.com", files_port_), "--cacert", p(dir_ / "ca" / "ca.pem"), "-q"});
-    step("1d", "GET / returns the page", last_argv_,
+    step(Task::T1d, "GET / returns the page", last_argv_,
          page.exit_code == 0 && page.out.find("Hello from") != std::string::npos,
          page.exit_code == 0 ? page.out.substr(0, page.out.find('\n')) : first_error(page));
     auto out = dir_ / "downloaded.png";
@@ -334,18 +338,18 @@ class Lab {
         tlslab({"connect", fmt::format("https://www.bank32.com:{}/lab.png", files_port_), "--resolve",
                 resolve("www.bank32.com", files_port_), "--cacert", p(dir_ / "ca" / "ca.pem"), "-o", p(out), "-q"});
     std::string got = fs::exists(out) ? read_file(out, "download", Kind::Input) : std::string();
-    step("1d", "the image is saved byte-exact", last_argv_, img.exit_code == 0 && got == png_,
+    step(Task::T1d, "the image is saved byte-exact", last_argv_, img.exit_code == 0 && got == png_,
          img.exit_code == 0 ? fmt::format("{} bytes written to {}, identical to the served file", got.size(), p(out))
                             : first_error(img));
   }
 
   void task_2() {
-    task_heading("2", "one server, several names (2a–2c)",
+    task_heading(Task::T2, "one server, several names (2a–2c)",
                  "The certificate carries www.bank32.com, www.example.com and *.bank32.com. The server is reached "
                  "under each; its page reports the name (SNI) the client asked for. A name it lacks is refused.");
     auto ca = p(dir_ / "ca" / "ca.pem");
-    const std::array<std::pair<const char*, const char*>, 3> names = {
-        {{"2a", "www.bank32.com"}, {"2b", "www.example.com"}, {"2c", "shop.bank32.com"}}};
+    const std::array<std::pair<Task, const char*>, 3> names = {
+        {{Task::T2a, "www.bank32.com"}, {Task::T2b, "www.example.com"}, {Task::T2c, "shop.bank32.com"}}};
     for (auto [task, name] : names) {
       if (!want(task)) continue;
       auto o = tlslab({"connect", fmt::format("https://{}:{}/.well-known/tlslab", name, port_), "--resolve",
@@ -361,23 +365,23 @@ class Lab {
           last_argv_, o.exit_code == 0 && sni == name,
           o.exit_code == 0 ? fmt::format("the server's page says SNI = {}", sni) : first_error(o));
     }
-    if (want("2c")) {
+    if (want(Task::T2c)) {
       auto o = tlslab(
           {"connect", fmt::format("bank32.com:{}", port_), "--resolve", resolve("bank32.com", port_), "--cacert", ca});
-      step("2c", "refused as bank32.com: *.bank32.com does not cover the bare domain", last_argv_, o.exit_code == 60,
-           first_error(o));
+      step(Task::T2c, "refused as bank32.com: *.bank32.com does not cover the bare domain", last_argv_,
+           o.exit_code == 60, first_error(o));
     }
   }
 
   void task_3() {
-    task_heading("3", "a man in the middle with a compromised CA",
+    task_heading(Task::T3, "a man in the middle with a compromised CA",
                  "An attacker who controls a CA the victim trusts can forge a certificate for any name. The proxy "
                  "sits between the victim and www.bank32.com, forges its certificate on the fly, relays to the real "
                  "server, and reads everything — including the login password.");
     auto evil = dir_ / "evil-ca";
     if (!fs::exists(evil / "ca.pem")) {
       auto o = tlslab({"ca", "init", "--dir", p(evil), "--name", "Compromised CA"});
-      step("3", "the attacker's CA exists", last_argv_, o.exit_code == 0,
+      step(Task::T3, "the attacker's CA exists", last_argv_, o.exit_code == 0,
            o.exit_code == 0 ? p(evil / "ca.pem") : first_error(o));
     }
     std::vector<std::string> args = {"proxy",
@@ -398,7 +402,7 @@ class Lab {
                                      "1"};
     auto pport = start_server(proxy_, args, "proxy.log", "sni mode on");
     args.insert(args.begin(), self_);
-    if (!step("3", "the proxy listens, verifying the real server", args, pport.has_value(),
+    if (!step(Task::T3, "the proxy listens, verifying the real server", args, pport.has_value(),
               pport ? fmt::format("victims who reach 127.0.0.1:{} as www.bank32.com meet the proxy", *pport)
                     : proxy_.output()))
       return;
@@ -406,13 +410,14 @@ class Lab {
     auto victim_url = fmt::format("https://www.bank32.com:{}/login", proxy_port_);
     auto honest = tlslab({"connect", victim_url, "--resolve", resolve("www.bank32.com", proxy_port_), "--cacert",
                           p(dir_ / "ca" / "ca.pem"), "-d", std::string("username=alice&password=") + kSecret});
-    step("3", "a victim who trusts only the real CA is safe: the forged certificate is refused", last_argv_,
+    step(Task::T3, "a victim who trusts only the real CA is safe: the forged certificate is refused", last_argv_,
          honest.exit_code == 60, first_error(honest));
     auto o = tlslab({"connect", victim_url, "--resolve", resolve("www.bank32.com", proxy_port_), "--cacert",
                      p(evil / "ca.pem"), "-d", std::string("username=alice&password=") + kSecret, "--json"});
     auto j = json_of(o);
     bool accepted = o.exit_code == 0 && j && (*j)["http"]["status"] == 200;
-    step("3", "a victim who trusts the compromised CA accepts the forged certificate and logs in", last_argv_, accepted,
+    step(Task::T3, "a victim who trusts the compromised CA accepts the forged certificate and logs in", last_argv_,
+         accepted,
          accepted ? fmt::format("the victim saw issuer '{}' and HTTP {}",
                                 (*j)["peer_chain"][0]["issuer"].get<std::string>(), (*j)["http"]["status"].get<int>())
                   : first_error(o));
@@ -427,7 +432,8 @@ class Lab {
       auto pos = seen.find(key);
       if (pos != std::string::npos) lines += seen.substr(pos, seen.find('\n', pos) - pos) + "\n";
     }
-    step("3", "the proxy saw the password", {}, seen.find(std::string("password = ") + kSecret) != std::string::npos,
+    step(Task::T3, "the proxy saw the password", {},
+         seen.find(std::string("password = ") + kSecret) != std::string::npos,
          lines.empty() ? "no password in the proxy's output" : lines.substr(0, lines.size() - 1));
   }
 
@@ -438,7 +444,7 @@ class Lab {
     say(fmt::format("\n{}\n", paint_.paint("== Summary", Tone::Strong)));
     for (const auto& s : report_.steps)
       say(fmt::format("  {}  {:<6} {}\n", s.pass ? paint_.paint("PASS", Tone::Good) : paint_.paint("FAIL", Tone::Bad),
-                      s.task, s.title));
+                      to_string(s.task), s.title));
     say(fmt::format("\n{} passed, {} failed\n", passed, failed));
   }
 
@@ -488,10 +494,36 @@ bool LabReport::ok() const {
   return !steps.empty() && std::all_of(steps.begin(), steps.end(), [](const StepResult& s) { return s.pass; });
 }
 
-bool valid_task(const std::string& name) {
-  for (const char* t : {"1a", "1b", "1c", "1d", "2a", "2b", "2c", "3", "all"})
-    if (name == t) return true;
-  return false;
+std::string_view to_string(Task task) {
+  switch (task) {
+    case Task::Setup:
+      return "setup";
+    case Task::T1a:
+      return "1a";
+    case Task::T1b:
+      return "1b";
+    case Task::T1c:
+      return "1c";
+    case Task::T1d:
+      return "1d";
+    case Task::T2:
+      return "2";
+    case Task::T2a:
+      return "2a";
+    case Task::T2b:
+      return "2b";
+    case Task::T2c:
+      return "2c";
+    case Task::T3:
+      return "3";
+  }
+  return "unknown";
+}
+
+std::optional<Task> parse_task(std::string_view name) {
+  for (Task t : {Task::T1a, Task::T1b, Task::T1c, Task::T1d, Task::T2a, Task::T2b, Task::T2c, Task::T3})
+    if (name == to_string(t)) return t;
+  return std::nullopt;
 }
 
 LabReport run_lab(const LabOptions& options, const std::function<void(std::string_view)>& print) {

@@ -26,6 +26,12 @@
 
 namespace tlslab::net {
 namespace ssl = boost::asio::ssl;
+using connect::authority;
+using connect::ConnectFailure;
+using connect::ConnectReport;
+using connect::Route;
+using connect::Target;
+using connect::TunnelReport;
 
 namespace {
 
@@ -213,10 +219,12 @@ class Session {
       case Outcome::NoAddress: {
         // curl's answers: an address of the other family is a failed connect (exit 7); a --resolve
         // entry without one of the family, a name that did not resolve (exit 6).
-        auto kind = route.via == "literal" ? Kind::Connect : o_.proxy ? Kind::ProxyResolve : Kind::Resolve;
-        auto given = route.via == "literal"
+        auto kind = route.via == connect::RouteVia::Literal ? Kind::Connect
+                    : o_.proxy                              ? Kind::ProxyResolve
+                                                            : Kind::Resolve;
+        auto given = route.via == connect::RouteVia::Literal
                          ? fmt::format("{} is not an {} address", route.host, family)
-                         : fmt::format("{} gives only {}", route.via, fmt::join(route.addresses, ", "));
+                         : fmt::format("{} gives only {}", to_string(route.via), fmt::join(route.addresses, ", "));
         fail(kind, fmt::format("no {} address to connect to for {} ({}): {}", family, what, flag, given));
         co_return;
       }
@@ -325,7 +333,7 @@ class Session {
     r_.verdict = tls::make_verdict(recorder_, r_.handshake.peer_chain, SSL_get0_peer_certificate(ssl), t.verify_name,
                                    t.check_hostname, now);
     if (t.cert_status) r_.verdict.ocsp = check_status(ssl);
-    if (r_.trust.kind != "file" && !r_.handshake.verified_chain.empty() && r_.verdict.chain_ok) {
+    if (r_.trust.kind != tls::TrustStoreKind::File && !r_.handshake.verified_chain.empty() && r_.verdict.chain_ok) {
       STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
       r_.anchor_file = tls::find_hashed_file(r_.trust.path, sk_X509_value(chain, sk_X509_num(chain) - 1));
     }
@@ -376,7 +384,7 @@ class Session {
   // verdict (an alert) arrives with the first read, whether that read waits for it or for the
   // response (RFC 8446 section 4.4.2.4). It is still the handshake that failed.
   bool rejected_after_handshake(const boost::system::error_code& ec) const {
-    return r_.handshake.client_certificate_requested && r_.handshake.version == "TLSv1.3" &&
+    return r_.handshake.client_certificate_requested && r_.handshake.version == tls::TlsVersion::Tls1_3 &&
            ec.category() == asio::error::get_ssl_category() &&
            ERR_GET_REASON(static_cast<unsigned long>(ec.value())) >= SSL_AD_REASON_OFFSET;
   }

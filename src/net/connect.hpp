@@ -9,15 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "base/failure.hpp"
+#include "connect/report.hpp"
+#include "connect/target.hpp"
 #include "http/client_exchange.hpp"
-#include "net/target.hpp"
-#include "pki/cert_info.hpp"
 #include "tls/client_options.hpp"
-#include "tls/handshake_report.hpp"
-#include "tls/trace.hpp"
-#include "tls/trust.hpp"
-#include "tls/verify.hpp"
 
 namespace tlslab::net {
 
@@ -30,14 +25,14 @@ inline constexpr double default_connect_timeout = 300;
 enum class IpFamily { Any, V4, V6 };
 
 struct ConnectOptions {
-  Target target;             // host in its ASCII (IDNA) form
+  connect::Target target;    // host in its ASCII (IDNA) form
   std::string host_unicode;  // the host as typed when IDNA changed it ("bücher.de"); "" otherwise
-  std::vector<ResolveOverride> resolves;
-  std::vector<ConnectTo> connect_tos;
+  std::vector<connect::ResolveOverride> resolves;
+  std::vector<connect::ConnectTo> connect_tos;
   IpFamily ip_family = IpFamily::Any;
   // proxy (-x): TCP goes to the proxy (--resolve applies to its name), which is asked to CONNECT
   // to the target (after --connect-to); TLS then runs through the tunnel, as curl does.
-  std::optional<Proxy> proxy;
+  std::optional<connect::Proxy> proxy;
   std::string user_agent;  // sent in CONNECT
   tls::ClientOptions tls;
   std::optional<double> connect_timeout;  // seconds, up to the end of the TLS handshake; none: the default
@@ -49,13 +44,13 @@ struct ConnectOptions {
   std::function<void(const std::string& stage, const std::string& detail)> pause;
   // on_progress is called when the report has grown during connection setup: after resolving,
   // and once TCP is connected, so a terminal can show each line as soon as it is known.
-  std::function<void(const struct ConnectReport&)> on_progress;
+  std::function<void(const connect::ConnectReport&)> on_progress;
   // interruptible: Ctrl-C (SIGINT) stops the connection and run_connect returns what was learnt,
   // with a Kind::Interrupt failure, instead of the process dying with nothing said.
   bool interruptible = false;
   // on_handshake is called once the handshake is verified (or accepted with --insecure), before
   // any request is sent, so a caller can show the handshake before a streamed body.
-  std::function<void(const struct ConnectReport&)> on_handshake;
+  std::function<void(const connect::ConnectReport&)> on_handshake;
   std::optional<http::RequestSpec> request;  // send it after a verified handshake
   bool head_request = false;
   std::string output_file;                          // body destination; "" = body_sink
@@ -66,62 +61,8 @@ struct ConnectOptions {
   bool fail_on_http_error = false;
 };
 
-struct Timings {
-  double resolve_ms = 0;
-  double tcp_ms = 0;
-  double tls_ms = 0;
-  double first_byte_ms = 0;  // request sent to first response byte
-  double total_ms = 0;
-};
-
-// TunnelReport is what happened at the proxy (-x).
-struct TunnelReport {
-  std::string proxy;         // "127.0.0.1:8080", as given
-  std::string authority;     // what CONNECT asked for: "www.bank32.com:443"
-  bool credentials = false;  // Proxy-Authorization was sent
-  bool replied = false;      // a reply header arrived
-  int status = 0;            // the proxy's reply: 200
-  std::string reason;        // "Connection established"
-  std::string version;       // "HTTP/1.1"
-  double ms = 0;             // CONNECT sent to the reply read
-  [[nodiscard]] bool established() const { return status >= 200 && status < 300; }
-};
-
-struct ConnectFailure {
-  Kind kind = Kind::Generic;
-  std::string message;
-};
-
-struct ConnectReport {
-  Target target;
-  std::string host_unicode;  // see ConnectOptions
-  Route route;
-  std::vector<std::string> addresses;  // resolved, in the order tried
-  std::string connected_address;       // "127.0.0.1:4433"
-  std::string local_address;
-  Timings timings;
-  bool tcp_connected = false;
-  bool handshake_done = false;
-  tls::HandshakeReport handshake;
-  tls::VerifyVerdict verdict;
-  bool verification_enforced = true;
-  std::optional<TunnelReport> tunnel;  // with -x
-  std::string anchor_file;             // with a hashed directory: "1a2b3c4d.0"
-  tls::TrustStoreInfo trust;
-  std::string crl_file;  // --crlfile
-  int crls = 0;          // CRLs read from it
-  bool lowered_security = false;
-  std::vector<pki::CertInfo> anchors;  // --show-ca
-  std::vector<tls::TraceMessage> trace;
-  std::size_t trace_at_handshake = 0;  // trace messages seen when the handshake was verified
-  std::optional<http::ResponseInfo> response;
-  std::vector<http::H2TraceFrame> http2_frames;  // --trace over HTTP/2: the frames both ways, in order
-  std::string saved_to;
-  std::optional<ConnectFailure> failure;
-};
-
 // run_connect does the whole exchange. Failures of the network or the peer are reported in
 // report.failure (with everything learnt until then); bad options throw Failure before any I/O.
-[[nodiscard]] ConnectReport run_connect(const ConnectOptions& options);
+[[nodiscard]] connect::ConnectReport run_connect(const ConnectOptions& options);
 
 }  // namespace tlslab::net

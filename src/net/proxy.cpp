@@ -27,11 +27,11 @@
 #include "base/address.hpp"
 #include "base/failure.hpp"
 #include "base/files.hpp"
+#include "connect/target.hpp"
 #include "http/request_start.hpp"
 #include "http/site.hpp"
 #include "net/coro.hpp"
 #include "net/deadline.hpp"
-#include "net/target.hpp"
 #include "net/tls_io.hpp"
 #include "net/tls_socket.hpp"
 #include "net/transport.hpp"
@@ -51,6 +51,7 @@
 #include "proxy/log_event.hpp"
 #include "proxy/secrets.hpp"
 #include "tls/client_context.hpp"
+#include "tls/negotiated.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/verify.hpp"
 
@@ -221,12 +222,7 @@ std::string error_page(unsigned status, const std::string& why) {
 std::string tls_version(SSL* ssl) { return SSL_get_version(ssl); }
 
 // negotiated_alpn is the protocol a connection negotiated ("" none).
-std::string negotiated_alpn(SSL* ssl) {
-  const unsigned char* alpn = nullptr;
-  unsigned len = 0;
-  SSL_get0_alpn_selected(ssl, &alpn, &len);
-  return alpn ? std::string(reinterpret_cast<const char*>(alpn), len) : std::string();
-}
+std::string negotiated_alpn(SSL* ssl) { return std::string(tls::selected_alpn(ssl)); }
 
 // session_alpn is the protocol a session negotiated ("" none).
 std::string session_alpn(const SSL_SESSION* session) {
@@ -1000,7 +996,7 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
   shared.core.mode = o.mode;
   shared.core.upstream_port = o.upstream_port;
   if (shared.core.mode == proxy::Mode::Reverse) {
-    auto t = parse_target(o.upstream, 443);
+    auto t = connect::parse_target(o.upstream, 443);
     shared.core.upstream_host = t.host;
     shared.core.upstream_port = t.port;
   }

@@ -7,15 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "net/target.hpp"
+#include "connect/target.hpp"
 #include "scan/model.hpp"
 #include "tls/client_options.hpp"
 
 namespace tlslab::net {
 
 struct ScanOptions {
-  Target target;
-  std::vector<ResolveOverride> resolves;
+  connect::Target target;
+  std::vector<connect::ResolveOverride> resolves;
   std::string servername;  // SNI and the name checked; default: the target's host (no SNI for IPs)
   std::optional<std::string> cafile, capath;
   int concurrency = 8;  // probes in flight at once

@@ -28,6 +28,7 @@
 #include "net/tls_io.hpp"
 #include "net/tls_socket.hpp"
 #include "net/workers.hpp"
+#include "tls/negotiated.hpp"
 
 namespace tlslab::net {
 namespace asio = boost::asio;
@@ -241,10 +242,7 @@ asio::awaitable<void> Session::run() {
   } guard{this};
   bool open = co_await handshake();
   // ALPN read directly: the connection's facts cost more, and HTTP/1.1 needs them only for pages.
-  const unsigned char* alpn = nullptr;
-  unsigned alpn_length = 0;
-  if (open) SSL_get0_alpn_selected(tls_.native_handle(), &alpn, &alpn_length);
-  if (std::string_view(reinterpret_cast<const char*>(alpn), alpn_length) == "h2") {
+  if (open && tls::selected_alpn(tls_.native_handle()) == "h2") {
     co_await serve_h2();
     co_return;
   }

@@ -57,7 +57,7 @@ std::string Dialed::failures() const {
   return out;
 }
 
-asio::awaitable<Dialed> Dialer::connect_any(tcp::socket& socket, const Route& route, Deadline deadline,
+asio::awaitable<Dialed> Dialer::connect_any(tcp::socket& socket, const connect::Route& route, Deadline deadline,
                                             const DialOptions& options) {
   Dialed dialed;
   socket_ = &socket;
@@ -102,7 +102,7 @@ asio::awaitable<Dialed> Dialer::connect_any(tcp::socket& socket, std::vector<tcp
   co_return dialed;
 }
 
-asio::awaitable<Resolved> Dialer::resolve(const Route& route, const std::optional<tcp>& family) {
+asio::awaitable<Resolved> Dialer::resolve(const connect::Route& route, const std::optional<tcp>& family) {
   if (!resolver_) resolver_.emplace(executor_);
   co_return co_await resolve_with(*resolver_, route.host, route.port, family);
 }
@@ -139,7 +139,7 @@ void Dialer::halt() {
   if (socket_) socket_->close(ignored);
 }
 
-asio::awaitable<Dialed> connect_any(tcp::socket& socket, const Route& route, Deadline deadline,
+asio::awaitable<Dialed> connect_any(tcp::socket& socket, const connect::Route& route, Deadline deadline,
                                     const DialOptions& options) {
   Dialer dialer(socket.get_executor());
   co_return co_await dialer.connect_any(socket, route, deadline, options);

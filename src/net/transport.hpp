@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "base/address.hpp"
+#include "connect/target.hpp"
 #include "net/coro.hpp"
 #include "net/deadline.hpp"
-#include "net/target.hpp"
 
 namespace tlslab::net {
 
@@ -75,7 +75,7 @@ class Dialer {
   // connect_any connects socket to route (see the file comment). The socket is opened again for
   // each address: non-blocking from the start and adopted (net::adopt_socket), with Nagle off
   // before the first byte.
-  asio::awaitable<Dialed> connect_any(tcp::socket& socket, const Route& route, Deadline deadline,
+  asio::awaitable<Dialed> connect_any(tcp::socket& socket, const connect::Route& route, Deadline deadline,
                                       const DialOptions& options = {});
   // connect_any tries the given endpoints in order.
   asio::awaitable<Dialed> connect_any(tcp::socket& socket, std::vector<tcp::endpoint> endpoints, Deadline deadline);
@@ -85,7 +85,7 @@ class Dialer {
   void stop();
 
  private:
-  asio::awaitable<Resolved> resolve(const Route& route, const std::optional<tcp>& family);
+  asio::awaitable<Resolved> resolve(const connect::Route& route, const std::optional<tcp>& family);
   asio::awaitable<void> try_each(tcp::socket& socket, Dialed& dialed, const Alarm& alarm);
   void halt();
 
@@ -96,7 +96,7 @@ class Dialer {
 };
 
 // connect_any connects with a Dialer of its own, for callers that end connections by deadline only.
-asio::awaitable<Dialed> connect_any(tcp::socket& socket, const Route& route, Deadline deadline,
+asio::awaitable<Dialed> connect_any(tcp::socket& socket, const connect::Route& route, Deadline deadline,
                                     const DialOptions& options = {});
 asio::awaitable<Dialed> connect_any(tcp::socket& socket, std::vector<tcp::endpoint> endpoints, Deadline deadline);
 

@@ -17,8 +17,8 @@
 
 #include "base/failure.hpp"
 #include "net/coro.hpp"
+#include "connect/target.hpp"
 #include "net/port_owner.hpp"
-#include "net/target.hpp"
 #include "net/tls_io.hpp"
 #include "net/transport.hpp"
 
@@ -76,7 +76,7 @@ void Workers::write_line(int fd, std::string line) {
 namespace {
 
 tcp::endpoint parse_listen(const std::string& text, std::uint16_t default_port) {
-  auto t = parse_target(text, default_port, true);
+  auto t = connect::parse_target(text, default_port, true);
   boost::system::error_code ec;
   auto host = t.host == "localhost" ? std::string("127.0.0.1") : t.host == "*" ? std::string("0.0.0.0") : t.host;
   auto addr = asio::ip::make_address(host, ec);

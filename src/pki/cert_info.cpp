@@ -90,22 +90,22 @@ std::vector<SubjectAltName> read_sans(X509* cert) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
     switch (gn->type) {
       case GEN_DNS:
-        out.push_back({"dns", asn1_text(gn->d.dNSName)});
+        out.push_back({SanType::Dns, asn1_text(gn->d.dNSName)});
         break;
       case GEN_IPADD:
-        out.push_back({"ip", ip_text(gn->d.iPAddress)});
+        out.push_back({SanType::Ip, ip_text(gn->d.iPAddress)});
         break;
       case GEN_EMAIL:
-        out.push_back({"email", asn1_text(gn->d.rfc822Name)});
+        out.push_back({SanType::Email, asn1_text(gn->d.rfc822Name)});
         break;
       case GEN_URI:
-        out.push_back({"uri", asn1_text(gn->d.uniformResourceIdentifier)});
+        out.push_back({SanType::Uri, asn1_text(gn->d.uniformResourceIdentifier)});
         break;
       case GEN_DIRNAME:
-        out.push_back({"dirname", name_line(gn->d.directoryName)});
+        out.push_back({SanType::DirName, name_line(gn->d.directoryName)});
         break;
       default:
-        out.push_back({"other", fmt::format("(type {})", gn->type)});
+        out.push_back({SanType::Other, fmt::format("(type {})", gn->type)});
         break;
     }
   }
@@ -204,6 +204,24 @@ std::string fingerprint(X509* cert, const EVP_MD* md) {
 }
 
 }  // namespace
+
+std::string_view to_string(SanType type) {
+  switch (type) {
+    case SanType::Dns:
+      return "dns";
+    case SanType::Ip:
+      return "ip";
+    case SanType::Email:
+      return "email";
+    case SanType::Uri:
+      return "uri";
+    case SanType::DirName:
+      return "dirname";
+    case SanType::Other:
+      return "other";
+  }
+  return "other";
+}
 
 std::string name_line(const X509_NAME* name) {
   ossl::Ptr<BIO> bio(BIO_new(BIO_s_mem()));

@@ -16,8 +16,14 @@
 
 namespace tlslab::pki {
 
+// SanType is the kind of a subjectAltName entry (RFC 5280 §4.2.1.6 GeneralName).
+enum class SanType { Dns, Ip, Email, Uri, DirName, Other };
+
+// to_string names a type as the JSON output does: "dns", "ip", "email", "uri", "dirname", "other".
+[[nodiscard]] std::string_view to_string(SanType type);
+
 struct SubjectAltName {
-  std::string type;   // "dns", "ip", "email", "uri", "other"
+  SanType type = SanType::Other;
   std::string value;  // "www.bank32.com", "127.0.0.1", "::1"
 };
 

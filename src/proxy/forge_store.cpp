@@ -149,7 +149,7 @@ std::string why_unusable(X509* cert, const pki::Ca& ca, EVP_PKEY* leaf_key, cons
     return fmt::format("it expires soon, on {}", pki::format_time(info.not_after));
   std::vector<std::string> carried;
   for (const auto& san : info.sans)
-    if (san.type == "dns" || san.type == "ip") carried.push_back(san.value);
+    if (san.type == pki::SanType::Dns || san.type == pki::SanType::Ip) carried.push_back(san.value);
   if (sorted_lower(carried) != sorted_lower(names))
     return fmt::format("it carries the names [{}], not [{}]", fmt::join(carried, ", "), fmt::join(names, ", "));
   return {};

@@ -50,7 +50,7 @@ std::vector<std::string> forged_names(const pki::CertInfo* upstream, X509* upstr
     if (!upstream->common_name.empty() && upstream->common_name.find(' ') == std::string::npos)
       add(upstream->common_name);
     for (const auto& san : upstream->sans)
-      if (san.type == "dns" || san.type == "ip") add(san.value);
+      if (san.type == pki::SanType::Dns || san.type == pki::SanType::Ip) add(san.value);
   }
   // The forgery carries every DNS and IP SAN of the real certificate (and its CN as one more), so
   // what the real one covers, the forged one covers too.

@@ -42,8 +42,10 @@ std::string sans_text(const pki::CertInfo& cert) {
   std::string out;
   for (const auto& san : cert.sans) {
     if (!out.empty()) out += ", ";
-    std::string type = san.type == "dns" ? "DNS" : san.type == "ip" ? "IP" : san.type;
-    out += type + ":" + san.value;
+    std::string_view type = san.type == pki::SanType::Dns  ? "DNS"
+                            : san.type == pki::SanType::Ip ? "IP"
+                                                           : pki::to_string(san.type);
+    out += fmt::format("{}:{}", type, san.value);
   }
   return out;
 }
@@ -83,7 +85,7 @@ void add_cert_rows(Text& out, const pki::CertInfo& c, std::int64_t now, int leve
 
 nlohmann::json cert_json(const pki::CertInfo& c, std::int64_t now) {
   nlohmann::json sans = nlohmann::json::array();
-  for (const auto& san : c.sans) sans.push_back({{"type", san.type}, {"value", san.value}});
+  for (const auto& san : c.sans) sans.push_back({{"type", pki::to_string(san.type)}, {"value", san.value}});
   nlohmann::json j = {
       {"subject", c.subject},
       {"issuer", c.issuer},

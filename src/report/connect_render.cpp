@@ -26,11 +26,11 @@ std::string setting_key(std::uint16_t id) {
 std::string ms(double v) { return fmt::format("{:.1f} ms", v); }
 
 std::string trust_text(const tls::TrustStoreInfo& t) {
-  if (t.kind == "file")
+  if (t.kind == tls::TrustStoreKind::File)
     return fmt::format("CA file {} ({} certificate{})", t.path, t.anchors, t.anchors == 1 ? "" : "s");
-  auto text =
-      fmt::format("{} {} ({} hashed entr{}{})", t.kind == "system" ? "system store, directory" : "CA directory", t.path,
-                  t.anchors, t.anchors == 1 ? "y" : "ies", t.variable.empty() ? "" : ", from " + t.variable);
+  auto text = fmt::format("{} {} ({} hashed entr{}{})",
+                          t.kind == tls::TrustStoreKind::System ? "system store, directory" : "CA directory", t.path,
+                          t.anchors, t.anchors == 1 ? "y" : "ies", t.variable.empty() ? "" : ", from " + t.variable);
   if (!t.file.empty())
     text += fmt::format(", and CA file {} ({} certificate{}, from SSL_CERT_FILE)", t.file, t.file_anchors,
                         t.file_anchors == 1 ? "" : "s");
@@ -42,21 +42,22 @@ std::string python_sans(const pki::CertInfo& c) {
   std::vector<std::string> parts;
   for (const auto& s : c.sans)
     parts.push_back(fmt::format("('{}', '{}')",
-                                s.type == "dns"  ? "DNS"
-                                : s.type == "ip" ? "IP Address"
-                                                 : s.type,
+                                s.type == pki::SanType::Dns  ? "DNS"
+                                : s.type == pki::SanType::Ip ? "IP Address"
+                                                             : pki::to_string(s.type),
                                 s.value));
   return fmt::format("({})", fmt::join(parts, ", "));
 }
 
-void add_connection(Text& t, const net::ConnectReport& r, bool progressive = false) {
+void add_connection(Text& t, const connect::ConnectReport& r, bool progressive = false) {
   t.heading("Connection");
   // Lines printed as they become known keep the column of the section's longest label.
   if (progressive) t.min_label_width(std::string_view("TCP connected").size());
   auto target = format_endpoint(r.target.host, r.target.port);  // "[::1]:4433", not "::1:4433"
   std::string via;
-  if (r.route.via == "--resolve") via = fmt::format("  (--resolve maps it to {})", fmt::join(r.route.addresses, ", "));
-  if (r.route.via == "--connect-to")
+  if (r.route.via == connect::RouteVia::Resolve)
+    via = fmt::format("  (--resolve maps it to {})", fmt::join(r.route.addresses, ", "));
+  if (r.route.via == connect::RouteVia::ConnectTo)
     via = fmt::format("  (--connect-to sends it to {}:{})", r.route.host, r.route.port);
   // An IDNA name shows both forms, as `ca issue` does: "bücher.de:4433 (xn--bcher-kva.de)".
   if (!r.host_unicode.empty()) target = fmt::format("{}:{} ({})", r.host_unicode, r.target.port, r.target.host);
@@ -80,10 +81,11 @@ void add_connection(Text& t, const net::ConnectReport& r, bool progressive = fal
   }
 }
 
-void add_tls(Text& t, const net::ConnectReport& r) {
+void add_tls(Text& t, const connect::ConnectReport& r) {
   const auto& h = r.handshake;
   t.heading("TLS handshake");
-  t.row("Protocol", h.version, h.version == "TLSv1.3" || h.version == "TLSv1.2" ? Tone::Good : Tone::Bad);
+  t.row("Protocol", tls::to_string(h.version),
+        h.version == tls::TlsVersion::Tls1_3 || h.version == tls::TlsVersion::Tls1_2 ? Tone::Good : Tone::Bad);
   t.row("Cipher suite",
         h.cipher.iana == h.cipher.openssl
             ? fmt::format("{}  (code 0x{:04X})", h.cipher.iana, h.cipher.id)
@@ -98,14 +100,14 @@ void add_tls(Text& t, const net::ConnectReport& r) {
         h.group.empty() ? Tone::Warn : Tone::Plain);
   t.row("Server signature", h.signature_scheme.empty() ? "none" : h.signature_scheme);
   t.row("ALPN", h.alpn.empty() ? "none negotiated" : h.alpn);
-  t.row("SNI sent", h.sni_sent.empty() ? "none" : h.sni_sent);
+  t.row("SNI sent", h.sni.empty() ? "none" : h.sni);
   t.row("Server hostname", r.verdict.hostname.checked ? r.verdict.hostname.name : "(not checked: --no-check-hostname)");
   t.row("Resumed", yes_no(h.resumed));
   t.row("Session ticket", h.session_ticket ? "received" : "none received");
   if (h.client_certificate_requested)
     t.row("Client certificate",
           h.client_certificate.empty() ? "requested, none sent" : "sent: " + h.client_certificate);
-  if (h.version != "TLSv1.3") {
+  if (h.version != tls::TlsVersion::Tls1_3) {
     t.row("Extended master secret", yes_no(h.extended_master_secret),
           h.extended_master_secret ? Tone::Plain : Tone::Warn);
     t.row("Secure renegotiation", yes_no(h.secure_renegotiation));
@@ -115,13 +117,13 @@ void add_tls(Text& t, const net::ConnectReport& r) {
   t.row("Handshake time", ms(r.timings.tls_ms));
 }
 
-void add_python_view(Text& t, const net::ConnectReport& r, std::int64_t) {
+void add_python_view(Text& t, const connect::ConnectReport& r, std::int64_t) {
   const auto& h = r.handshake;
   t.heading("As the lab's Python client sees it");
-  t.row("cipher()", fmt::format("('{}', '{}', {})", h.cipher.openssl, h.version, h.cipher.bits));
+  t.row("cipher()", fmt::format("('{}', '{}', {})", h.cipher.openssl, tls::to_string(h.version), h.cipher.bits));
   t.row("server_hostname", r.verdict.hostname.checked
                                ? "'" + r.verdict.hostname.name + "'"
-                               : (r.handshake.sni_sent.empty() ? "None" : "'" + r.handshake.sni_sent + "'"));
+                               : (r.handshake.sni.empty() ? "None" : "'" + r.handshake.sni + "'"));
   if (!h.peer_chain.empty()) {
     const auto& leaf = h.peer_chain.front();
     t.row("getpeercert()", fmt::format("subject {}", leaf.subject));
@@ -136,7 +138,7 @@ void add_python_view(Text& t, const net::ConnectReport& r, std::int64_t) {
                                                      r.trust.anchors == 1 ? "" : "s"));
 }
 
-void add_chain(Text& t, const net::ConnectReport& r, std::int64_t now) {
+void add_chain(Text& t, const connect::ConnectReport& r, std::int64_t now) {
   const auto& chain = r.handshake.peer_chain;
   t.heading(fmt::format("Certificate chain sent by the server ({} certificate{})", chain.size(),
                         chain.size() == 1 ? "" : "s"));
@@ -156,7 +158,7 @@ void add_chain(Text& t, const net::ConnectReport& r, std::int64_t now) {
         note = "  <- trust anchor";
         if (!r.anchor_file.empty())
           note += fmt::format(" ({}/{})", r.trust.path, r.anchor_file);
-        else if (r.trust.kind == "file")
+        else if (r.trust.kind == tls::TrustStoreKind::File)
           note += fmt::format(" (from {})", r.trust.path);
       }
       t.line(fmt::format("{}{}{}", std::string(i * 2, ' '), path[i].subject, note), anchor ? Tone::Good : Tone::Plain);
@@ -164,7 +166,7 @@ void add_chain(Text& t, const net::ConnectReport& r, std::int64_t now) {
   }
 }
 
-void add_verdict(Text& t, const net::ConnectReport& r) {
+void add_verdict(Text& t, const connect::ConnectReport& r) {
   const auto& v = r.verdict;
   t.heading("Verification");
   t.row("Trust store", trust_text(r.trust));
@@ -214,7 +216,7 @@ void add_verdict(Text& t, const net::ConnectReport& r) {
   t.row("Verdict", verdict, v.ok() && !status_bad ? Tone::Good : Tone::Bad);
 }
 
-void add_anchors(Text& t, const net::ConnectReport& r, std::int64_t now) {
+void add_anchors(Text& t, const connect::ConnectReport& r, std::int64_t now) {
   t.heading(fmt::format("Trusted CA certificates ({})", r.anchors.size()));
   for (const auto& a : r.anchors) {
     t.line(a.subject, Tone::Strong);
@@ -223,7 +225,7 @@ void add_anchors(Text& t, const net::ConnectReport& r, std::int64_t now) {
   }
 }
 
-void add_trace(Text& t, const net::ConnectReport& r, std::size_t from, std::size_t to, const char* title) {
+void add_trace(Text& t, const connect::ConnectReport& r, std::size_t from, std::size_t to, const char* title) {
   if (from >= to) return;
   t.heading(title);
   for (std::size_t i = from; i < to; ++i) {
@@ -235,7 +237,7 @@ void add_trace(Text& t, const net::ConnectReport& r, std::size_t from, std::size
   }
 }
 
-void add_frames(Text& t, const net::ConnectReport& r) {
+void add_frames(Text& t, const connect::ConnectReport& r) {
   if (r.http2_frames.empty()) return;
   t.heading("HTTP/2 frames (--trace)");
   for (const auto& f : r.http2_frames) {
@@ -266,7 +268,7 @@ std::string settings_text(const std::vector<std::pair<std::uint16_t, std::uint32
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
-void add_response(Text& t, const net::ConnectReport& r) {
+void add_response(Text& t, const connect::ConnectReport& r) {
   const auto& resp = *r.response;
   t.heading("HTTP response");
   auto status = fmt::format("{} {}", resp.version, resp.status);
@@ -288,13 +290,13 @@ void add_response(Text& t, const net::ConnectReport& r) {
 
 }  // namespace
 
-std::string connect_progress(const net::ConnectReport& r, bool color) {
+std::string connect_progress(const connect::ConnectReport& r, bool color) {
   Text t(color);
   add_connection(t, r, true);
   return t.str();
 }
 
-std::string connect_text(const net::ConnectReport& r, bool color, Part part, bool connection_shown) {
+std::string connect_text(const connect::ConnectReport& r, bool color, Part part, bool connection_shown) {
   Text t(color);
   auto now = pki::now_epoch();
   if (part != Part::Rest) {
@@ -348,7 +350,7 @@ nlohmann::json ocsp_json(const tls::OcspVerdict& o) {
 
 }  // namespace
 
-nlohmann::json connect_json(const net::ConnectReport& r) {
+nlohmann::json connect_json(const connect::ConnectReport& r) {
   using nlohmann::json;
   auto now = pki::now_epoch();
   auto certs = [&](const std::vector<pki::CertInfo>& list) {
@@ -359,7 +361,7 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
   json j;
   j["target"] = {{"host", r.target.host}, {"port", r.target.port}, {"path", r.target.path}};
   if (!r.host_unicode.empty()) j["target"]["unicode_host"] = r.host_unicode;
-  j["route"] = {{"host", r.route.host}, {"port", r.route.port}, {"via", r.route.via}};
+  j["route"] = {{"host", r.route.host}, {"port", r.route.port}, {"via", connect::to_string(r.route.via)}};
   if (r.tunnel) {
     const auto& tu = *r.tunnel;
     j["proxy"] = {{"address", tu.proxy},
@@ -380,8 +382,10 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
                      {"tls_handshake", r.timings.tls_ms},
                      {"first_byte", r.timings.first_byte_ms},
                      {"total", r.timings.total_ms}};
-  j["trust_store"] = {
-      {"kind", r.trust.kind}, {"path", r.trust.path}, {"anchors", r.trust.anchors}, {"lazy", r.trust.lazy}};
+  j["trust_store"] = {{"kind", tls::to_string(r.trust.kind)},
+                      {"path", r.trust.path},
+                      {"anchors", r.trust.anchors},
+                      {"lazy", r.trust.lazy}};
   if (!r.trust.variable.empty()) j["trust_store"]["variable"] = r.trust.variable;
   if (!r.trust.file.empty())
     j["trust_store"]["file"] = {
@@ -389,7 +393,7 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
   if (r.handshake_done) {
     const auto& h = r.handshake;
     j["tls"] = {
-        {"version", h.version},
+        {"version", tls::to_string(h.version)},
         {"cipher_suite",
          {{"iana", h.cipher.iana},
           {"openssl", h.cipher.openssl},
@@ -404,7 +408,7 @@ nlohmann::json connect_json(const net::ConnectReport& r) {
         {"group", h.group.empty() ? json(nullptr) : json(h.group)},
         {"signature_scheme", h.signature_scheme.empty() ? json(nullptr) : json(h.signature_scheme)},
         {"alpn", h.alpn.empty() ? json(nullptr) : json(h.alpn)},
-        {"sni", h.sni_sent.empty() ? json(nullptr) : json(h.sni_sent)},
+        {"sni", h.sni.empty() ? json(nullptr) : json(h.sni)},
         {"resumed", h.resumed},
         {"session_ticket", h.session_ticket},
         {"extended_master_secret", h.extended_master_secret},

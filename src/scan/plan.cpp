@@ -239,7 +239,7 @@ Task Plan::main_handshake() {
   r_.http_status = head.status;
   r_.hsts = head.hsts;
   r_.hsts_max_age = head.hsts_max_age;
-  if (res.report.version != "TLSv1.3" || !res.session) co_return;
+  if (res.report.version != tls::TlsVersion::Tls1_3 || !res.session) co_return;
   r_.max_early_data = SSL_SESSION_get_max_early_data(res.session.get());
   auto again = full_spec();
   again.resume = res.session.get();

@@ -15,7 +15,7 @@
 #include "ossl/error.hpp"
 #include "pki/keys.hpp"
 #include "tls/client_context.hpp"
-#include "tls/handshake_report.hpp"
+#include "tls/negotiated.hpp"
 
 namespace tlslab::tls {
 namespace {
@@ -213,28 +213,16 @@ SSL_CTX* ServerContexts::select(const char* servername) const {
 }
 
 ConnectionFacts connection_facts(SSL* ssl) {
-  ConnectionFacts f;
-  f.version = SSL_get_version(ssl);
-  auto cipher = describe_cipher(SSL_get_current_cipher(ssl));
-  f.cipher_iana = cipher.iana;
-  f.cipher_openssl = cipher.openssl;
-  f.cipher_bits = cipher.bits;
-  if (int group = SSL_get_negotiated_group(ssl); group > 0) {
-    const char* name = SSL_group_to_name(ssl, group);
-    f.group = name ? name : "";
-  }
-  int type_nid = NID_undef, digest_nid = NID_undef;
-  SSL_get_signature_type_nid(ssl, &type_nid);
-  SSL_get_signature_nid(ssl, &digest_nid);
-  std::string curve;
-  if (X509* own = SSL_get_certificate(ssl)) curve = pki::ec_curve(X509_get0_pubkey(own));
-  f.signature_scheme = signature_scheme_from_nids(type_nid, digest_nid, curve);
-  if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) f.sni = sni;
-  const unsigned char* alpn = nullptr;
-  unsigned alpn_len = 0;
-  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
-  if (alpn) f.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
-  f.resumed = SSL_session_reused(ssl) == 1;
+  auto n = negotiated(ssl);
+  ConnectionFacts f{.version = std::string(to_string(n.version)),
+                    .cipher_iana = std::move(n.cipher.iana),
+                    .cipher_openssl = std::move(n.cipher.openssl),
+                    .cipher_bits = n.cipher.bits,
+                    .group = std::move(n.group),
+                    .signature_scheme = std::move(n.signature_scheme),
+                    .sni = std::move(n.sni),
+                    .alpn = std::move(n.alpn),
+                    .resumed = n.resumed};
   if (X509* peer = SSL_get0_peer_certificate(ssl)) {
     f.client_certificate = pki::describe(peer).subject;
     f.client_certificate_verified = SSL_get_verify_result(ssl) == X509_V_OK;

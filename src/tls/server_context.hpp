@@ -68,8 +68,10 @@ class ServerContexts {
   std::string ocsp_;
 };
 
+// ConnectionFacts is what a server's page and log show of a connection: what was negotiated
+// (tls::negotiated), flattened, and the client's certificate.
 struct ConnectionFacts {
-  std::string version;
+  std::string version;  // "TLSv1.3", as to_string(TlsVersion) names it
   std::string cipher_iana;
   std::string cipher_openssl;
   int cipher_bits = 0;

@@ -91,15 +91,27 @@ void add_anchors(SSL_CTX* ctx, const std::vector<ossl::Ptr<X509>>& anchors, cons
 
 }  // namespace
 
+std::string_view to_string(TrustStoreKind kind) {
+  switch (kind) {
+    case TrustStoreKind::System:
+      return "system";
+    case TrustStoreKind::File:
+      return "file";
+    case TrustStoreKind::Directory:
+      return "directory";
+  }
+  return "unknown";
+}
+
 TrustStoreInfo describe_trust(const std::optional<std::string>& cafile, const std::optional<std::string>& capath) {
   TrustStoreInfo info;
   if (cafile) {
-    info.kind = "file";
+    info.kind = TrustStoreKind::File;
     info.path = *cafile;
     info.anchors = read_ca_file(*cafile).size();
     return info;
   }
-  info.kind = capath ? "directory" : "system";
+  info.kind = capath ? TrustStoreKind::Directory : TrustStoreKind::System;
   info.path = capath ? *capath : "/etc/ssl/certs";
   if (!capath) {
     if (auto dir = from_env(X509_get_default_cert_dir_env()); !dir.empty()) {
@@ -126,7 +138,7 @@ TrustStoreInfo describe_trust(const std::optional<std::string>& cafile, const st
 }
 
 void load_trust(SSL_CTX* ctx, const TrustStoreInfo& trust) {
-  if (trust.kind == "file") {
+  if (trust.kind == TrustStoreKind::File) {
     ossl::check(SSL_CTX_load_verify_file(ctx, trust.path.c_str()), Kind::CaFile,
                 fmt::format("loading CA file {}", trust.path));
     return;
@@ -158,7 +170,7 @@ TrustStoreInfo use_trust(SSL_CTX* ctx, const std::optional<std::string>& cafile,
   }
   auto anchors = read_ca_file(*cafile);
   add_anchors(ctx, anchors, *cafile, "");
-  return TrustStoreInfo{"file", *cafile, anchors.size(), false, "", "", 0};
+  return TrustStoreInfo{TrustStoreKind::File, *cafile, anchors.size(), false, "", "", 0};
 }
 
 std::vector<pki::CertInfo> list_anchors(const TrustStoreInfo& trust) {
@@ -166,7 +178,7 @@ std::vector<pki::CertInfo> list_anchors(const TrustStoreInfo& trust) {
   auto add_file = [&](const std::string& path) {
     for (auto& cert : read_ca_file(path)) out.push_back(pki::describe(cert.get()));
   };
-  if (trust.kind == "file") {
+  if (trust.kind == TrustStoreKind::File) {
     add_file(trust.path);
     return out;
   }

@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ossl/ptr.hpp"
@@ -19,8 +20,15 @@
 
 namespace tlslab::tls {
 
+// TrustStoreKind is where the anchors come from: the system store, a CA file (--cacert) or a
+// hashed directory (--capath).
+enum class TrustStoreKind { System, File, Directory };
+
+// to_string names a kind as the JSON output does: "system", "file", "directory".
+[[nodiscard]] std::string_view to_string(TrustStoreKind kind);
+
 struct TrustStoreInfo {
-  std::string kind;         // "system", "file", "directory"
+  TrustStoreKind kind = TrustStoreKind::System;
   std::string path;         // the file or directory
   std::size_t anchors = 0;  // certificates in the file, or hashed entries in the directory
   bool lazy = false;        // a directory: anchors are loaded on demand during verification

@@ -230,8 +230,8 @@ HostnameVerdict check_hostname(X509* leaf, const std::string& name) {
   auto info = pki::describe(leaf);
   std::vector<std::string> dns, ips;
   for (const auto& san : info.sans) {
-    if (san.type == "dns") dns.push_back(san.value);
-    if (san.type == "ip") ips.push_back(san.value);
+    if (san.type == pki::SanType::Dns) dns.push_back(san.value);
+    if (san.type == pki::SanType::Ip) ips.push_back(san.value);
   }
   auto listed = [&](const std::vector<std::string>& names) {
     return names.empty() ? std::string("none") : fmt::format("[{}]", fmt::join(names, ", "));

@@ -6,6 +6,8 @@
 #include <boost/asio/io_context.hpp>
 
 namespace tlslab::net {
+using connect::Route;
+
 namespace {
 
 namespace ip = boost::asio::ip;
@@ -44,7 +46,7 @@ TEST(Dialed, FailuresNameEachAddressTried) {
 }
 
 TEST(ConnectAny, FixedAddressesOfTheOtherFamilyAreNoAddress) {
-  Route route{"www.bank32.com", 443, {"127.0.0.1", "10.0.0.1"}, "--resolve"};
+  Route route{"www.bank32.com", 443, {"127.0.0.1", "10.0.0.1"}, connect::RouteVia::Resolve};
   DialOptions v6;
   v6.family = tcp::v6();
   bool resolved = false;
@@ -57,7 +59,7 @@ TEST(ConnectAny, FixedAddressesOfTheOtherFamilyAreNoAddress) {
 }
 
 TEST(ConnectAny, KeepsTheFamilysAddressesInOrder) {
-  Route route{"www.bank32.com", 8443, {"::1", "127.0.0.1", "::2"}, "--resolve"};
+  Route route{"www.bank32.com", 8443, {"::1", "127.0.0.1", "::2"}, connect::RouteVia::Resolve};
   DialOptions v6;
   v6.family = tcp::v6();
   std::vector<tcp::endpoint> seen;

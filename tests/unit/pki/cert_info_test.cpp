@@ -14,6 +14,15 @@ using ::testing::ElementsAre;
 using tlslab::testing::CertSpec;
 using tlslab::testing::issue;
 
+TEST(SanType, NamesEachTypeAsTheJsonDoes) {
+  EXPECT_EQ(to_string(SanType::Dns), "dns");
+  EXPECT_EQ(to_string(SanType::Ip), "ip");
+  EXPECT_EQ(to_string(SanType::Email), "email");
+  EXPECT_EQ(to_string(SanType::Uri), "uri");
+  EXPECT_EQ(to_string(SanType::DirName), "dirname");
+  EXPECT_EQ(to_string(SanType::Other), "other");
+}
+
 TEST(CertInfo, DescribesLeafSignedByCa) {
   auto ca = issue(CertSpec{.common_name = "Test Root", .ca = true});
   auto leaf = issue(CertSpec{.common_name = "www.bank32.com",
@@ -26,8 +35,9 @@ TEST(CertInfo, DescribesLeafSignedByCa) {
   EXPECT_EQ(info.subject, "O=tlslab tests, CN=www.bank32.com");
   EXPECT_EQ(info.issuer, "O=tlslab tests, CN=Test Root");
   ASSERT_EQ(info.sans.size(), 4u);
+  EXPECT_EQ(info.sans[0].type, SanType::Dns);
   EXPECT_EQ(info.sans[1].value, "*.bank32.com");
-  EXPECT_EQ(info.sans[2].type, "ip");
+  EXPECT_EQ(info.sans[2].type, SanType::Ip);
   EXPECT_EQ(info.sans[2].value, "127.0.0.1");
   EXPECT_EQ(info.sans[3].value, "::1");
   EXPECT_EQ(info.key_type, "EC");

@@ -27,7 +27,10 @@ TEST(Policy, HostPatterns) {
 TEST(Policy, ForgedNamesMirrorTheUpstreamThenSniThenAddress) {
   pki::CertInfo real;
   real.common_name = "www.bank32.com";
-  real.sans = {{"dns", "www.bank32.com"}, {"dns", "*.bank32.com"}, {"ip", "10.0.0.1"}, {"email", "a@b.c"}};
+  real.sans = {{pki::SanType::Dns, "www.bank32.com"},
+               {pki::SanType::Dns, "*.bank32.com"},
+               {pki::SanType::Ip, "10.0.0.1"},
+               {pki::SanType::Email, "a@b.c"}};
   EXPECT_THAT(forged_names(&real, nullptr, "WWW.bank32.com", "127.0.0.1"),
               ElementsAre("www.bank32.com", "*.bank32.com", "10.0.0.1", "127.0.0.1"));
   EXPECT_THAT(forged_names(nullptr, nullptr, "shop.bank32.com", ""), ElementsAre("shop.bank32.com"));

@@ -137,7 +137,7 @@ pki::CertInfo leaf(const std::string& issuer) {
   c.serial_hex = "01";
   c.not_before = 1'700'000'000;
   c.not_after = 1'700'000'000 + 90 * 86400;
-  c.sans = {{"dns", "www.bank32.com"}};
+  c.sans = {{pki::SanType::Dns, "www.bank32.com"}};
   c.key_type = "EC";
   c.key_bits = 256;
   c.key_curve = "P-256";

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tlslab::net {
+namespace tlslab::connect {
 
 struct Target {
   std::string host;  // as given, without brackets ("www.bank32.com", "127.0.0.1", "::1")
@@ -65,15 +65,21 @@ struct ConnectTo {  // --connect-to HOST1:PORT1:HOST2:PORT2 (empty parts match a
 [[nodiscard]] ResolveOverride parse_resolve(std::string_view text);
 [[nodiscard]] ConnectTo parse_connect_to(std::string_view text);
 
+// RouteVia is what decided where a connection goes: DNS, the target being an address, or an override.
+enum class RouteVia { Dns, Literal, Resolve, ConnectTo };
+
+// to_string names it as the output does: "dns", "literal", "--resolve", "--connect-to".
+[[nodiscard]] std::string_view to_string(RouteVia via);
+
 struct Route {
   std::string host;  // what to resolve / connect to
   std::uint16_t port = 0;
   std::vector<std::string> addresses;  // fixed addresses (from --resolve or an IP literal); empty: use DNS
-  std::string via;                     // "dns", "literal", "--resolve", "--connect-to"
+  RouteVia via = RouteVia::Dns;
 };
 
 // route decides where a connection to target really goes after the overrides.
 [[nodiscard]] Route route(const Target& target, const std::vector<ResolveOverride>& resolves,
                           const std::vector<ConnectTo>& connect_tos);
 
-}  // namespace tlslab::net
+}  // namespace tlslab::connect

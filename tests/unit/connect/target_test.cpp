@@ -1,10 +1,10 @@
-#include "net/target.hpp"
+#include "connect/target.hpp"
 
 #include <gtest/gtest.h>
 
 #include "base/failure.hpp"
 
-namespace tlslab::net {
+namespace tlslab::connect {
 namespace {
 
 TEST(Target, ParsesHostPortAndUrls) {
@@ -113,15 +113,15 @@ TEST(Target, HostHeader) {
 TEST(Route, ResolveAndConnectTo) {
   auto target = parse_target("www.bank32.com:4433");
   auto r = route(target, {parse_resolve("www.bank32.com:4433:127.0.0.1")}, {});
-  EXPECT_EQ(r.via, "--resolve");
+  EXPECT_EQ(r.via, RouteVia::Resolve);
   ASSERT_EQ(r.addresses.size(), 1u);
   EXPECT_EQ(r.addresses[0], "127.0.0.1");
   // A --resolve for another port does not apply.
   r = route(target, {parse_resolve("www.bank32.com:443:127.0.0.1")}, {});
-  EXPECT_EQ(r.via, "dns");
+  EXPECT_EQ(r.via, RouteVia::Dns);
   EXPECT_TRUE(r.addresses.empty());
   r = route(target, {}, {parse_connect_to("www.bank32.com:4433:localhost:5555")});
-  EXPECT_EQ(r.via, "--connect-to");
+  EXPECT_EQ(r.via, RouteVia::ConnectTo);
   EXPECT_EQ(r.host, "localhost");
   EXPECT_EQ(r.port, 5555);
   r = route(target, {}, {parse_connect_to("::[::1]:")});
@@ -135,5 +135,21 @@ TEST(Route, ResolveAndConnectTo) {
   EXPECT_THROW((void)parse_connect_to("a:b"), Failure);
 }
 
+TEST(Route, AnAddressIsLiteralUnlessAnOverrideChoseIt) {
+  auto r = route(parse_target("127.0.0.1:4433"), {}, {});
+  EXPECT_EQ(r.via, RouteVia::Literal);
+  EXPECT_EQ(r.addresses, std::vector<std::string>{"127.0.0.1"});
+  r = route(parse_target("www.bank32.com"), {}, {parse_connect_to("::127.0.0.2:")});
+  EXPECT_EQ(r.via, RouteVia::ConnectTo);
+  EXPECT_EQ(r.addresses, std::vector<std::string>{"127.0.0.2"});
+}
+
+TEST(RouteVia, NamesEachAsTheOutputDoes) {
+  EXPECT_EQ(to_string(RouteVia::Dns), "dns");
+  EXPECT_EQ(to_string(RouteVia::Literal), "literal");
+  EXPECT_EQ(to_string(RouteVia::Resolve), "--resolve");
+  EXPECT_EQ(to_string(RouteVia::ConnectTo), "--connect-to");
+}
+
 }  // namespace
-}  // namespace tlslab::net
+}  // namespace tlslab::connect

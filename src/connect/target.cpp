@@ -1,4 +1,4 @@
-#include "net/target.hpp"
+#include "connect/target.hpp"
 
 #include <fmt/format.h>
 
@@ -12,7 +12,7 @@
 #include "base/failure.hpp"
 #include "base/text.hpp"
 
-namespace tlslab::net {
+namespace tlslab::connect {
 namespace {
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {
@@ -248,15 +248,29 @@ ConnectTo parse_connect_to(std::string_view text) {
   return c;
 }
 
+std::string_view to_string(RouteVia via) {
+  switch (via) {
+    case RouteVia::Dns:
+      return "dns";
+    case RouteVia::Literal:
+      return "literal";
+    case RouteVia::Resolve:
+      return "--resolve";
+    case RouteVia::ConnectTo:
+      return "--connect-to";
+  }
+  return "unknown";
+}
+
 Route route(const Target& target, const std::vector<ResolveOverride>& resolves,
             const std::vector<ConnectTo>& connect_tos) {
-  Route r{target.host, target.port, {}, "dns"};
+  Route r{target.host, target.port, {}, RouteVia::Dns};
   auto host = ascii_lower(target.host);
   for (const auto& c : connect_tos) {
     if ((c.from_host.empty() || c.from_host == host) && (!c.from_port || *c.from_port == target.port)) {
       if (!c.to_host.empty()) r.host = c.to_host;
       if (c.to_port) r.port = *c.to_port;
-      r.via = "--connect-to";
+      r.via = RouteVia::ConnectTo;
       break;
     }
   }
@@ -264,15 +278,15 @@ Route route(const Target& target, const std::vector<ResolveOverride>& resolves,
   for (const auto& res : resolves) {
     if ((res.host == rhost || res.host == "*") && res.port == r.port) {
       r.addresses = res.addresses;
-      r.via = "--resolve";
+      r.via = RouteVia::Resolve;
       return r;
     }
   }
   if (is_ip_literal(r.host)) {
     r.addresses = {r.host};
-    if (r.via == "dns") r.via = "literal";
+    if (r.via == RouteVia::Dns) r.via = RouteVia::Literal;
   }
   return r;
 }
 
-}  // namespace tlslab::net
+}  // namespace tlslab::connect
