@@ -930,7 +930,9 @@ def test_session_tickets_reported_alike(tlslab, s_server, certs, request_args):
     assert as_json(connect(tlslab, server.port, *args, "--json"))["tls"]["session_ticket"] is True
     proc = connect(tlslab, server.port, *args, "--trace")
     messages = proc.out.split("TLS handshake\n")[0]  # the trace printed before the handshake summary
-    assert messages.count("<- handshake NewSessionTicket") == 2, proc.out
+    # s_server sends two tickets; the wait after the handshake ends at the first, and the second is
+    # in the same read unless the network split them.
+    assert messages.count("<- handshake NewSessionTicket") in (1, 2), proc.out
 
 
 # ---------------------------------------------------------------------------------------------
