@@ -20,12 +20,12 @@
 #include <unordered_set>
 
 #include "base/failure.hpp"
-#include "http/h2_server.hpp"
 #include "http/site.hpp"
 #include "net/tls_io.hpp"
 #include "net/tls_socket.hpp"
 #include "net/workers.hpp"
 #include "serve/facts.hpp"
+#include "serve/h2_server.hpp"
 #include "serve/policy.hpp"
 
 namespace tlslab::net {
@@ -103,14 +103,14 @@ struct Shared {
 };
 
 // Session is one client connection: TLS detection and handshake, then HTTP/1.1 keep-alive, or
-// HTTP/2 when ALPN chose h2 (serve_h2: an http::H2Server decides, the session moves its bytes).
+// HTTP/2 when ALPN chose h2 (serve_h2: a serve::H2Server decides, the session moves its bytes).
 //
 // One timer per connection enforces the current deadline, which serve::ConnectionTimer keeps: each
 // step (handshake, waiting for a request, reading it, writing the response) sets a deadline, and
 // when it passes the timer cancels the socket's pending wait, so the step ends timed out and the
 // connection can still answer 408. A later deadline costs only a store: the timer re-arms when it
 // fires.
-class Session : public std::enable_shared_from_this<Session>, http::H2Responder {
+class Session : public std::enable_shared_from_this<Session>, serve::H2Responder {
  public:
   Session(unsigned worker, Shared& shared, tcp::socket socket, const tcp::endpoint& peer,
           std::shared_ptr<tls::ServerContexts> contexts)
@@ -248,15 +248,7 @@ asio::awaitable<void> Session::run() {
 // ends.
 asio::awaitable<void> Session::serve_h2() {
   const auto& limits = shared_.options.limits;
-  http::H2ServerOptions o;
-  o.max_streams = limits.max_streams;
-  o.max_header_bytes = limits.max_header_bytes;
-  o.max_body_bytes = limits.max_body_bytes;
-  o.header_timeout = limits.header_timeout;
-  o.idle_timeout = limits.idle_timeout;
-  o.request_timeout = limits.request_timeout;
-  o.write_timeout = limits.write_timeout;
-  http::H2Server h2(o, *this, SteadyClock::now());
+  serve::H2Server h2(limits, *this, SteadyClock::now());
   std::string out;
   bool stopping = false;
   for (;;) {

@@ -35,7 +35,7 @@ enum class Phase {
   Body,          // the rest of a request's body: request_timeout
   Write,         // one write of the response: write_timeout
   Linger,        // after an error response, dropping what the client still sends: kLingerTime
-  Http2,         // HTTP/2: the deadline its server (http::H2Server) names
+  Http2,         // HTTP/2: the deadline its server (serve::H2Server) names
 };
 
 // ConnectionTimer is the one deadline a connection has at a time, and the one timer enforcing it.
