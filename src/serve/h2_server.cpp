@@ -43,10 +43,11 @@ constexpr std::size_t kOutputBudget = 1024 * 1024;
 constexpr std::size_t kBodyBudget = 4 * 1024 * 1024;
 constexpr std::uint32_t kConnectionWindow = 4 * 1024 * 1024;
 // A response complete before its request (413, 408, or an answer that did not wait for the body):
-// what the client still sends is dropped for up to kLingerTime and kLingerBytes (policy.hpp) before the stream
-// is reset with NO_ERROR (RFC 9113 §8.1), so a client still uploading reads the answer first, as
-// serve lingers after an HTTP/1.1 error response. curl 7.88 fails a request whose stream is reset
+// what the client still sends is dropped for up to kLingerTime and kLingerBytes (policy.hpp, the
+// HTTP/1.1 connection's linger) before the stream is reset with NO_ERROR (RFC 9113 §8.1), so a
+// client still uploading reads the answer first. curl 7.88 fails a request whose stream is reset
 // while it uploads, even after a complete response.
+
 bool connection_specific(std::string_view name) {
   // RFC 9113 §8.2.2: these never appear in HTTP/2.
   return name == "connection" || name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
