@@ -7,8 +7,10 @@
 #include "base/failure.hpp"
 #include "cli/commands.hpp"
 #include "net/server.hpp"
+#include "net/workers.hpp"
 #include "pki/ca.hpp"
 #include "report/cert_render.hpp"
+#include "report/serve_render.hpp"
 
 namespace tlslab::cli {
 namespace {
@@ -36,6 +38,37 @@ std::chrono::milliseconds seconds(double s, const char* option) {
     throw Failure(Kind::Usage, fmt::format("{} {}: at most {} seconds (a week)", option, s, kMaxSeconds));
   return std::chrono::milliseconds(static_cast<long long>(s * 1000));
 }
+
+// LogWriter writes serve's events as report renders them: the access log to stdout, the rest to
+// stderr, each line with one write(2) from a buffer each thread keeps (no allocation per request).
+class LogWriter final : public serve::LogSink {
+ public:
+  explicit LogWriter(bool json) : json_(json) {}
+  void access(const serve::AccessEvent& event) override {
+    auto& out = empty_line();
+    report::append_access_line(out, event, json_);
+    net::Workers::write_all(1, out);
+  }
+  void client_error(const serve::ClientError& event) override {
+    auto& out = empty_line();
+    report::append_error_line(out, event, json_);
+    net::Workers::write_all(2, out);
+  }
+  void notice(const serve::Notice& event) override {
+    auto& out = empty_line();
+    report::append_notice_line(out, event);
+    net::Workers::write_all(2, out);
+  }
+
+ private:
+  // empty_line: this thread's buffer, emptied.
+  static std::string& empty_line() {
+    thread_local std::string buffer;
+    buffer.clear();
+    return buffer;
+  }
+  bool json_;
+};
 
 // local_certificate issues, in memory, a certificate for localhost, 127.0.0.1, ::1 and the --name
 // values from the local CA (tlslab ca's folder), creating that CA first when there is none. notes
@@ -118,7 +151,8 @@ int run(const ServeArgs& a) {
   o.limits.max_body_bytes = a.max_body_size;
   if (a.max_streams == 0) throw Failure(Kind::Usage, "--max-streams must be at least 1");
   o.limits.max_streams = a.max_streams;
-  o.log_json = a.log_json;
+  LogWriter log(a.log_json);
+  o.log = &log;
   o.access_log = !a.no_access_log;
   auto tls_config = o.tls;
   o.reload = [tls_config] { return tls::ServerContexts::load(tls_config); };

@@ -63,8 +63,12 @@ asio::io_context& Workers::io(unsigned index) { return workers_[index]->io; }
 
 void Workers::write_line(int fd, std::string line) {
   line += '\n';
-  const char* p = line.data();
-  size_t left = line.size();
+  write_all(fd, line);
+}
+
+void Workers::write_all(int fd, std::string_view text) {
+  const char* p = text.data();
+  size_t left = text.size();
   while (left) {
     auto n = ::write(fd, p, left);
     if (n <= 0) return;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tlslab::net {
@@ -65,6 +66,8 @@ class Workers {
 
   // write_line writes one whole line to fd with a single write(2), so threads never mix lines.
   static void write_line(int fd, std::string line);
+  // write_all writes text (whole lines, with their newlines) to fd the same way.
+  static void write_all(int fd, std::string_view text);
 
  private:
   struct Worker;

@@ -1,11 +1,11 @@
-// http::H2Server: serve's requests over an H2Session.
+// serve::H2Server: serve's requests over an H2Session.
 //
 // Requests are answered after receive() has fed the session (never inside nghttp2's callbacks),
 // so the responder may take its time and throw. A response's body goes into the session's
 // per-stream queue: an in-memory body at once (pages, listings, echoes, cached small files, all
 // bounded), a file from disk a piece at a time in take_output, while that stream's queue is short
 // and the connection's queues together stay under a budget.
-#include "http/h2_server.hpp"
+#include "serve/h2_server.hpp"
 
 #include "base/text.hpp"
 
@@ -20,7 +20,12 @@
 #include <unordered_map>
 #include <vector>
 
-namespace tlslab::http {
+namespace tlslab::serve {
+using http::error_reply;
+using http::FileReply;
+using http::H2Listener;
+using http::H2Session;
+using http::H2Settings;
 namespace bhttp = boost::beast::http;
 namespace {
 
@@ -38,14 +43,10 @@ constexpr std::size_t kOutputBudget = 1024 * 1024;
 constexpr std::size_t kBodyBudget = 4 * 1024 * 1024;
 constexpr std::uint32_t kConnectionWindow = 4 * 1024 * 1024;
 // A response complete before its request (413, 408, or an answer that did not wait for the body):
-// what the client still sends is dropped for up to kLingerTime and kLingerBytes before the stream
-// is reset with NO_ERROR (RFC 9113 §8.1), so a client still uploading reads the answer first, as
-// serve lingers after an HTTP/1.1 error response. curl 7.88 fails a request whose stream is reset
+// what the client still sends is dropped for up to kLingerTime and kLingerBytes (policy.hpp, the
+// HTTP/1.1 connection's linger) before the stream is reset with NO_ERROR (RFC 9113 §8.1), so a
+// client still uploading reads the answer first. curl 7.88 fails a request whose stream is reset
 // while it uploads, even after a complete response.
-constexpr std::chrono::milliseconds kLingerTime{2000};
-constexpr std::size_t kLingerBytes = 256 * 1024;
-
-std::string seconds_text(std::chrono::milliseconds d) { return fmt::format("{:g} s", d.count() / 1000.0); }
 
 bool connection_specific(std::string_view name) {
   // RFC 9113 §8.2.2: these never appear in HTTP/2.
@@ -161,10 +162,11 @@ struct H2Server::Impl final : H2Listener {
     ready.push_back(id);
   }
 
-  void refuse(std::int32_t id, Stream& st, unsigned status, const std::string& detail, const std::string& why) {
-    responder.note(why);
+  void refuse(std::int32_t id, Stream& st, ReadFailure why) {
+    auto refusal = serve::refuse(why, false, options, {});
+    responder.note(refusal.note);
     drop_body(id, st);
-    st.preset = error_reply(status, detail);
+    st.preset = std::move(refusal.reply);
     make_ready(id, st);
   }
 
@@ -186,15 +188,13 @@ struct H2Server::Impl final : H2Listener {
     auto size = h2_fields_size(fields);
     st.request = h2_request(fields);
     if (size > options.max_header_bytes) {
-      refuse(id, st, 431, fmt::format("the request header is larger than {} bytes", options.max_header_bytes),
-             fmt::format("request header larger than {} bytes; answered 431", options.max_header_bytes));
+      refuse(id, st, ReadFailure::HeaderTooLarge);
       return;
     }
     if (auto it = st.request.find(bhttp::field::content_length); it != st.request.end()) {
       // nghttp2 checked it is a number that the DATA frames will match.
       if (std::stoull(std::string(it->value())) > options.max_body_bytes) {
-        refuse(id, st, 413, fmt::format("the request body is larger than {} bytes", options.max_body_bytes),
-               fmt::format("request body larger than {} bytes; answered 413", options.max_body_bytes));
+        refuse(id, st, ReadFailure::BodyTooLarge);
         return;
       }
     }
@@ -225,8 +225,7 @@ struct H2Server::Impl final : H2Listener {
     auto& body = st->request.body();
     if (body.size() + bytes.size() > options.max_body_bytes) {
       session.consume(id, bytes.size());
-      refuse(id, *st, 413, fmt::format("the request body is larger than {} bytes", options.max_body_bytes),
-             fmt::format("request body larger than {} bytes; answered 413", options.max_body_bytes));
+      refuse(id, *st, ReadFailure::BodyTooLarge);
       return;
     }
     body.append(bytes);
@@ -415,7 +414,7 @@ void H2Server::expire(H2Clock::time_point now) {
   s.now_ = now;
   if (s.failed) return;
   if (now >= s.connection_deadline()) {
-    if (s.first) s.responder.note(fmt::format("sent no request in {}; closed", seconds_text(s.options.header_timeout)));
+    if (s.first) s.responder.note(*wait_failure(End::TimedOut, true, s.options, {}));
     shutdown();
     return;
   }
@@ -429,8 +428,7 @@ void H2Server::expire(H2Clock::time_point now) {
       st->deadline = kNever;
       s.session.reset(id, kNoError);
     } else if (!st->answered) {
-      s.refuse(id, *st, 408, {},
-               fmt::format("request body not complete in {}; answered 408", seconds_text(s.options.request_timeout)));
+      s.refuse(id, *st, ReadFailure::TimedOut);
     } else {
       s.responder.note(fmt::format("response to {} not taken in {}; stream reset", std::string(st->request.target()),
                                    seconds_text(s.options.write_timeout)));
@@ -454,4 +452,4 @@ bool H2Server::idle() const { return impl_->streams.empty(); }
 
 const std::string& H2Server::error() const { return impl_->session.error(); }
 
-}  // namespace tlslab::http
+}  // namespace tlslab::serve

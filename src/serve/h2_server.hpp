@@ -1,4 +1,4 @@
-// http::H2Server — `tlslab serve` over HTTP/2, without I/O: the client's bytes go in (receive),
+// serve::H2Server — `tlslab serve` over HTTP/2, without I/O: the client's bytes go in (receive),
 // the bytes to send come out (take_output), and each stream's request is answered by an
 // H2Responder with the same Reply serve builds for HTTP/1.1 (site.hpp).
 //
@@ -28,20 +28,23 @@
 
 #include "http/h2_session.hpp"
 #include "http/site.hpp"
+#include "serve/limits.hpp"
+#include "serve/policy.hpp"
 
-namespace tlslab::http {
+namespace tlslab::serve {
 
-using H2Clock = std::chrono::steady_clock;
+using http::H2Fields;
+using http::Reply;
+using http::Request;
 
-struct H2ServerOptions {
-  std::uint32_t max_streams = 100;                    // concurrent streams (SETTINGS_MAX_CONCURRENT_STREAMS)
-  std::uint32_t max_header_bytes = 16 * 1024;         // decoded header fields per request (RFC 9113 §6.5.2 size): 431
-  std::uint64_t max_body_bytes = 1024 * 1024;         // request body per stream: 413
-  std::chrono::milliseconds header_timeout{10'000};   // the first request, after the handshake
-  std::chrono::milliseconds idle_timeout{60'000};     // no stream open
-  std::chrono::milliseconds request_timeout{30'000};  // a request's body: 408
-  std::chrono::milliseconds write_timeout{60'000};    // a response that makes no progress: RST_STREAM
-};
+using H2Clock = Clock;
+
+// H2ServerOptions: serve's limits; HTTP/2 takes max_streams (SETTINGS_MAX_CONCURRENT_STREAMS),
+// max_header_bytes (decoded header fields per request, RFC 9113 §6.5.2 size: 431), max_body_bytes
+// (request body per stream: 413), header_timeout (the first request, after the handshake),
+// idle_timeout (no stream open), request_timeout (a request's body: 408) and write_timeout (a
+// response that makes no progress: RST_STREAM).
+using H2ServerOptions = Limits;
 
 // H2Responder is what the server around an H2Server does for it.
 class H2Responder {
@@ -96,4 +99,4 @@ class H2Server {
 // reply's own fields in lower case, content-length (not for 204 and 304).
 [[nodiscard]] H2Fields h2_response_head(const Reply& reply, std::string_view date);
 
-}  // namespace tlslab::http
+}  // namespace tlslab::serve

@@ -1,4 +1,4 @@
-#include "http/h2_server.hpp"
+#include "serve/h2_server.hpp"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -10,8 +10,10 @@
 #include <fstream>
 #include <map>
 
-namespace tlslab::http {
+namespace tlslab::serve {
 namespace {
+
+using namespace tlslab::http;
 
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
@@ -372,4 +374,4 @@ TEST_F(H2ServerTest, ProtocolErrorEndsTheConnection) {
 }
 
 }  // namespace
-}  // namespace tlslab::http
+}  // namespace tlslab::serve
