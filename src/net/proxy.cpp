@@ -732,8 +732,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // before any of its bytes went anywhere.
     // Forgeries are remembered per name and per kind of client: one whose schemes choose another
     // chain (choose_forgery, whatever the real key) must not get last time's.
-    served_key_ = fmt::format("{}|{}|{}|{}", requested, choice_text(core.hello(), "EC"),
-                              choice_text(core.hello(), "RSA"), offer);
+    served_key_ =
+        fmt::format("{}|{}|{}|{}", requested, choice_text(core.hello(), "EC"), choice_text(core.hello(), "RSA"), offer);
     if (resuming) last_ = s_.served_for(served_key_);
     early_ = last_.forged;
     early_protocol_ = early_ ? session_alpn(SSL_get0_session(ussl)) : std::string();

@@ -24,10 +24,10 @@
 #include "net/tls_io.hpp"
 #include "net/tls_socket.hpp"
 #include "net/workers.hpp"
-#include "tls/negotiated.hpp"
 #include "serve/facts.hpp"
 #include "serve/h2_server.hpp"
 #include "serve/policy.hpp"
+#include "tls/negotiated.hpp"
 
 namespace tlslab::net {
 namespace asio = boost::asio;

@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "base/failure.hpp"
-#include "net/coro.hpp"
 #include "connect/target.hpp"
+#include "net/coro.hpp"
 #include "net/port_owner.hpp"
 #include "net/tls_io.hpp"
 #include "net/transport.hpp"
