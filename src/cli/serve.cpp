@@ -10,6 +10,7 @@
 #include "net/workers.hpp"
 #include "pki/ca.hpp"
 #include "report/cert_render.hpp"
+#include "report/listener_render.hpp"
 #include "report/serve_render.hpp"
 
 namespace tlslab::cli {
@@ -59,6 +60,7 @@ class LogWriter final : public serve::LogSink {
     report::append_notice_line(out, event);
     net::Workers::write_all(2, out);
   }
+  void listener(const ListenerEvent& event) override { net::Workers::write_line(2, report::listener_line(event)); }
 
  private:
   // empty_line: this thread's buffer, emptied.

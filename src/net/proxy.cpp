@@ -1006,6 +1006,7 @@ void run_proxy(const ProxyOptions& o, const pki::Ca& ca) {
   shared.core.http2 = o.http2;
   WorkerHooks hooks;
   hooks.name = "proxy";
+  hooks.event = [&](const ListenerEvent& e) { shared.emit(e); };
   hooks.accept = [&](tcp::socket socket, const tcp::endpoint& peer, unsigned index) {
     auto c = std::make_shared<Connection>(shared, std::move(socket), peer);
     asio::co_spawn(

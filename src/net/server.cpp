@@ -533,6 +533,9 @@ void run_server(const ServeOptions& options, std::shared_ptr<tls::ServerContexts
   shared.file_caches.resize(workers.size());
   WorkerHooks hooks;
   hooks.name = "serve";
+  hooks.event = [&](const ListenerEvent& e) {
+    if (options.log) options.log->listener(e);
+  };
   hooks.accept = [&](tcp::socket socket, const tcp::endpoint& peer, unsigned index) {
     std::shared_ptr<Session> session;
     try {

@@ -160,6 +160,12 @@ std::vector<tcp::endpoint> Workers::listen(const std::vector<std::string>& addre
 
 namespace {
 
+// tell hands a listener event to the hooks (named after the command), if they take them.
+void tell(const WorkerHooks& hooks, ListenerEvent event) {
+  event.command = hooks.name;
+  if (hooks.event) hooks.event(event);
+}
+
 struct Accepted {
   boost::system::error_code ec;
   tcp::socket socket;
@@ -201,16 +207,14 @@ void Workers::run(const WorkerHooks& hooks) {
       if (ec) {
         if (ec == asio::error::operation_aborted || stopping()) co_return;
         // Out of file descriptors and the like: say so once, wait a little, go on.
-        if (!warned) write_line(2, fmt::format("tlslab {}: accept failed: {}", hooks.name, ec.message()));
+        if (!warned) tell(hooks, {.kind = ListenerEvent::Kind::AcceptFailed, .error = ec.message()});
         warned = true;
         backoff.expires_after(std::chrono::milliseconds(50));
         co_await backoff.async_wait(use_tuple);
         continue;
       }
       if (hooks.open_connections && hooks.open_connections() >= hooks.max_connections) {
-        if (!warned)
-          write_line(2, fmt::format("tlslab {}: more than {} connections; refusing new ones", hooks.name,
-                                    hooks.max_connections));
+        if (!warned) tell(hooks, {.kind = ListenerEvent::Kind::TooManyConnections, .count = hooks.max_connections});
         warned = true;
         continue;  // the socket closes as it goes out of scope
       }
@@ -252,9 +256,7 @@ void Workers::run(const WorkerHooks& hooks) {
         return;
       }
       auto open = hooks.open_connections ? hooks.open_connections() : 0;
-      write_line(2,
-                 fmt::format("tlslab {}: {}: no new connections; finishing {} open one{} (at most {} ms)", hooks.name,
-                             signo == SIGINT ? "SIGINT" : "SIGTERM", open, open == 1 ? "" : "s", hooks.grace.count()));
+      tell(hooks, {.kind = ListenerEvent::Kind::Stopping, .count = open, .signal = signo, .grace = hooks.grace});
       stopping_ = true;
       for (unsigned i = 0; i < workers_.size(); ++i) {
         asio::post(workers_[i]->io, [this, i, &hooks] {

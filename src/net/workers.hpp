@@ -17,10 +17,15 @@
 #include <string_view>
 #include <vector>
 
+#include "base/listener_event.hpp"
+
 namespace tlslab::net {
 
 struct WorkerHooks {
-  std::string name;  // "serve", "proxy": prefixes log lines
+  std::string name;  // "serve", "proxy": names the command in its events
+  // event takes what the workers have to say (an accept failed, the limit reached, a stop begun);
+  // on any thread.
+  std::function<void(const ListenerEvent&)> event;
   // accept takes one accepted socket — already non-blocking — and the peer's address on worker
   // `index`, on that worker's thread; it starts the connection's coroutine and returns at once.
   std::function<void(boost::asio::ip::tcp::socket, const boost::asio::ip::tcp::endpoint& peer, unsigned index)> accept;

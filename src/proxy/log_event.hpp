@@ -6,6 +6,8 @@
 // HOST: ..."), the framing around it (client, host, prefixes, JSON) is the renderer's.
 #pragma once
 
+#include "base/listener_event.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -147,7 +149,7 @@ using LogEvent =
     std::variant<log_event::FlowEnded, log_event::CertificateForged, log_event::ForgeryShown,
                  log_event::ConnectionEnded, log_event::ClientError, log_event::ClientLine, log_event::ConnectionFailed,
                  log_event::ClientRefused, log_event::UnreadableHello, log_event::HttpStopped, log_event::Note,
-                 log_event::HarNotWritten, log_event::ForgesCounted, log_event::HarWritten>;
+                 log_event::HarNotWritten, log_event::ForgesCounted, log_event::HarWritten, ListenerEvent>;
 
 // LogSink receives the events of a proxy run as they happen, from every worker thread at once: it
 // must be thread-safe. Each event is valid only during the call.

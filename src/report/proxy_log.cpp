@@ -6,6 +6,7 @@
 
 #include "report/cert_render.hpp"
 #include "report/flow_render.hpp"
+#include "report/listener_render.hpp"
 #include "report/text.hpp"
 
 namespace tlslab::report {
@@ -121,6 +122,9 @@ LogOutput render(const ev::HttpStopped& e, const ProxyLogStyle& style) {
 }
 
 LogOutput render(const ev::Note& e, const ProxyLogStyle& style) { return note(e.text, style); }
+
+// The workers' own lines are text in either style, as before --log-json existed.
+LogOutput render(const ListenerEvent& e, const ProxyLogStyle&) { return {LogStream::Err, listener_line(e)}; }
 
 LogOutput render(const ev::HarNotWritten& e, const ProxyLogStyle& style) {
   return note(fmt::format("{} (trying again every second)", e.why), style);

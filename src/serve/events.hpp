@@ -6,6 +6,8 @@
 // so logging a request copies nothing.
 #pragma once
 
+#include "base/listener_event.hpp"
+
 #include <cstdint>
 #include <ctime>
 #include <optional>
@@ -56,6 +58,7 @@ class LogSink {
   virtual void access(const AccessEvent& event) = 0;
   virtual void client_error(const ClientError& event) = 0;
   virtual void notice(const Notice& event) = 0;
+  virtual void listener(const ListenerEvent& event) = 0;
 };
 
 }  // namespace tlslab::serve
