@@ -718,12 +718,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       SSL_set_alpn_protos(ussl, reinterpret_cast<const unsigned char*>(wire.data()),
                           static_cast<unsigned>(wire.size()));
     }
-    // Sessions and forgeries are kept per offer to the server: the client's early handshake (below)
+    // Sessions are kept per offer to the server: the client's early handshake (below)
     // takes the server's ALPN choice from the session, and a server resuming a session made with
     // another offer (http/1.1 alone last time, h2 now) may well choose otherwise.
-    std::string offer;
-    for (const auto& p : c.alpn) offer += (offer.empty() ? "" : ",") + p;
-    session_key_ = upstream_address_ + "/" + requested + "/" + offer;
+    session_key_ = fmt::format("{}/{}/{}", upstream_address_, requested, fmt::join(c.alpn, ","));
     bool resuming = s_.sessions.prepare(ussl, session_key_);
     recorder_.install(ussl);
     // A server we hold a session with most likely resumes it: its certificate, and so the forgery,
@@ -732,13 +730,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // before any of its bytes went anywhere.
     // Forgeries are remembered per name and per kind of client: one whose schemes choose another
     // chain (choose_forgery, whatever the real key) must not get last time's.
-    served_key_ =
-        fmt::format("{}|{}|{}|{}", requested, choice_text(core.hello(), "EC"), choice_text(core.hello(), "RSA"), offer);
+    served_key_ = fmt::format("{}|{}|{}", requested, choice_text(core.hello(), "EC"), choice_text(core.hello(), "RSA"));
     if (resuming) last_ = s_.served_for(served_key_);
     early_ = last_.forged;
     early_protocol_ = early_ ? session_alpn(SSL_get0_session(ussl)) : std::string();
-    // The session's protocol came from an earlier client's offer: this client's offer to the
-    // server must include it too (or, like that one, be empty), else the server's answer will differ.
+    // The session was made with this same offer; a server that chose nothing then (no ALPN) while
+    // this client offers protocols is not taken for granted.
     if (early_ && !(early_protocol_.empty() ? c.alpn.empty()
                                             : std::find(c.alpn.begin(), c.alpn.end(), early_protocol_) != c.alpn.end()))
       early_ = nullptr;
